@@ -1,0 +1,35 @@
+# Two commands for a fresh clone: `make demo` and `make test`.
+VENV   ?= .venv
+PYTHON := $(VENV)/bin/python
+SHELL  := /bin/bash
+
+.PHONY: demo test unit bench kafka-start kafka-stop clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+## the tutorial against a local Kafka: start it, produce eight messages, consume them, stop it
+demo: $(VENV)/.installed
+	@PATH="$(VENV)/bin:$$PATH" bash local_kafka/demo.sh
+
+## the whole test suite (unit + integration against a real local Kafka)
+test: $(VENV)/.installed
+	$(PYTHON) -m pytest
+
+unit: $(VENV)/.installed
+	$(PYTHON) -m pytest tests/unit
+
+bench: $(VENV)/.installed
+	$(PYTHON) bench/run.py
+
+kafka-start: $(VENV)/.installed
+	$(PYTHON) -m local_kafka start
+
+kafka-stop: $(VENV)/.installed
+	$(PYTHON) -m local_kafka stop
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

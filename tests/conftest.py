@@ -1,0 +1,137 @@
+"""pytest wiring: one real Kafka per test session, a fresh topic per test.
+
+By default the session starts the project's local Kafka (local_kafka). To run the
+integration tests against a broker you already have, set
+    KAFKA_TEST_BOOTSTRAP_SERVERS=host:port
+and, for SASL, KAFKA_TEST_SECURITY_PROTOCOL, KAFKA_TEST_SASL_MECHANISMS (default PLAIN),
+KAFKA_TEST_SASL_USERNAME, KAFKA_TEST_SASL_PASSWORD, KAFKA_TEST_SSL_CA_LOCATION.
+KAFKA_INTEGRATION=skip leaves the integration tests out (for machines without Java);
+it is never set in CI.
+"""
+
+import atexit
+import os
+import re
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from local_kafka import LocalKafka, create_topic  # noqa: E402
+from local_kafka.broker import write_client_config  # noqa: E402
+
+INTEGRATION_DIR = Path(__file__).parent / "integration"
+LISTENERS = ("plaintext", "sasl_ssl")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "local_broker_only: needs the project's own broker (kills it, or uses its users)")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("KAFKA_INTEGRATION") == "skip":
+        skip = pytest.mark.skip(reason="KAFKA_INTEGRATION=skip: integration tests left out on purpose")
+        for item in items:
+            if INTEGRATION_DIR in Path(item.fspath).parents:
+                item.add_marker(skip)
+    elif os.environ.get("KAFKA_TEST_BOOTSTRAP_SERVERS"):
+        skip = pytest.mark.skip(reason="runs only against the project's own local broker")
+        for item in items:
+            if "local_broker_only" in item.keywords:
+                item.add_marker(skip)
+
+
+class ExternalKafka:
+    """A broker the user already runs, described by KAFKA_TEST_* variables; same face as LocalKafka."""
+
+    def __init__(self, workdir):
+        env = os.environ
+        self.bootstrap = env["KAFKA_TEST_BOOTSTRAP_SERVERS"]
+        self.settings = {}
+        for var, prop in [("SECURITY_PROTOCOL", "security.protocol"), ("SASL_MECHANISMS", "sasl.mechanisms"),
+                          ("SASL_USERNAME", "sasl.username"), ("SASL_PASSWORD", "sasl.password"),
+                          ("SSL_CA_LOCATION", "ssl.ca.location")]:
+            if env.get("KAFKA_TEST_" + var):
+                self.settings[prop] = env["KAFKA_TEST_" + var]
+        if "sasl.username" in self.settings:
+            self.settings.setdefault("sasl.mechanisms", "PLAIN")
+        self.config = Path(workdir) / "client-external.ini"
+        write_client_config(self.config, self.bootstrap, self.settings)
+        self.plaintext_config = self.sasl_ssl_config = self.config
+        self.plaintext_bootstrap = self.sasl_ssl_bootstrap = self.bootstrap
+
+    def admin(self):
+        from confluent_kafka.admin import AdminClient
+
+        return AdminClient({"bootstrap.servers": self.bootstrap, **self.settings})
+
+    def client_settings(self, listener):
+        return {"bootstrap.servers": self.bootstrap, **self.settings}
+
+    def stop(self):
+        pass
+
+
+def _client_settings(broker, listener):
+    if listener == "plaintext":
+        return {"bootstrap.servers": broker.plaintext_bootstrap}
+    return {"bootstrap.servers": broker.sasl_ssl_bootstrap, **broker.sasl_settings()}
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory):
+    """The session's broker. If it cannot start, every test that needs it errors: no silent skip."""
+    if os.environ.get("KAFKA_TEST_BOOTSTRAP_SERVERS"):
+        yield ExternalKafka(tmp_path_factory.mktemp("external"))
+        return
+    broker = LocalKafka(workdir=tmp_path_factory.mktemp("kafka"))
+    atexit.register(broker.stop)  # also after Ctrl-C; stop() is idempotent
+    broker.start()
+    print(f"\nlocal Kafka started in {broker.startup_seconds:.1f} s "
+          f"(PLAINTEXT {broker.plaintext_bootstrap}, SASL_SSL {broker.sasl_ssl_bootstrap})", file=sys.stderr)
+    broker.client_settings = lambda listener: _client_settings(broker, listener)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(params=LISTENERS)
+def listener(request):
+    return request.param
+
+
+@pytest.fixture
+def config_file(kafka, listener):
+    """A client INI (same shape as config.ini.example) for the listener under test."""
+    return kafka.plaintext_config if listener == "plaintext" else kafka.sasl_ssl_config
+
+
+def unique_name(request, prefix="t"):
+    name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:60].strip("-")
+    return f"{prefix}-{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def make_topic(kafka, request):
+    """make_topic(partitions=3) -> the name of a new topic, unique to this test."""
+    def make(partitions=3):
+        name = unique_name(request)
+        create_topic(kafka.admin(), name, partitions)
+        return name
+    return make
+
+
+@pytest.fixture
+def topic(make_topic):
+    return make_topic(3)
+
+
+@pytest.fixture
+def group(request):
+    return unique_name(request, "g")
