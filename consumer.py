@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Print the messages of Kafka topics on stdout."""
+
+import base64
+import errno
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+
+import click
+
+import kafka_cli
+from kafka_cli import CliError
+
+BATCH = 2000
+
+
+# -- output formats: one bytes line per message ------------------------------------
+def format_text(separator):
+    newline = b"\n"
+
+    def text(msg):
+        return (msg.key() or b"") + separator + (msg.value() or b"") + newline
+    return text
+
+
+def json_bytes(data):
+    """A JSON string for UTF-8 bytes, {"base64": ...} for anything else, null for null."""
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(data).decode("ascii")}
+
+
+def json_record(msg):
+    ts_type, ts = msg.timestamp()
+    return {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
+            "timestamp": ts if ts_type else None, "key": json_bytes(msg.key()), "value": json_bytes(msg.value()),
+            "headers": [[name, json_bytes(value)] for name, value in (msg.headers() or [])]}
+
+
+def format_json(separator):
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def as_json(msg):
+        return (dumps(json_record(msg)) + "\n").encode("utf-8", "surrogateescape")
+    return as_json
+
+
+def for_people(data):
+    if data is None:
+        return "null"
+    return data.decode("utf-8", "backslashreplace").replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def format_verbose(separator):
+    def verbose(msg):
+        ts_type, ts = msg.timestamp()
+        when = (datetime.fromtimestamp(ts / 1000, timezone.utc).isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z") if ts_type else "-")
+        line = (f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}  {when}  "
+                f"key={for_people(msg.key())}  value={for_people(msg.value())}")
+        headers = msg.headers()
+        if headers:
+            line += "  headers: " + ", ".join(f"{name}={for_people(value)}" for name, value in headers)
+        return (line + "\n").encode("utf-8", "backslashreplace")
+    return verbose
+
+
+FORMATS = {"text": format_text, "json": format_json, "verbose": format_verbose}
+
+
+# -- writing stdout without ever storing an offset for an unwritten message ------------------
+class OutputClosed(Exception):
+    """stdout went away (| head): stop quietly."""
+
+
+def write_all(fd, chunks):
+    """Write chunks (one per message); on failure return how many were written whole, and the error."""
+    data = b"".join(chunks)
+    written = 0
+    try:
+        while written < len(data):
+            written += os.write(fd, data[written:])
+    except OSError as e:
+        complete, end = 0, 0
+        for chunk in chunks:
+            end += len(chunk)
+            if end > written:
+                break
+            complete += 1
+        return complete, e
+    return len(chunks), None
+
+
+class State:
+    """What the callbacks tell the main loop."""
+
+    def __init__(self):
+        self.stop_signal = None
+        self.fatal = None
+        self.waiting_said = False
+        self.assigned = set()
+        self.at_end = set()
+        self.rewound = set()
+        self.ever_assigned = False
+        self.cooperative = False
+
+    def on_signal(self, signum, frame):
+        self.stop_signal = signum
+
+
+@click.command(epilog="""\b
+Examples:
+  ./consumer.py config.ini                        # topic_0, until Ctrl-C
+  ./consumer.py config.ini --from-beginning -e > all.txt
+  ./consumer.py config.ini -t orders -g billing -n 100
+  ./consumer.py config.ini -f json | jq .value
+  ./consumer.py config.ini -f verbose             # partition, offset, time
+""")
+@kafka_cli.common_options
+@click.option("-t", "--topic", "topics", multiple=True, envvar="KAFKA_TOPIC", metavar="NAME",
+              help=f"Topic to read (default {kafka_cli.DEFAULT_TOPIC}, env KAFKA_TOPIC). Repeatable; "
+                   "a name starting with ^ is a regular expression.")
+@click.option("-g", "--group", help="Consumer group id; overrides group.id in the config file.")
+@click.option("--from-beginning", "--reset", "from_beginning", is_flag=True,
+              help="Read every assigned partition from its start, ignoring the group's stored position.")
+@click.option("-n", "--max-messages", type=click.IntRange(min=1), help="Exit after printing N messages.")
+@click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end.")
+@click.option("--timeout", type=click.FloatRange(min=0), help="Exit when nothing arrives for SECONDS.")
+@click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
+              show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
+@click.option("-K", "--key-separator", default=":", show_default=True, help="Between key and value in text format.")
+def main(config_file, properties, quiet, verbose, topics, group, from_beginning, max_messages, exit_at_end,
+         timeout, output_format, key_separator):
+    """Print the messages of a Kafka topic on stdout, one per line.
+
+    CONFIG_FILE is an INI file: [default] holds bootstrap.servers and the
+    credentials, [consumer] group.id and auto.offset.reset (see
+    config.ini.example). Keys are librdkafka property names.
+
+    Text format prints KEY<sep>VALUE, so the output can be piped back into
+    producer.py; a null key or value prints as nothing. JSON prints topic,
+    partition, offset, timestamp (ms), key, value and headers; a key or value
+    that is not UTF-8 appears as {"base64": "..."}, a null one as null.
+
+    An offset is stored only after its message was written to stdout, and
+    committed on the way out (Ctrl-C is the normal way to stop): a second
+    run in the same group goes on where this one stopped.
+    """
+    log, client_log = kafka_cli.setup_logging("consumer.py", verbose, quiet)
+    config = kafka_cli.load_config(config_file, "consumer")
+    kafka_cli.apply_properties(config, properties)
+    kafka_cli.warn_if_readable_by_others(config, log)
+    kafka_cli.client_settings_for_verbosity(config, verbose)
+    if group:
+        config.settings["group.id"] = kafka_cli.Setting(group, "--group")
+    elif not config.get("group.id"):
+        generated = f"consumer.py-{uuid.uuid4().hex[:12]}"
+        config.settings["group.id"] = kafka_cli.Setting(generated, "generated")
+        log.warning("no group.id in %s: using the new group %s (use -g to keep your position across runs)",
+                    config.path, generated)
+    config.set_default("auto.offset.reset", "earliest")
+    config.settings["enable.auto.offset.store"] = kafka_cli.Setting("false", "consumer.py: at-least-once")
+    config.set_default("enable.auto.commit", "true")  # commits only what we stored: printed messages
+    if exit_at_end:
+        config.settings["enable.partition.eof"] = kafka_cli.Setting("true", "--exit-at-end")
+    topics = list(topics) or [kafka_cli.DEFAULT_TOPIC]
+    render = FORMATS[output_format](key_separator.encode())
+
+    from confluent_kafka import Consumer
+
+    state = State()
+    state.cooperative = ("cooperative" in config.get("partition.assignment.strategy", "")
+                         or config.get("group.protocol", "classic") == "consumer")
+
+    def on_error(err):
+        message = kafka_cli.describe_kafka_error(err, config)
+        if message:
+            state.fatal = state.fatal or message
+        elif kafka_cli.is_connectivity_error(err) and not state.waiting_said:
+            state.waiting_said = True
+            log.warning("waiting for the broker (%s; bootstrap.servers=%s in %s)...",
+                        err.str(), config.get("bootstrap.servers"), config.origin("bootstrap.servers"))
+
+    consumer = kafka_cli.build_client(Consumer, config, error_cb=on_error, logger=client_log)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, state.on_signal)
+    printed = 0
+    try:
+        consumer.subscribe(topics, on_assign=lambda c, parts: on_assign(c, parts, state, from_beginning),
+                           on_revoke=lambda c, parts: on_revoke(parts, state),
+                           on_lost=lambda c, parts: on_revoke(parts, state))
+        printed = consume(consumer, state, render, log, config, max_messages, exit_at_end, timeout,
+                          kafka_cli.progress_wanted(sys.stdout, quiet))
+    finally:
+        close(consumer, log, commit=state.fatal is None)
+    if state.fatal:
+        raise CliError(state.fatal)
+    if not quiet:
+        log.info("%s messages printed", f"{printed:,}")
+
+
+def on_assign(consumer, partitions, state, from_beginning):
+    from confluent_kafka import OFFSET_BEGINNING
+
+    # Without an explicit assign here, confluent-kafka assigns the partitions itself after this callback.
+    if from_beginning:
+        for p in partitions:
+            if (p.topic, p.partition) not in state.rewound:  # only once: a rebalance must not replay
+                state.rewound.add((p.topic, p.partition))
+                p.offset = OFFSET_BEGINNING
+        if state.cooperative:
+            consumer.incremental_assign(partitions)
+        else:
+            consumer.assign(partitions)
+    state.assigned.update((p.topic, p.partition) for p in partitions)
+    state.ever_assigned = True
+    state.waiting_said = False
+
+
+def on_revoke(partitions, state):
+    for p in partitions:
+        state.assigned.discard((p.topic, p.partition))
+        state.at_end.discard((p.topic, p.partition))
+
+
+def consume(consumer, state, render, log, config, max_messages, exit_at_end, idle_timeout, show_progress):
+    """The loop: wait for one message, take whatever else is ready, write them, then store their offsets."""
+    from confluent_kafka import KafkaError, TopicPartition
+
+    fd = sys.stdout.fileno()
+    progress = kafka_cli.Progress(show_progress, "messages")
+    printed = 0
+    last_activity = time.monotonic()
+    while state.stop_signal is None and state.fatal is None:
+        first = consumer.poll(0.5)
+        if first is None:
+            if idle_timeout is not None and time.monotonic() - last_activity >= idle_timeout:
+                if not state.ever_assigned and state.waiting_said:
+                    state.fatal = (f"no broker answered within --timeout {idle_timeout:g} s: check bootstrap.servers "
+                                   f"({config.get('bootstrap.servers')}) in {config.path}")
+                break
+            continue
+        want = BATCH if max_messages is None else min(BATCH, max_messages - printed)
+        batch = [first] + (consumer.consume(want - 1, 0) if want > 1 else [])
+        last_activity = time.monotonic()
+        chunks, last_offsets = [], {}
+        for msg in batch:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    state.at_end.add((msg.topic(), msg.partition()))
+                    continue
+                handle_message_error(err, msg, state, log, config)
+                continue
+            chunks.append(render(msg))
+            last_offsets[msg.topic(), msg.partition()] = msg
+        if chunks:
+            complete, failure = write_all(fd, chunks)
+            # Offsets are stored only for messages whose bytes reached stdout: at-least-once.
+            store = [TopicPartition(m.topic(), m.partition(), m.offset() + 1) for m in last_offsets.values()]
+            if failure is None:
+                consumer.store_offsets(offsets=store)
+            else:
+                store_written(consumer, batch, complete)
+                printed += complete
+                if failure.errno == errno.EPIPE:
+                    break
+                raise CliError(f"cannot write to stdout: {failure.strerror}; the {printed:,} messages written "
+                               "so far are committed, the rest will be read again by the next run in this group")
+            printed += len(chunks)
+            for key in last_offsets:
+                state.at_end.discard(key)
+            progress.update(printed)
+        if max_messages is not None and printed >= max_messages:
+            break
+        if exit_at_end and state.assigned and state.assigned <= state.at_end:
+            break
+    progress.clear()
+    return printed
+
+
+def store_written(consumer, batch, complete):
+    from confluent_kafka import TopicPartition
+
+    last = {}
+    for msg in [m for m in batch if m.error() is None][:complete]:
+        last[msg.topic(), msg.partition()] = msg.offset() + 1
+    if last:
+        consumer.store_offsets(offsets=[TopicPartition(t, p, o) for (t, p), o in last.items()])
+
+
+def handle_message_error(err, msg, state, log, config):
+    from confluent_kafka import KafkaError
+
+    if err.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC):
+        state.fatal = (f"topic '{msg.topic()}' does not exist on {config.get('bootstrap.servers')} "
+                       "(check -t, or create it first)")
+    elif err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+        state.fatal = f"user '{config.get('sasl.username', '')}' may not read topic '{msg.topic()}' (the broker's ACLs)"
+    elif err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
+        state.fatal = f"user '{config.get('sasl.username', '')}' may not use group '{config.get('group.id')}'"
+    else:
+        message = kafka_cli.describe_kafka_error(err, config)
+        if message or err.fatal():
+            state.fatal = message or err.str()
+        else:
+            log.warning("%s", err.str())
+
+
+def close(consumer, log, commit):
+    """Commit what was printed and leave the group, so the next run starts right after it."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    try:
+        if commit:
+            consumer.commit(asynchronous=False)
+    except KafkaException as e:
+        if e.args[0].code() != KafkaError._NO_OFFSET:
+            log.warning("final commit failed: %s", e.args[0].str())
+    except RuntimeError:
+        pass
+    consumer.close()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BrokenPipeError:
+        os._exit(0)

@@ -1,0 +1,384 @@
+"""What producer.py and consumer.py share: reading the INI config, turning Kafka's
+errors into messages a person can act on, logging, and keeping secrets out of output.
+
+Config in, dict out: nothing here talks to a broker, so all of it is testable without one.
+"""
+
+import logging
+import os
+import re
+import stat
+import sys
+import time
+from dataclasses import dataclass, field
+
+import click
+
+DEFAULT_TOPIC = "topic_0"
+MAX_CONFIG_BYTES = 1024 * 1024
+SECTIONS = ("default", "consumer", "producer")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+_SECRET_KEY = re.compile(r"(password|secret|jaas|\.pem$|token|credentials)", re.I)
+_ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+_PLACEHOLDER = re.compile(r"<[^<>]*>")
+_SECRETS = set()  # values that must never be printed; filled by load_config and -X
+
+
+# -- secrets ------------------------------------------------------------------
+def is_secret_property(name):
+    return bool(_SECRET_KEY.search(name))
+
+
+def remember_secret(value):
+    if value and len(value) >= 3:
+        _SECRETS.add(value)
+
+
+def redact(text):
+    """`text` with every known secret replaced by ***."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+class CliError(click.ClickException):
+    """A failure the user can act on; printed as 'Error: ...' with secrets removed. Exit 1."""
+
+    exit_code = EXIT_FAILURE
+
+    def format_message(self):
+        return redact(self.message)
+
+
+class ConfigError(CliError):
+    """Bad config file, property or option value. Exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+# -- the config file -------------------------------------------------------------
+@dataclass
+class Setting:
+    value: str
+    origin: str  # where a person finds it: "config.ini line 4 [default]" or "-X acks=1"
+
+
+@dataclass
+class ClientConfig:
+    path: str
+    settings: dict = field(default_factory=dict)  # property -> Setting
+
+    def as_dict(self):
+        return {k: s.value for k, s in self.settings.items()}
+
+    def get(self, name, default=None):
+        s = self.settings.get(name)
+        return s.value if s else default
+
+    def origin(self, name):
+        s = self.settings.get(name)
+        return s.origin if s else f"{self.path} (not set)"
+
+    def set_default(self, name, value):
+        if name not in self.settings:
+            self.settings[name] = Setting(value, "built-in default")
+
+
+def parse_ini(text, path):
+    """{section: {key: (value, line number)}} from INI text; keys before any header go to [default]."""
+    sections = {}
+    current = "default"
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            if not line.endswith("]") or len(line) < 3:
+                raise ConfigError(f"{path} line {lineno}: malformed section header {line[:60]!r}")
+            current = line[1:-1].strip()
+            if current in sections:
+                raise ConfigError(f"{path} line {lineno}: section [{current}] appears twice")
+            sections[current] = {}
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ConfigError(f"{path} line {lineno}: expected 'property=value', got {_shorten(line)!r}")
+        key = key.strip()
+        if not key:
+            raise ConfigError(f"{path} line {lineno}: a value without a property name")
+        entries = sections.setdefault(current, {})
+        if key in entries:
+            raise ConfigError(f"{path} line {lineno} [{current}]: {key} is set twice "
+                              f"(also on line {entries[key][1]})")
+        entries[key] = (value.strip(), lineno)
+    return sections
+
+
+def _shorten(text, limit=60):
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def read_config_text(path):
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {size:,} bytes is far too large for a config file (limit {MAX_CONFIG_BYTES:,})")
+        with open(path, "rb") as f:
+            data = f.read()
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config file: {e.strerror}")
+    if b"\0" in data:
+        raise ConfigError(f"{path}: holds binary data (NUL bytes), not an INI config file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{path} line {line}: not UTF-8 text (bad byte at offset {e.start})")
+
+
+def _expand_env(value, where):
+    def substitute(match):
+        name = match.group(1)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ConfigError(f"{where}: ${{{name}}} is not a valid environment variable reference")
+        if name not in os.environ:
+            raise ConfigError(f"{where}: environment variable {name} is not set (referenced as ${{{name}}})")
+        return os.environ[name]
+
+    return _ENV_REFERENCE.sub(substitute, value)
+
+
+def load_config(path, role):
+    """Read `path` and merge [default] with [role]; expand ${ENV}; reject placeholders."""
+    sections = parse_ini(read_config_text(path), path)
+    config = ClientConfig(path)
+    for section in ("default", role):
+        for key, (raw, lineno) in sections.get(section, {}).items():
+            where = f"{path} line {lineno} [{section}] {key}"
+            if is_secret_property(key):
+                remember_secret(raw)
+            value = _expand_env(raw, where)
+            if is_secret_property(key):
+                remember_secret(value)
+            if _PLACEHOLDER.search(raw):
+                raise ConfigError(f"{where}: still holds the placeholder {_PLACEHOLDER.search(raw).group(0)}"
+                                  " from config.ini.example; fill in the real value")
+            config.settings[key] = Setting(value, f"{path} line {lineno} [{section}]")
+    bootstrap = config.get("bootstrap.servers")
+    if bootstrap is None:
+        raise ConfigError(f"{path}: bootstrap.servers is not set in [default]; it is the cluster's host:port")
+    if not bootstrap.strip():
+        raise ConfigError(f"{config.origin('bootstrap.servers')} bootstrap.servers: is empty; "
+                          "it is the cluster's host:port")
+    return config
+
+
+def apply_properties(config, properties):
+    """-X KEY=VALUE options, each overriding the file."""
+    for item in properties:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"-X {_shorten(item)!r}: expected KEY=VALUE")
+        key = key.strip()
+        if is_secret_property(key):
+            remember_secret(value)
+        config.settings[key] = Setting(value, f"-X {key}")
+
+
+def parse_headers(items):
+    headers = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"-H {_shorten(item)!r}: expected NAME=VALUE")
+        headers.append((name, value.encode()))
+    return headers
+
+
+def warn_if_readable_by_others(config, log):
+    """A file holding a password should be private to its owner."""
+    if not any(is_secret_property(k) for k, s in config.settings.items() if not s.origin.startswith("-X")):
+        return
+    try:
+        mode = os.stat(config.path).st_mode
+    except OSError:
+        return
+    if stat.S_ISREG(mode) and mode & 0o077:
+        log.warning("%s holds a password and is readable by %s; fix with: chmod 600 %s",
+                    config.path, "others" if mode & 0o007 else "its group", config.path)
+
+
+# -- building clients ----------------------------------------------------------------
+_PYTHON_BOOL_PROPERTIES = {"delivery.report.only.error"}
+
+
+def build_client(client_class, config, **callbacks):
+    """Consumer/Producer from the config; librdkafka's refusals become errors naming the property."""
+    from confluent_kafka import KafkaException
+
+    settings = config.as_dict()
+    for name in _PYTHON_BOOL_PROPERTIES & settings.keys():  # read by confluent-kafka itself, not librdkafka
+        value = settings[name].strip().lower()
+        if value not in ("true", "false"):
+            raise ConfigError(f"{config.origin(name)}: {name} must be true or false, not {settings[name]!r}")
+        settings[name] = value == "true"
+    try:
+        return client_class({**settings, **callbacks})
+    except (KafkaException, ValueError, TypeError) as e:
+        raise ConfigError(explain_config_refusal(str(e.args[0] if e.args else e), config))
+
+
+def explain_config_refusal(text, config):
+    text = getattr(text, "str", lambda: text)() if not isinstance(text, str) else text
+    match = re.search(r'property[:\s]+"?([A-Za-z0-9_.\-]+)"?', text)
+    name = match.group(1) if match else None
+    reason = text.split('str="')[-1].rstrip('"}') if 'str="' in text else text
+    if name and name in config.settings:
+        where = config.origin(name)
+        if "No such configuration property" in reason:
+            return f"{where}: {name} is not a Kafka client property (librdkafka does not know it)"
+        return f"{where}: {name}: {redact(reason)}"
+    return f"{config.path}: the Kafka client refused the configuration: {redact(reason)}"
+
+
+def describe_kafka_error(err, config):
+    """A sentence for a broker-side error, naming the config key to look at; None if not fatal."""
+    from confluent_kafka import KafkaError
+
+    code, text = err.code(), err.str()
+    path = config.path
+    if code == KafkaError._AUTHENTICATION:
+        if "mechanism" in text.lower():
+            return (f"SASL mechanism refused by the broker ({text}): check sasl.mechanisms "
+                    f"({config.get('sasl.mechanisms')!s}) in {path}")
+        return (f"authentication failed for user '{config.get('sasl.username', '')}': check sasl.username "
+                f"and sasl.password in {path} (on Confluent Cloud: the API key and its secret)")
+    if code == KafkaError._SSL:
+        if "hostname" in text.lower() or "match" in text.lower():
+            return (f"TLS: the broker's certificate does not match the host name in bootstrap.servers "
+                    f"({config.get('bootstrap.servers')}) in {path}")
+        if "wrong version number" in text.lower() or "record layer" in text.lower():
+            return (f"TLS handshake failed ({text}): is bootstrap.servers in {path} the SASL_SSL endpoint, "
+                    "not a PLAINTEXT one?")
+        return (f"TLS: the broker's certificate could not be verified ({_ssl_reason(text)}): "
+                f"check ssl.ca.location in {path} (the CA that signed the broker's certificate)")
+    if code in (KafkaError._INVALID_ARG, KafkaError._UNSUPPORTED_FEATURE) or err.fatal():
+        return f"{text} (config: {path})"
+    return None
+
+
+def _ssl_reason(text):
+    match = re.search(r"certificate verify failed[^(]*\(?([^)]*)\)?", text)
+    return match.group(0).strip() if match else text
+
+
+def is_connectivity_error(err):
+    from confluent_kafka import KafkaError
+
+    return err.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE,
+                          KafkaError._TIMED_OUT)
+
+
+# -- logging ------------------------------------------------------------------------
+class _Redact(logging.Filter):
+    def filter(self, record):
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+class _Once(logging.Filter):
+    """librdkafka repeats a failing connection's log line every second; show each kind once."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def filter(self, record):
+        key = re.sub(r"\d+", "#", record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+class _ClientLogFilter(logging.Filter):
+    """At default verbosity, drop the connection-failure lines our error callback already explains."""
+
+    def filter(self, record):
+        return not record.getMessage().startswith(("FAIL ", "ERROR "))
+
+
+def setup_logging(prog, verbosity, quiet):
+    """The script's logger (status on stderr) and the one librdkafka's lines are routed through."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{prog}: %(message)s"))
+    handler.addFilter(_Redact())
+    log = logging.getLogger(prog)
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.ERROR if quiet else logging.INFO if verbosity else logging.WARNING)
+    client_log = logging.getLogger(f"{prog}.librdkafka")
+    client_log.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING)
+    if verbosity == 0:
+        client_log.addFilter(_ClientLogFilter())
+        client_log.addFilter(_Once())
+    return log, client_log
+
+
+def client_settings_for_verbosity(config, verbosity):
+    if verbosity >= 2:
+        config.set_default("debug", "broker,topic,msg,protocol,security")
+
+
+# -- progress -----------------------------------------------------------------------
+class Progress:
+    """A single self-updating stderr line, only where a person watches a non-terminal data stream."""
+
+    def __init__(self, enabled, noun):
+        self.enabled = enabled
+        self.noun = noun
+        self.start = self.last = time.monotonic()
+        self.shown = False
+
+    def update(self, count):
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.5:
+            return
+        self.last = now
+        rate = count / max(now - self.start, 1e-9)
+        sys.stderr.write(f"\r{count:,} {self.noun}  {rate:,.0f}/s ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self):
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            self.shown = False
+
+
+def progress_wanted(data_stream, quiet):
+    return not quiet and sys.stderr.isatty() and not data_stream.isatty()
+
+
+# -- shared click options ----------------------------------------------------------
+def common_options(f):
+    """CONFIG_FILE, -t, -X, -q, -v: what both scripts take."""
+    decorators = [
+        click.argument("config_file", type=click.Path(exists=True, dir_okay=False)),
+        click.option("-X", "--property", "properties", multiple=True, metavar="KEY=VALUE",
+                     help="Any librdkafka property; overrides the config file. Repeatable."),
+        click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
+        click.option("-v", "--verbose", count=True,
+                     help="More status on stderr; -vv adds librdkafka's debug log."),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f

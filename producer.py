@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""Write key:value lines from stdin to a Kafka topic."""
+
+import os
+import select
+import signal
+import sys
+import time
+
+import click
+
+import kafka_cli
+from kafka_cli import CliError, ConfigError
+
+READ_BLOCK = 1024 * 1024
+
+
+class LineParser:
+    """Splits raw input lines into (key, value); lines are bytes, kept as they are."""
+
+    def __init__(self, separator, no_key):
+        self.separator = separator
+        self.no_key = no_key
+
+    def parse(self, line):
+        """(key, value) for one line without its ending; None if it has no separator."""
+        if self.no_key:
+            return None, line
+        key, found, value = line.partition(self.separator)
+        if not found:
+            return None
+        # An empty key ("":value) is sent as no key at all, which is how consumer.py prints one.
+        return key or None, value
+
+
+def split_lines(block):
+    """Complete lines of a block (endings removed) and the unfinished rest."""
+    lines = block.split(b"\n")
+    rest = lines.pop()
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines], rest
+
+
+class Delivery:
+    """Counts what the broker refused. delivery.report.only.error means success costs no Python call."""
+
+    def __init__(self):
+        self.failed = 0
+        self.first_reason = None
+        self.fatal = None  # an error after which nothing can be delivered
+        self.waiting_said = False
+
+    def on_delivery(self, err, msg):
+        if err is not None:
+            self.fail(1, err.str())
+
+    def fail(self, count, reason):
+        self.failed += count
+        if self.first_reason is None:
+            self.first_reason = reason
+
+
+class Stop:
+    """Set by SIGINT/SIGTERM: stop reading, deliver what was read, exit 128+signal."""
+
+    signum = None
+
+    @classmethod
+    def handler(cls, signum, frame):
+        cls.signum = signum
+
+
+@click.command(epilog="""\b
+Examples:
+  printf '1:message 1\\n2:message 2\\n' | ./producer.py config.ini
+  ./producer.py config.ini -t orders -K '|' < orders.txt
+  ./producer.py config.ini --no-key -H source=import < lines.txt
+  ./producer.py config.ini -X compression.type=zstd --skip-bad-lines < big.txt
+""")
+@kafka_cli.common_options
+@click.option("-t", "--topic", default=kafka_cli.DEFAULT_TOPIC, envvar="KAFKA_TOPIC", show_default=True,
+              help="Topic to write to (env KAFKA_TOPIC).")
+@click.option("-K", "--key-separator", default=":", show_default=True,
+              help="Splits each line into key and value at its first occurrence.")
+@click.option("--no-key", is_flag=True, help="Send each whole line as the value, with no key.")
+@click.option("--skip-bad-lines", is_flag=True,
+              help="Report a line without the separator and go on (default: stop reading there).")
+@click.option("-H", "--header", "headers", multiple=True, metavar="NAME=VALUE",
+              help="A header on every message. Repeatable.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds to wait for outstanding deliveries; anything not delivered by then has failed.")
+def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers, timeout):
+    """Read KEY:VALUE lines from stdin and write them to a Kafka topic.
+
+    CONFIG_FILE is an INI file: [default] holds bootstrap.servers and the
+    credentials, [producer] what only the producer uses (see config.ini.example).
+    Keys are librdkafka property names.
+
+    Every line read is delivered or reported as failed. Empty lines are
+    skipped; a line ending in \\r\\n loses both characters; nothing else is
+    trimmed. A summary goes to stderr; exit 1 if anything failed.
+    """
+    log, client_log = kafka_cli.setup_logging("producer.py", verbose, quiet)
+    if not key_separator and not no_key:
+        raise click.BadParameter("must not be empty", param_hint="'-K' / '--key-separator'")
+    config = kafka_cli.load_config(config_file, "producer")
+    kafka_cli.apply_properties(config, properties)
+    kafka_cli.warn_if_readable_by_others(config, log)
+    kafka_cli.client_settings_for_verbosity(config, verbose)
+    # What the Java clients and Kafka's tools do, so a key lands on the same partition as from them.
+    for name, value in (("acks", "all"), ("enable.idempotence", "true"), ("partitioner", "murmur2_random"),
+                        ("linger.ms", "20"), ("batch.num.messages", "10000"),
+                        ("delivery.report.only.error", "true")):
+        config.set_default(name, value)
+    parser = LineParser(key_separator.encode(), no_key)
+    header_list = kafka_cli.parse_headers(headers) or None
+
+    from confluent_kafka import Producer
+
+    delivery = Delivery()
+
+    def on_error(err):
+        message = kafka_cli.describe_kafka_error(err, config)
+        if message:
+            delivery.fatal = delivery.fatal or message
+        elif kafka_cli.is_connectivity_error(err) and not delivery.waiting_said:
+            delivery.waiting_said = True
+            log.warning("cannot reach the broker yet (%s; bootstrap.servers=%s in %s); retrying for up to %g s",
+                        err.str(), config.get("bootstrap.servers"), config.origin("bootstrap.servers"), timeout)
+
+    producer = kafka_cli.build_client(Producer, config, error_cb=on_error, logger=client_log,
+                                      on_delivery=delivery.on_delivery)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, Stop.handler)
+    check_topic(producer, topic, timeout, delivery, config)
+    started = time.monotonic()
+    skipped = []
+    sent, bad_line = read_and_produce(producer, topic, parser, header_list, skip_bad_lines, skipped, delivery,
+                                      timeout, log, kafka_cli.progress_wanted(sys.stdin, quiet))
+    finish(producer, delivery, timeout)
+    report(log, quiet, topic, sent, delivery, time.monotonic() - started, bad_line, skipped)
+    if Stop.signum:
+        sys.exit(128 + Stop.signum)
+    if delivery.failed or bad_line or delivery.fatal:
+        sys.exit(kafka_cli.EXIT_FAILURE)
+
+
+def check_topic(producer, topic, timeout, delivery, config):
+    """Fail before reading any input if the topic is missing or the cluster refuses us."""
+    from confluent_kafka import KafkaException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            metadata = producer.list_topics(topic, timeout=min(1.0, timeout))
+        except KafkaException:
+            metadata = None
+        producer.poll(0)
+        if delivery.fatal:
+            raise CliError(delivery.fatal)
+        if metadata is not None and metadata.brokers:
+            break
+        if time.monotonic() >= deadline or Stop.signum:
+            raise CliError(f"no broker answered within {timeout:g} s: check bootstrap.servers "
+                           f"({config.get('bootstrap.servers')}) in {config.path}; nothing was read or sent")
+    error = metadata.topics[topic].error if topic in metadata.topics else None
+    if error is not None:
+        if "UNKNOWN_TOPIC" in error.name():
+            raise CliError(f"topic '{topic}' does not exist on {config.get('bootstrap.servers')}; "
+                           "create it first, or pick another with -t")
+        if "AUTHORIZATION" in error.name():
+            raise CliError(f"user '{config.get('sasl.username', '')}' may not write to topic '{topic}' "
+                           f"(the broker's ACLs); see {config.path}")
+
+
+def wait_readable(fd, producer):
+    """Block until stdin has data, serving callbacks and noticing signals every 0.2 s."""
+    while not Stop.signum:
+        try:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+        except (OSError, ValueError):
+            return True  # not selectable (e.g. some special files): just read
+        if ready:
+            return True
+        producer.poll(0)
+    return False
+
+
+def read_and_produce(producer, topic, parser, headers, skip_bad_lines, skipped, delivery, timeout, log,
+                     show_progress):
+    """Read stdin in large blocks and produce each line; returns (lines produced, the bad line that stopped it)."""
+    from confluent_kafka import KafkaException
+
+    fd = sys.stdin.fileno()
+    interactive = os.isatty(fd)
+    if interactive:
+        log.warning("type key%svalue lines; Ctrl-D to finish, Ctrl-C to stop",
+                    parser.separator.decode(errors="replace") if not parser.no_key else "")
+    progress = kafka_cli.Progress(show_progress, "lines")
+    produce = producer.produce
+    lineno = sent = 0
+    rest = b""
+    while not Stop.signum and not delivery.fatal:
+        if not wait_readable(fd, producer):
+            break
+        try:
+            block = os.read(fd, READ_BLOCK)
+        except OSError as e:
+            raise CliError(f"cannot read stdin: {e.strerror}")
+        if not block:
+            lines, rest = ([rest[:-1] if rest.endswith(b"\r") else rest] if rest else []), b""
+        else:
+            lines, rest = split_lines(rest + block)
+        for index, line in enumerate(lines):
+            lineno += 1
+            if not line:
+                continue
+            parsed = parser.parse(line)
+            if parsed is None:
+                log.error("line %d: no key separator %r in %r%s", lineno, parser.separator.decode(errors="replace"),
+                          _preview(line), "; skipped" if skip_bad_lines else
+                          " (use --no-key to send whole lines, --skip-bad-lines to go on)")
+                if skip_bad_lines:
+                    skipped.append(lineno)
+                    continue
+                return sent, lineno
+            key, value = parsed
+            try:
+                produce(topic, value, key, headers=headers)
+            except BufferError:
+                try:
+                    produce_when_room(producer, topic, value, key, headers, delivery, timeout)
+                except _Abort:
+                    unsent = sum(1 for later in lines[index:] if later)
+                    delivery.fail(unsent, delivery.fatal)
+                    sent += unsent  # read and counted as failed
+                    break
+            except KafkaException as e:
+                reason = describe_produce_error(e, len(value))
+                delivery.fail(1, f"line {lineno}: {reason}")
+                log.error("line %d: %s", lineno, reason)
+            sent += 1
+        producer.poll(0)  # serve delivery reports and errors without waiting
+        progress.update(lineno)
+        if not block:
+            break
+    progress.clear()
+    return sent, None
+
+
+def produce_when_room(producer, topic, value, key, headers, delivery, timeout):
+    """The local queue is full: wait for deliveries to make room, never drop the line."""
+    queued = len(producer)
+    stalled_since = time.monotonic()
+    while True:
+        producer.poll(0.05)
+        try:
+            producer.produce(topic, value, key, headers=headers)
+            return
+        except BufferError:
+            pass
+        if delivery.fatal:
+            raise _Abort()
+        if len(producer) < queued:
+            queued, stalled_since = len(producer), time.monotonic()
+        elif time.monotonic() - stalled_since > timeout:
+            delivery.fatal = delivery.fatal or f"no delivery progress for {timeout:g} s (is the broker reachable?)"
+            raise _Abort()
+
+
+class _Abort(Exception):
+    pass
+
+
+def describe_produce_error(e, size):
+    err = e.args[0]
+    if err.name() == "MSG_SIZE_TOO_LARGE":
+        return f"message of {size:,} bytes is larger than the limit (message.max.bytes)"
+    return err.str()
+
+
+def _preview(line, limit=40):
+    return line[:limit].decode(errors="replace") + ("..." if len(line) > limit else "")
+
+
+def finish(producer, delivery, timeout):
+    """Wait up to `timeout` for deliveries; whatever is left is purged and so counted as failed."""
+    remaining = producer.flush(0 if delivery.fatal else timeout)
+    if remaining:
+        producer.purge()
+        producer.flush(5)
+        if delivery.failed and delivery.first_reason and "Purged" in delivery.first_reason:
+            delivery.first_reason = delivery.fatal or f"not delivered within --timeout {timeout:g} s"
+
+
+def report(log, quiet, topic, sent, delivery, seconds, bad_line, skipped):
+    delivered = sent - delivery.failed
+    if delivery.fatal:
+        log.error("%s", delivery.fatal)
+    if not quiet or delivery.failed:
+        summary = f"{delivered:,} delivered to {topic}, {delivery.failed:,} failed"
+        if delivery.failed:
+            summary += f"; first failure: {delivery.first_reason}"
+        if Stop.signum:
+            summary += f"; stopped by {signal.Signals(Stop.signum).name}"
+        if bad_line:
+            summary += f"; stopped reading at line {bad_line} (no key separator)"
+        if skipped:
+            summary += f"; {len(skipped):,} lines without separator skipped (first: line {skipped[0]})"
+        log.log(40 if delivery.failed else 30, "%s (%.1f s)", summary, seconds)
+
+
+if __name__ == "__main__":
+    main()
