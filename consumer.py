@@ -251,12 +251,12 @@ def consume(consumer, state, render, log, config, max_messages, exit_at_end, idl
         want = BATCH if max_messages is None else min(BATCH, max_messages - printed)
         batch = [first] + (consumer.consume(want - 1, 0) if want > 1 else [])
         last_activity = time.monotonic()
-        chunks, last_offsets = [], {}
+        chunks, last_offsets, reached_end = [], {}, []
         for msg in batch:
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
-                    state.at_end.add((msg.topic(), msg.partition()))
+                    reached_end.append((msg.topic(), msg.partition()))
                     continue
                 handle_message_error(err, msg, state, log, config)
                 continue
@@ -276,9 +276,9 @@ def consume(consumer, state, render, log, config, max_messages, exit_at_end, idl
                 raise CliError(f"cannot write to stdout: {failure.strerror}; the {printed:,} messages written "
                                "so far are committed, the rest will be read again by the next run in this group")
             printed += len(chunks)
-            for key in last_offsets:
-                state.at_end.discard(key)
+            state.at_end.difference_update(last_offsets)
             progress.update(printed)
+        state.at_end.update(reached_end)  # a partition's end comes after its last message in a batch
         if max_messages is not None and printed >= max_messages:
             break
         if exit_at_end and state.assigned and state.assigned <= state.at_end:

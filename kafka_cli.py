@@ -228,21 +228,33 @@ def build_client(client_class, config, **callbacks):
         settings[name] = value == "true"
     try:
         return client_class({**settings, **callbacks})
-    except (KafkaException, ValueError, TypeError) as e:
-        raise ConfigError(explain_config_refusal(str(e.args[0] if e.args else e), config))
+    except KafkaException as e:
+        raise ConfigError(explain_config_refusal(e.args[0].str(), config))
+    except (ValueError, TypeError) as e:
+        raise ConfigError(explain_config_refusal(str(e), config))
+
+
+# librdkafka names some properties by their canonical name when it refuses them
+_ALIASES = {"request.required.acks": "acks", "queue.buffering.max.ms": "linger.ms",
+            "batch.num.messages": "batch.size", "sasl.mechanism": "sasl.mechanisms",
+            "sasl.mechanisms": "sasl.mechanism", "metadata.broker.list": "bootstrap.servers"}
 
 
 def explain_config_refusal(text, config):
-    text = getattr(text, "str", lambda: text)() if not isinstance(text, str) else text
+    """librdkafka's refusal of a property, told with where the property was set."""
     match = re.search(r'property[:\s]+"?([A-Za-z0-9_.\-]+)"?', text)
     name = match.group(1) if match else None
-    reason = text.split('str="')[-1].rstrip('"}') if 'str="' in text else text
+    if name and name not in config.settings and _ALIASES.get(name) in config.settings:
+        name = _ALIASES[name]
+    reason = redact(text)
     if name and name in config.settings:
         where = config.origin(name)
-        if "No such configuration property" in reason:
+        if "No such configuration property" in text:
             return f"{where}: {name} is not a Kafka client property (librdkafka does not know it)"
-        return f"{where}: {name}: {redact(reason)}"
-    return f"{config.path}: the Kafka client refused the configuration: {redact(reason)}"
+        if is_secret_property(name):
+            return f"{where}: {name}: invalid value"
+        return f"{where}: {name}: {reason}"
+    return f"{config.path}: the Kafka client refused the configuration: {reason}"
 
 
 def describe_kafka_error(err, config):
@@ -307,10 +319,12 @@ class _Once(logging.Filter):
 
 
 class _ClientLogFilter(logging.Filter):
-    """At default verbosity, drop the connection-failure lines our error callback already explains."""
+    """At default verbosity, drop the connection-failure lines our error callback already explains,
+    and the transient ones librdkafka recovers from by itself (they end in "retrying")."""
 
     def filter(self, record):
-        return not record.getMessage().startswith(("FAIL ", "ERROR "))
+        message = record.getMessage()
+        return not (message.startswith(("FAIL ", "ERROR ")) or message.rstrip().endswith("retrying"))
 
 
 def setup_logging(prog, verbosity, quiet):
