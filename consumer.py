@@ -54,9 +54,11 @@ def format_json(separator):
 
 
 def for_people(data):
+    """One line of text for any bytes: backslashes doubled first, so an escape is never ambiguous."""
     if data is None:
         return "null"
-    return data.decode("utf-8", "backslashreplace").replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    return (data.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+            .replace("\n", "\\n").replace("\r", "\\r").replace("\x1b", "\\x1b"))
 
 
 def format_verbose(separator):
@@ -68,7 +70,8 @@ def format_verbose(separator):
                 f"key={for_people(msg.key())}  value={for_people(msg.value())}")
         headers = msg.headers()
         if headers:
-            line += "  headers: " + ", ".join(f"{name}={for_people(value)}" for name, value in headers)
+            line += "  headers: " + ", ".join(f"{for_people(name.encode('utf-8', 'surrogateescape'))}={for_people(value)}"
+                                         for name, value in headers)
         return (line + "\n").encode("utf-8", "backslashreplace")
     return verbose
 
@@ -104,13 +107,17 @@ class State:
 
     def __init__(self):
         self.stop_signal = None
-        self.fatal = None
-        self.waiting_said = False
+        self.fatal = None  # a reason to stop found in the messages
+        self.errors = None  # kafka_cli.ClusterErrors: the client's fatal errors
         self.assigned = set()
         self.at_end = set()
         self.rewound = set()
         self.ever_assigned = False
         self.cooperative = False
+
+    @property
+    def stopped_by(self):
+        return self.fatal or self.errors.fatal
 
     def on_signal(self, signum, frame):
         self.stop_signal = signum
@@ -123,20 +130,22 @@ Examples:
   ./consumer.py config.ini -t orders -g billing -n 100
   ./consumer.py config.ini -f json | jq .value
   ./consumer.py config.ini -f verbose             # partition, offset, time
+
+Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 """)
 @kafka_cli.common_options
 @click.option("-t", "--topic", "topics", multiple=True, envvar="KAFKA_TOPIC", metavar="NAME",
               help=f"Topic to read (default {kafka_cli.DEFAULT_TOPIC}, env KAFKA_TOPIC). Repeatable; "
                    "a name starting with ^ is a regular expression.")
-@click.option("-g", "--group", help="Consumer group id; overrides group.id in the config file.")
+@click.option("-g", "--group", metavar="ID", help="Consumer group id; overrides group.id in the config file.")
 @click.option("--from-beginning", "--reset", "from_beginning", is_flag=True,
               help="Read every assigned partition from its start, ignoring the group's stored position.")
-@click.option("-n", "--max-messages", type=click.IntRange(min=1), help="Exit after printing N messages.")
+@click.option("-n", "--max-messages", metavar="N", type=click.IntRange(min=1), help="Exit after printing N messages.")
 @click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end.")
-@click.option("--timeout", type=click.FloatRange(min=0), help="Exit when nothing arrives for SECONDS.")
+@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), help="Exit when nothing arrives for SECONDS.")
 @click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
-@click.option("-K", "--key-separator", default=":", show_default=True, help="Between key and value in text format.")
+@click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True, help="Between key and value in text format.")
 def main(config_file, properties, quiet, verbose, topics, group, from_beginning, max_messages, exit_at_end,
          timeout, output_format, key_separator):
     """Print the messages of a Kafka topic on stdout, one per line.
@@ -155,8 +164,7 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
     run in the same group goes on where this one stopped.
     """
     log, client_log = kafka_cli.setup_logging("consumer.py", verbose, quiet)
-    config = kafka_cli.load_config(config_file, "consumer")
-    kafka_cli.apply_properties(config, properties)
+    config = kafka_cli.load_config(config_file, "consumer", properties)
     kafka_cli.warn_if_readable_by_others(config, log)
     kafka_cli.client_settings_for_verbosity(config, verbose)
     if group:
@@ -172,7 +180,7 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
     if exit_at_end:
         config.settings["enable.partition.eof"] = kafka_cli.Setting("true", "--exit-at-end")
     topics = list(topics) or [kafka_cli.DEFAULT_TOPIC]
-    render = FORMATS[output_format](key_separator.encode())
+    render = FORMATS[output_format](os.fsencode(key_separator))
 
     from confluent_kafka import Consumer
 
@@ -180,16 +188,8 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
     state.cooperative = ("cooperative" in config.get("partition.assignment.strategy", "")
                          or config.get("group.protocol", "classic") == "consumer")
 
-    def on_error(err):
-        message = kafka_cli.describe_kafka_error(err, config)
-        if message:
-            state.fatal = state.fatal or message
-        elif kafka_cli.is_connectivity_error(err) and not state.waiting_said:
-            state.waiting_said = True
-            log.warning("waiting for the broker (%s; bootstrap.servers=%s in %s)...",
-                        err.str(), config.get("bootstrap.servers"), config.origin("bootstrap.servers"))
-
-    consumer = kafka_cli.build_client(Consumer, config, error_cb=on_error, logger=client_log)
+    state.errors = kafka_cli.ClusterErrors(config, log)
+    consumer = kafka_cli.build_client(Consumer, config, error_cb=state.errors, logger=client_log)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, state.on_signal)
     printed = 0
@@ -200,9 +200,9 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
         printed = consume(consumer, state, render, log, config, max_messages, exit_at_end, timeout,
                           kafka_cli.progress_wanted(sys.stdout, quiet))
     finally:
-        close(consumer, log, commit=state.fatal is None)
-    if state.fatal:
-        raise CliError(state.fatal)
+        close(consumer, log, commit=state.stopped_by is None)
+    if state.stopped_by:
+        raise CliError(state.stopped_by)
     if not quiet:
         log.info("%s messages printed", f"{printed:,}")
 
@@ -222,7 +222,7 @@ def on_assign(consumer, partitions, state, from_beginning):
             consumer.assign(partitions)
     state.assigned.update((p.topic, p.partition) for p in partitions)
     state.ever_assigned = True
-    state.waiting_said = False
+    state.errors.recovered()
 
 
 def on_revoke(partitions, state):
@@ -239,15 +239,18 @@ def consume(consumer, state, render, log, config, max_messages, exit_at_end, idl
     progress = kafka_cli.Progress(show_progress, "messages")
     printed = 0
     last_activity = time.monotonic()
-    while state.stop_signal is None and state.fatal is None:
+    while state.stop_signal is None and state.stopped_by is None:
         first = consumer.poll(0.5)
         if first is None:
+            state.errors.check(consumer, "waiting for it")
             if idle_timeout is not None and time.monotonic() - last_activity >= idle_timeout:
-                if not state.ever_assigned and state.waiting_said:
+                if not state.ever_assigned and state.errors.trouble:
                     state.fatal = (f"no broker answered within --timeout {idle_timeout:g} s: check bootstrap.servers "
                                    f"({config.get('bootstrap.servers')}) in {config.path}")
                 break
             continue
+        if state.errors.said:
+            state.errors.recovered()
         want = BATCH if max_messages is None else min(BATCH, max_messages - printed)
         batch = [first] + (consumer.consume(want - 1, 0) if want > 1 else [])
         last_activity = time.monotonic()
@@ -309,8 +312,8 @@ def handle_message_error(err, msg, state, log, config):
         state.fatal = f"user '{config.get('sasl.username', '')}' may not use group '{config.get('group.id')}'"
     else:
         message = kafka_cli.describe_kafka_error(err, config)
-        if message or err.fatal():
-            state.fatal = message or err.str()
+        if message:
+            state.fatal = message
         else:
             log.warning("%s", err.str())
 

@@ -4,6 +4,7 @@ errors into messages a person can act on, logging, and keeping secrets out of ou
 Config in, dict out: nothing here talks to a broker, so all of it is testable without one.
 """
 
+import codecs
 import logging
 import os
 import re
@@ -22,7 +23,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 _SECRET_KEY = re.compile(r"(password|secret|jaas|\.pem$|token|credentials)", re.I)
 _ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
-_PLACEHOLDER = re.compile(r"<[^<>]*>")
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9 _-]*>")  # as in config.ini.example: <API KEY>
 _SECRETS = set()  # values that must never be printed; filled by load_config and -X
 
 
@@ -69,6 +70,8 @@ class Setting:
 class ClientConfig:
     path: str
     settings: dict = field(default_factory=dict)  # property -> Setting
+    secret_in_file: bool = False  # a credential written in the file itself, not via ${ENV}
+    warnings: list = field(default_factory=list)
 
     def as_dict(self):
         return {k: s.value for k, s in self.settings.items()}
@@ -90,7 +93,7 @@ def parse_ini(text, path):
     """{section: {key: (value, line number)}} from INI text; keys before any header go to [default]."""
     sections = {}
     current = "default"
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in enumerate(text.split("\n"), 1):
         line = raw.strip()
         if not line or line[0] in "#;":
             continue
@@ -104,7 +107,9 @@ def parse_ini(text, path):
             continue
         key, sep, value = line.partition("=")
         if not sep:
-            raise ConfigError(f"{path} line {lineno}: expected 'property=value', got {_shorten(line)!r}")
+            first_word = re.split(r"[\s:]", line, 1)[0]
+            shown = f"{first_word} ..." if is_secret_property(first_word) else _shorten(line)
+            raise ConfigError(f"{path} line {lineno}: expected 'property=value', got {shown!r}")
         key = key.strip()
         if not key:
             raise ConfigError(f"{path} line {lineno}: a value without a property name")
@@ -126,25 +131,29 @@ def read_config_text(path):
         if size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{path}: {size:,} bytes is far too large for a config file (limit {MAX_CONFIG_BYTES:,})")
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_CONFIG_BYTES + 1)  # a FIFO reports no size
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: far too large for a config file (limit {MAX_CONFIG_BYTES:,} bytes)")
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory, not a config file")
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the config file: {e.strerror}")
     if b"\0" in data:
         raise ConfigError(f"{path}: holds binary data (NUL bytes), not an INI config file")
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        return data.decode("utf-8-sig")
+        return data[bom:].decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise ConfigError(f"{path} line {line}: not UTF-8 text (bad byte at offset {e.start})")
+        line = data[: bom + e.start].count(b"\n") + 1
+        raise ConfigError(f"{path} line {line}: not UTF-8 text (bad byte at offset {bom + e.start})")
 
 
-def _expand_env(value, where):
+def _expand_env(value, where, secret):
     def substitute(match):
         name = match.group(1)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ConfigError(f"{where}: ${{{name}}} is not a valid environment variable reference")
+            shown = "a ${...}" if secret else f"${{{name}}}"
+            raise ConfigError(f"{where}: {shown} is not a valid environment variable reference")
         if name not in os.environ:
             raise ConfigError(f"{where}: environment variable {name} is not set (referenced as ${{{name}}})")
         return os.environ[name]
@@ -152,22 +161,26 @@ def _expand_env(value, where):
     return _ENV_REFERENCE.sub(substitute, value)
 
 
-def load_config(path, role):
-    """Read `path` and merge [default] with [role]; expand ${ENV}; reject placeholders."""
+def load_config(path, role, properties=()):
+    """Read `path`, merge [default] with [role], apply -X KEY=VALUE overrides; expand ${ENV};
+    reject placeholders and a missing bootstrap.servers."""
     sections = parse_ini(read_config_text(path), path)
     config = ClientConfig(path)
     for section in ("default", role):
         for key, (raw, lineno) in sections.get(section, {}).items():
             where = f"{path} line {lineno} [{section}] {key}"
-            if is_secret_property(key):
-                remember_secret(raw)
-            value = _expand_env(raw, where)
-            if is_secret_property(key):
+            secret = is_secret_property(key)
+            if _PLACEHOLDER.fullmatch(raw):
+                raise ConfigError(f"{where}: still holds the placeholder {raw} from config.ini.example; "
+                                  "fill in the real value")
+            value = _expand_env(raw, where, secret)
+            if secret:
                 remember_secret(value)
-            if _PLACEHOLDER.search(raw):
-                raise ConfigError(f"{where}: still holds the placeholder {_PLACEHOLDER.search(raw).group(0)}"
-                                  " from config.ini.example; fill in the real value")
+                config.secret_in_file = config.secret_in_file or (value == raw and bool(value))
             config.settings[key] = Setting(value, f"{path} line {lineno} [{section}]")
+    for section in set(sections) - set(SECTIONS):
+        config.warnings.append(f"{path}: section [{section}] is not read (only [default], [consumer], [producer])")
+    apply_properties(config, properties)
     bootstrap = config.get("bootstrap.servers")
     if bootstrap is None:
         raise ConfigError(f"{path}: bootstrap.servers is not set in [default]; it is the cluster's host:port")
@@ -182,7 +195,8 @@ def apply_properties(config, properties):
     for item in properties:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"-X {_shorten(item)!r}: expected KEY=VALUE")
+            shown = f"{key.strip()}=..." if is_secret_property(key) else _shorten(item)
+            raise ConfigError(f"-X {shown!r}: expected KEY=VALUE")
         key = key.strip()
         if is_secret_property(key):
             remember_secret(value)
@@ -195,13 +209,15 @@ def parse_headers(items):
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise ConfigError(f"-H {_shorten(item)!r}: expected NAME=VALUE")
-        headers.append((name, value.encode()))
+        headers.append((name, os.fsencode(value)))
     return headers
 
 
 def warn_if_readable_by_others(config, log):
     """A file holding a password should be private to its owner."""
-    if not any(is_secret_property(k) for k, s in config.settings.items() if not s.origin.startswith("-X")):
+    for warning in config.warnings:
+        log.warning("%s", warning)
+    if not config.secret_in_file:
         return
     try:
         mode = os.stat(config.path).st_mode
@@ -236,7 +252,7 @@ def build_client(client_class, config, **callbacks):
 
 # librdkafka names some properties by their canonical name when it refuses them
 _ALIASES = {"request.required.acks": "acks", "queue.buffering.max.ms": "linger.ms",
-            "batch.num.messages": "batch.size", "sasl.mechanism": "sasl.mechanisms",
+"sasl.mechanism": "sasl.mechanisms",
             "sasl.mechanisms": "sasl.mechanism", "metadata.broker.list": "bootstrap.servers"}
 
 
@@ -246,7 +262,7 @@ def explain_config_refusal(text, config):
     name = match.group(1) if match else None
     if name and name not in config.settings and _ALIASES.get(name) in config.settings:
         name = _ALIASES[name]
-    reason = redact(text)
+    reason = redact(text).strip()
     if name and name in config.settings:
         where = config.origin(name)
         if "No such configuration property" in text:
@@ -284,8 +300,9 @@ def describe_kafka_error(err, config):
 
 
 def _ssl_reason(text):
-    match = re.search(r"certificate verify failed[^(]*\(?([^)]*)\)?", text)
-    return match.group(0).strip() if match else text
+    if "certificate verify failed" in text:
+        return "certificate verify failed"
+    return text
 
 
 def is_connectivity_error(err):
@@ -293,6 +310,49 @@ def is_connectivity_error(err):
 
     return err.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE,
                           KafkaError._TIMED_OUT)
+
+
+class ClusterErrors:
+    """The client's error callback. A fatal error ends the run; trouble reaching the broker is said
+    once, and only if it lasts: a refused login, for one, first looks like "all brokers down"."""
+
+    SAY_AFTER = 1.5
+
+    def __init__(self, config, log):
+        self.config = config
+        self.log = log
+        self.fatal = None
+        self.trouble = None  # (first error text, since when)
+        self.said = False
+
+    def __call__(self, err):
+        message = describe_kafka_error(err, self.config)
+        if message:
+            self.fatal = self.fatal or message
+        elif is_connectivity_error(err) and self.trouble is None:
+            self.trouble = (err.str(), time.monotonic())
+
+    def check(self, client, doing):
+        """From the main loop: say 'waiting' once if the trouble is real (a metadata probe fails)."""
+        if self.trouble is None or self.said or self.fatal or time.monotonic() - self.trouble[1] < self.SAY_AFTER:
+            return
+        from confluent_kafka import KafkaException
+
+        try:
+            client.list_topics(timeout=0.5)
+            self.trouble = None  # it was a passing disconnect
+            return
+        except KafkaException:
+            pass
+        self.said = True
+        self.log.warning("cannot reach the broker (%s): %s; check bootstrap.servers=%s (%s)",
+                         self.trouble[0], doing, self.config.get("bootstrap.servers"),
+                         self.config.origin("bootstrap.servers"))
+
+    def recovered(self):
+        if self.said:
+            self.log.warning("the broker answers again")
+        self.trouble, self.said = None, False
 
 
 # -- logging ------------------------------------------------------------------------

@@ -46,8 +46,12 @@ class Delivery:
     def __init__(self):
         self.failed = 0
         self.first_reason = None
-        self.fatal = None  # an error after which nothing can be delivered
-        self.waiting_said = False
+        self.fatal = None  # our own reason to stop: no progress within --timeout
+        self.errors = None  # kafka_cli.ClusterErrors: the client's fatal errors
+
+    @property
+    def stopped_by(self):
+        return self.fatal or self.errors.fatal
 
     def on_delivery(self, err, msg):
         if err is not None:
@@ -75,18 +79,20 @@ Examples:
   ./producer.py config.ini -t orders -K '|' < orders.txt
   ./producer.py config.ini --no-key -H source=import < lines.txt
   ./producer.py config.ini -X compression.type=zstd --skip-bad-lines < big.txt
+
+Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 """)
 @kafka_cli.common_options
-@click.option("-t", "--topic", default=kafka_cli.DEFAULT_TOPIC, envvar="KAFKA_TOPIC", show_default=True,
+@click.option("-t", "--topic", metavar="NAME", default=kafka_cli.DEFAULT_TOPIC, envvar="KAFKA_TOPIC", show_default=True,
               help="Topic to write to (env KAFKA_TOPIC).")
-@click.option("-K", "--key-separator", default=":", show_default=True,
+@click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True,
               help="Splits each line into key and value at its first occurrence.")
 @click.option("--no-key", is_flag=True, help="Send each whole line as the value, with no key.")
 @click.option("--skip-bad-lines", is_flag=True,
               help="Report a line without the separator and go on (default: stop reading there).")
 @click.option("-H", "--header", "headers", multiple=True, metavar="NAME=VALUE",
               help="A header on every message. Repeatable.")
-@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--timeout", metavar="SECONDS", default=30.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds to wait for outstanding deliveries; anything not delivered by then has failed.")
 def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers, timeout):
     """Read KEY:VALUE lines from stdin and write them to a Kafka topic.
@@ -102,8 +108,7 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
     log, client_log = kafka_cli.setup_logging("producer.py", verbose, quiet)
     if not key_separator and not no_key:
         raise click.BadParameter("must not be empty", param_hint="'-K' / '--key-separator'")
-    config = kafka_cli.load_config(config_file, "producer")
-    kafka_cli.apply_properties(config, properties)
+    config = kafka_cli.load_config(config_file, "producer", properties)
     kafka_cli.warn_if_readable_by_others(config, log)
     kafka_cli.client_settings_for_verbosity(config, verbose)
     # What the Java clients and Kafka's tools do, so a key lands on the same partition as from them.
@@ -111,24 +116,16 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
                         ("linger.ms", "20"), ("batch.num.messages", "10000"),
                         ("delivery.report.only.error", "true")):
         config.set_default(name, value)
-    parser = LineParser(key_separator.encode(), no_key)
+    parser = LineParser(os.fsencode(key_separator), no_key)
     header_list = kafka_cli.parse_headers(headers) or None
 
     from confluent_kafka import Producer
 
     delivery = Delivery()
-
-    def on_error(err):
-        message = kafka_cli.describe_kafka_error(err, config)
-        if message:
-            delivery.fatal = delivery.fatal or message
-        elif kafka_cli.is_connectivity_error(err) and not delivery.waiting_said:
-            delivery.waiting_said = True
-            log.warning("cannot reach the broker yet (%s; bootstrap.servers=%s in %s); retrying for up to %g s",
-                        err.str(), config.get("bootstrap.servers"), config.origin("bootstrap.servers"), timeout)
-
-    producer = kafka_cli.build_client(Producer, config, error_cb=on_error, logger=client_log,
+    errors = kafka_cli.ClusterErrors(config, log)
+    producer = kafka_cli.build_client(Producer, config, error_cb=errors, logger=client_log,
                                       on_delivery=delivery.on_delivery)
+    delivery.errors = errors
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, Stop.handler)
     check_topic(producer, topic, timeout, delivery, config)
@@ -140,7 +137,7 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
     report(log, quiet, topic, sent, delivery, time.monotonic() - started, bad_line, skipped)
     if Stop.signum:
         sys.exit(128 + Stop.signum)
-    if delivery.failed or bad_line or delivery.fatal:
+    if delivery.failed or bad_line or delivery.stopped_by:
         sys.exit(kafka_cli.EXIT_FAILURE)
 
 
@@ -155,8 +152,9 @@ def check_topic(producer, topic, timeout, delivery, config):
         except KafkaException:
             metadata = None
         producer.poll(0)
-        if delivery.fatal:
-            raise CliError(delivery.fatal)
+        if delivery.stopped_by:
+            raise CliError(delivery.stopped_by)
+        delivery.errors.check(producer, f"retrying for up to {timeout:g} s before reading any input")
         if metadata is not None and metadata.brokers:
             break
         if time.monotonic() >= deadline or Stop.signum:
@@ -172,7 +170,7 @@ def check_topic(producer, topic, timeout, delivery, config):
                            f"(the broker's ACLs); see {config.path}")
 
 
-def wait_readable(fd, producer):
+def wait_readable(fd, producer, delivery):
     """Block until stdin has data, serving callbacks and noticing signals every 0.2 s."""
     while not Stop.signum:
         try:
@@ -182,6 +180,7 @@ def wait_readable(fd, producer):
         if ready:
             return True
         producer.poll(0)
+        delivery.errors.check(producer, "messages wait in the queue")
     return False
 
 
@@ -199,8 +198,8 @@ def read_and_produce(producer, topic, parser, headers, skip_bad_lines, skipped, 
     produce = producer.produce
     lineno = sent = 0
     rest = b""
-    while not Stop.signum and not delivery.fatal:
-        if not wait_readable(fd, producer):
+    while not Stop.signum and not delivery.stopped_by:
+        if not wait_readable(fd, producer, delivery):
             break
         try:
             block = os.read(fd, READ_BLOCK)
@@ -231,7 +230,7 @@ def read_and_produce(producer, topic, parser, headers, skip_bad_lines, skipped, 
                     produce_when_room(producer, topic, value, key, headers, delivery, timeout)
                 except _Abort:
                     unsent = sum(1 for later in lines[index:] if later)
-                    delivery.fail(unsent, delivery.fatal)
+                    delivery.fail(unsent, delivery.stopped_by)
                     sent += unsent  # read and counted as failed
                     break
             except KafkaException as e:
@@ -240,6 +239,7 @@ def read_and_produce(producer, topic, parser, headers, skip_bad_lines, skipped, 
                 log.error("line %d: %s", lineno, reason)
             sent += 1
         producer.poll(0)  # serve delivery reports and errors without waiting
+        delivery.errors.check(producer, "messages wait in the queue")
         progress.update(lineno)
         if not block:
             break
@@ -253,12 +253,13 @@ def produce_when_room(producer, topic, value, key, headers, delivery, timeout):
     stalled_since = time.monotonic()
     while True:
         producer.poll(0.05)
+        delivery.errors.check(producer, "the local queue is full, so reading stdin pauses")
         try:
             producer.produce(topic, value, key, headers=headers)
             return
         except BufferError:
             pass
-        if delivery.fatal:
+        if delivery.stopped_by:
             raise _Abort()
         if len(producer) < queued:
             queued, stalled_since = len(producer), time.monotonic()
@@ -284,18 +285,18 @@ def _preview(line, limit=40):
 
 def finish(producer, delivery, timeout):
     """Wait up to `timeout` for deliveries; whatever is left is purged and so counted as failed."""
-    remaining = producer.flush(0 if delivery.fatal else timeout)
+    remaining = producer.flush(0 if delivery.stopped_by else timeout)
     if remaining:
         producer.purge()
         producer.flush(5)
         if delivery.failed and delivery.first_reason and "Purged" in delivery.first_reason:
-            delivery.first_reason = delivery.fatal or f"not delivered within --timeout {timeout:g} s"
+            delivery.first_reason = delivery.stopped_by or f"not delivered within --timeout {timeout:g} s"
 
 
 def report(log, quiet, topic, sent, delivery, seconds, bad_line, skipped):
     delivered = sent - delivery.failed
-    if delivery.fatal:
-        log.error("%s", delivery.fatal)
+    if delivery.stopped_by:
+        log.error("%s", delivery.stopped_by)
     if not quiet or delivery.failed:
         summary = f"{delivered:,} delivered to {topic}, {delivery.failed:,} failed"
         if delivery.failed:

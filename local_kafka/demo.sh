@@ -13,3 +13,6 @@ for i in 1 2 3 4 5 6 7 8; do echo "$i:message $i"; done | ./producer.py "$config
 echo
 echo "\$ ./consumer.py $config --group $group --exit-at-end"
 ./consumer.py "$config" --group "$group" --exit-at-end
+echo
+echo "\$ ./consumer.py $config --group $group --from-beginning --exit-at-end --format verbose"
+./consumer.py "$config" --group "$group" --from-beginning --exit-at-end --format verbose

@@ -1,11 +1,13 @@
 """producer.py and consumer.py as processes against the real broker, over PLAINTEXT and SASL_SSL."""
 
 import collections
+import json
 import os
 import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -188,23 +190,35 @@ def test_missing_topic_is_named(kafka, config_file, group):
 
 def test_a_group_of_three_shares_the_partitions(kafka, config_file, make_topic, group):
     topic = make_topic(6)
-    readers = [start_consumer(config_file, topic, "-g", group, "--timeout", "8", "-f", "json") for _ in range(3)]
+    readers = [start_consumer(config_file, topic, "-g", group, "-f", "json", "-X", "heartbeat.interval.ms=1000")
+               for _ in range(3)]
+    outputs = [[] for _ in readers]
+    threads = [threading.Thread(target=lambda r=r, out=out: out.extend(r.stdout), daemon=True)
+               for r, out in zip(readers, outputs)]
+    for t in threads:
+        t.start()
     try:
-        wait_for_assignment(kafka, group, members=3)
+        wait_for_assignment(kafka, group, members=3, seconds=60)
         lines = [f"{i}:m{i}" for i in range(3000)]
         assert produce(config_file, topic, lines).returncode == 0
-        outputs = [r.communicate(timeout=120)[0] for r in readers]
+        deadline = time.monotonic() + 60
+        while sum(map(len, outputs)) < 3000 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for r in readers:
+            r.send_signal(signal.SIGINT)
+        codes = [r.wait(30) for r in readers]
     finally:
         for r in readers:
             r.kill()
-    assert [r.returncode for r in readers] == [0, 0, 0]
-    per_reader = [json_records(out) for out in outputs]
+    for t in threads:
+        t.join(10)
+    assert codes == [0, 0, 0]
+    per_reader = [[json.loads(line) for line in out] for out in outputs]
     values = [f'{rec["key"]}:{rec["value"]}' for recs in per_reader for rec in recs]
-    counts = collections.Counter(values)
-    assert set(counts) == set(lines)  # together, every message
+    assert collections.Counter(values) == collections.Counter(lines)  # together every message, once
     partitions = [{rec["partition"] for rec in recs} for recs in per_reader]
-    assert all(len(p) == 2 for p in partitions)  # six partitions, two each
-    assert len(values) == 3000  # the group was stable: nobody read another's partition
+    assert sorted(len(p) for p in partitions) == [2, 2, 2]  # six partitions, two each
+    assert set().union(*partitions) == set(range(6))
 
 
 def test_hundred_thousand_lines_nothing_lost_or_doubled(kafka, config_file, make_topic, group):

@@ -1,0 +1,214 @@
+"""producer.py: splitting stdin into lines and lines into key and value."""
+
+import logging
+import os
+
+import pytest
+from hypothesis import assume, example, given, strategies as st
+
+import producer
+from producer import LineParser, split_lines
+
+
+# -- split_lines ----------------------------------------------------------------------------
+@pytest.mark.parametrize("block, lines, rest", [
+    (b"", [], b""),
+    (b"no newline", [], b"no newline"),
+    (b"a:1\nb:2\n", [b"a:1", b"b:2"], b""),
+    (b"a:1\nb:2", [b"a:1"], b"b:2"),
+    (b"a:1\r\nb:2\r\n", [b"a:1", b"b:2"], b""),
+    (b"\n\n\r\n", [b"", b"", b""], b""),
+    (b"a\r\r\n", [b"a\r"], b""),          # only the \r of \r\n goes
+    (b"a\rb\n", [b"a\rb"], b""),          # a lone \r is data
+    (b" a:1 \t\n", [b" a:1 \t"], b""),    # nothing else is trimmed
+    (b"a:1\nb:2\r", [b"a:1"], b"b:2\r"),  # the \n may come with the next block
+    (b"\x00\xff:\xfe\n", [b"\x00\xff:\xfe"], b""),
+])
+def test_split_lines(block, lines, rest):
+    assert split_lines(block) == (lines, rest)
+
+
+def read_loop(blocks):
+    """What read_and_produce does with the blocks os.read returns: carry the unfinished rest."""
+    out, rest = [], b""
+    for block in list(blocks) + [b""]:  # b"" is end of input
+        if not block:
+            lines, rest = ([rest[:-1] if rest.endswith(b"\r") else rest] if rest else []), b""
+        else:
+            lines, rest = split_lines(rest + block)
+        out += lines
+    return out
+
+
+def lines_of(data):
+    """The lines of a whole stream, written independently of split_lines."""
+    pieces = data.split(b"\n")
+    if pieces[-1] == b"":
+        pieces.pop()
+    return [p[:-1] if p.endswith(b"\r") else p for p in pieces]
+
+
+def cut(data, points):
+    bounds = sorted({p % (len(data) + 1) for p in points} | {0, len(data)})
+    return [data[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+stream = st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b":", b"k", b"v", b"\x00", b"\xff", b"long value " * 3]),
+                  max_size=60).map(b"".join) | st.binary(max_size=300)
+
+
+@given(data=stream, points=st.lists(st.integers(min_value=0), max_size=20))
+@example(data=b"a\r\nb", points=[2])       # \r and \n in different blocks
+@example(data=b"a\r", points=[])           # \r at the very end
+@example(data=b"\n", points=[])
+def test_blocks_give_the_same_lines_as_the_whole_stream(data, points):
+    blocks = cut(data, points)
+    assert b"".join(blocks) == data
+    assert read_loop(blocks) == read_loop([data] if data else []) == lines_of(data)
+
+
+# -- the real read loop, with os.read serving chosen blocks --------------------------------------
+class FakeProducer:
+    def __init__(self, full_first=0):
+        self.sent = []
+        self.full = full_first  # raise BufferError this many times first
+
+    def produce(self, topic, value, key=None, headers=None):
+        if self.full:
+            self.full -= 1
+            raise BufferError("queue full")
+        self.sent.append((topic, key, value, headers))
+
+    def poll(self, timeout=0):
+        return 0
+
+    def __len__(self):
+        return 0
+
+
+class NoClusterErrors:
+    """Stands in for the client's error callback object (kafka_cli.ClusterErrors): nothing goes wrong."""
+
+    fatal = None
+
+    def check(self, *args):
+        pass
+
+
+def run_read_and_produce(blocks, parser, skip_bad_lines=False, fake=None, headers=None):
+    """read_and_produce over `blocks` (what each os.read returns), with a fake producer."""
+    fake = FakeProducer() if fake is None else fake  # (a FakeProducer is falsy: len() == 0)
+    read_fd, write_fd = os.pipe()
+    queue = list(blocks)
+    real_read = os.read
+
+    def fake_read(fd, size):
+        if fd != read_fd:
+            return real_read(fd, size)
+        assert size == producer.READ_BLOCK
+        return queue.pop(0) if queue else b""
+
+    class Stdin:
+        def fileno(self):
+            return read_fd
+
+    skipped = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "read", fake_read)
+        mp.setattr(producer.sys, "stdin", Stdin())
+        mp.setattr(producer, "wait_readable", lambda *args: True)
+        mp.setattr(producer.Stop, "signum", None)
+        try:
+            delivery = producer.Delivery()
+            delivery.errors = NoClusterErrors()
+            result = producer.read_and_produce(fake, "t", parser, headers, skip_bad_lines, skipped,
+                                               delivery, 1.0, logging.getLogger("test.producer"), False)
+        finally:
+            os.close(read_fd)
+            os.close(write_fd)
+    return result, [(key, value) for _, key, value, _ in fake.sent], skipped
+
+
+@given(data=stream, points=st.lists(st.integers(min_value=0), max_size=20))
+def test_read_and_produce_sends_every_nonempty_line_whatever_the_blocks(data, points):
+    (sent, bad), messages, _ = run_read_and_produce(cut(data, points), LineParser(b":", True))
+    expected = [line for line in lines_of(data) if line]
+    assert messages == [(None, line) for line in expected]
+    assert (sent, bad) == (len(expected), None)
+
+
+def test_read_and_produce_stops_at_a_line_without_separator():
+    (sent, bad), messages, _ = run_read_and_produce([b"a:1\n\nb:", b"2\nnosep\nc:3\n"], LineParser(b":", False))
+    assert messages == [(b"a", b"1"), (b"b", b"2")]
+    assert (sent, bad) == (2, 4)  # line 4: the empty line 2 still counts as a line
+
+
+def test_read_and_produce_skips_lines_without_separator_when_asked():
+    (sent, bad), messages, skipped = run_read_and_produce([b"a:1\nx\r\nb:2\ny"], LineParser(b":", False),
+                                                          skip_bad_lines=True)
+    assert messages == [(b"a", b"1"), (b"b", b"2")]
+    assert (sent, bad, skipped) == (2, None, [2, 4])
+
+
+def test_read_and_produce_retries_when_the_queue_is_full():
+    fake = FakeProducer(full_first=3)
+    (sent, bad), messages, _ = run_read_and_produce([b"a:1\nb:2\n"], LineParser(b":", False), fake=fake)
+    assert messages == [(b"a", b"1"), (b"b", b"2")]
+    assert (sent, bad) == (2, None)
+    assert fake.full == 0
+
+
+def test_read_and_produce_passes_headers():
+    fake = FakeProducer()
+    run_read_and_produce([b"a:1\n"], LineParser(b":", False), fake=fake, headers=[("h", b"v")])
+    assert fake.sent == [("t", b"a", b"1", [("h", b"v")])]
+
+
+# -- LineParser ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("separator, line, parsed", [
+    (b":", b"k:v", (b"k", b"v")),
+    (b":", b"k:v:w", (b"k", b"v:w")),          # first occurrence only
+    (b":", b"k:", (b"k", b"")),
+    (b":", b":v", (None, b"v")),               # empty key: no key
+    (b":", b":", (None, b"")),
+    (b":", b"::v", (None, b":v")),
+    (b":", b"no separator", None),
+    (b":", b"k|v", None),
+    (b"|", b"k|v:w", (b"k", b"v:w")),
+    (b"::", b"k::v::w", (b"k", b"v::w")),
+    (b"::", b"k:v", None),
+    (b"::", b"a:::v", (b"a", b":v")),          # the first "::" starts right after "a"
+    ("→".encode(), "ключ→значение→".encode(), ("ключ".encode(), "значение→".encode())),
+    ("→".encode(), "k\u2192".encode()[:-1] + b"v", None),  # part of the separator's bytes is no separator
+    (b"\t", b"k\tv\tw", (b"k", b"v\tw")),
+    (b":", b"\xff\x00:\x00\xfe", (b"\xff\x00", b"\x00\xfe")),
+])
+def test_line_parser(separator, line, parsed):
+    assert LineParser(separator, no_key=False).parse(line) == parsed
+
+
+@pytest.mark.parametrize("line", [b"k:v", b"no separator", b":", b"\xff"])
+def test_line_parser_no_key_takes_the_whole_line(line):
+    assert LineParser(b":", no_key=True).parse(line) == (None, line)
+
+
+separators = st.sampled_from([b":", b"|", b",", b"\t", b"\x00", b"\xff", b"::", b"=>", "→".encode(), b"--sep--"])
+no_newline = st.binary(max_size=50).map(lambda b: b.replace(b"\n", b""))
+
+
+@given(separator=separators, key=no_newline, value=no_newline)
+@example(separator=b":", key=b"", value=b"")
+@example(separator=b"::", key=b"a", value=b"::")
+def test_key_and_value_survive_joining_and_parsing(separator, key, value):
+    # The key must not hold the separator; with a multi-byte one, nor end in a prefix that makes one.
+    assume((key + separator).find(separator) == len(key))
+    assert LineParser(separator, no_key=False).parse(key + separator + value) == (key or None, value)
+
+
+@given(separator=separators, key=no_newline, value=no_newline)
+def test_key_and_value_survive_a_line_through_split_lines(separator, key, value):
+    assume((key + separator).find(separator) == len(key))
+    assume(not value.endswith(b"\r"))  # \r\n is a line ending: a value's own final \r is lost
+    lines, rest = split_lines(key + separator + value + b"\n")
+    assert rest == b""
+    assert [LineParser(separator, no_key=False).parse(line) for line in lines] == [(key or None, value)]
