@@ -3,6 +3,7 @@
 
 import base64
 import errno
+import gc
 import json
 import os
 import signal
@@ -197,7 +198,8 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
         consumer.subscribe(topics, on_assign=lambda c, parts: on_assign(c, parts, state, from_beginning),
                            on_revoke=lambda c, parts: on_revoke(parts, state),
                            on_lost=lambda c, parts: on_revoke(parts, state))
-        printed = consume(consumer, state, render, log, config, max_messages, exit_at_end, timeout,
+        text_separator = os.fsencode(key_separator) if output_format == "text" else None
+        printed = consume(consumer, state, render, text_separator, log, config, max_messages, exit_at_end, timeout,
                           kafka_cli.progress_wanted(sys.stdout, quiet))
     finally:
         close(consumer, log, commit=state.stopped_by is None)
@@ -231,12 +233,14 @@ def on_revoke(partitions, state):
         state.at_end.discard((p.topic, p.partition))
 
 
-def consume(consumer, state, render, log, config, max_messages, exit_at_end, idle_timeout, show_progress):
+def consume(consumer, state, render, text_separator, log, config, max_messages, exit_at_end, idle_timeout,
+            show_progress):
     """The loop: wait for one message, take whatever else is ready, write them, then store their offsets."""
-    from confluent_kafka import KafkaError, TopicPartition
+    from confluent_kafka import KafkaError
 
     fd = sys.stdout.fileno()
     progress = kafka_cli.Progress(show_progress, "messages")
+    gc.disable()  # no cycles are made here; collections would only cost time
     printed = 0
     last_activity = time.monotonic()
     while state.stop_signal is None and state.stopped_by is None:
@@ -254,23 +258,31 @@ def consume(consumer, state, render, log, config, max_messages, exit_at_end, idl
         want = BATCH if max_messages is None else min(BATCH, max_messages - printed)
         batch = [first] + (consumer.consume(want - 1, 0) if want > 1 else [])
         last_activity = time.monotonic()
-        chunks, last_offsets, reached_end = [], {}, []
-        for msg in batch:
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    reached_end.append((msg.topic(), msg.partition()))
+        chunks = []
+        append = chunks.append
+        if text_separator is not None:  # the default format, inlined: this runs once per message
+            for msg in batch:
+                if msg.error() is None:
+                    append((msg.key() or b"") + text_separator + (msg.value() or b"") + b"\n")
+        else:
+            for msg in batch:
+                if msg.error() is None:
+                    append(render(msg))
+        if len(chunks) < len(batch):
+            for msg in batch:
+                err = msg.error()
+                if err is None:
                     continue
-                handle_message_error(err, msg, state, log, config)
-                continue
-            chunks.append(render(msg))
-            last_offsets[msg.topic(), msg.partition()] = msg
+                if err.code() == KafkaError._PARTITION_EOF:
+                    state.at_end.add((msg.topic(), msg.partition()))
+                else:
+                    handle_message_error(err, msg, state, log, config)
         if chunks:
             complete, failure = write_all(fd, chunks)
             # Offsets are stored only for messages whose bytes reached stdout: at-least-once.
-            store = [TopicPartition(m.topic(), m.partition(), m.offset() + 1) for m in last_offsets.values()]
             if failure is None:
-                consumer.store_offsets(offsets=store)
+                # every message consumed so far is written, so each partition's position is the offset to store
+                store_positions(consumer)
             else:
                 store_written(consumer, batch, complete)
                 printed += complete
@@ -279,15 +291,29 @@ def consume(consumer, state, render, log, config, max_messages, exit_at_end, idl
                 raise CliError(f"cannot write to stdout: {failure.strerror}; the {printed:,} messages written "
                                "so far are committed, the rest will be read again by the next run in this group")
             printed += len(chunks)
-            state.at_end.difference_update(last_offsets)
             progress.update(printed)
-        state.at_end.update(reached_end)  # a partition's end comes after its last message in a batch
         if max_messages is not None and printed >= max_messages:
             break
-        if exit_at_end and state.assigned and state.assigned <= state.at_end:
+        if exit_at_end and state.assigned and state.assigned <= state.at_end and all_at_end(consumer, state):
             break
     progress.clear()
     return printed
+
+
+def store_positions(consumer):
+    positions = [tp for tp in consumer.position(consumer.assignment()) if tp.offset >= 0]
+    if positions:
+        consumer.store_offsets(offsets=positions)
+
+
+def all_at_end(consumer, state):
+    """Every assigned partition reported its end; drop those that got new messages since."""
+    for tp in consumer.position(consumer.assignment()):
+        if tp.offset >= 0:
+            _, high = consumer.get_watermark_offsets(tp, cached=True)
+            if high > tp.offset:
+                state.at_end.discard((tp.topic, tp.partition))
+    return state.assigned <= state.at_end
 
 
 def store_written(consumer, batch, complete):
