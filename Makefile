@@ -5,7 +5,7 @@ SHELL  := /bin/bash
 
 .PHONY: demo test unit bench kafka-start kafka-stop clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt bench/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
@@ -22,7 +22,9 @@ test: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(PYTHON) -m pytest tests/unit
 
+## the throughput benchmark: producer.py and consumer.py beside kcat and Kafka's Java tools
 bench: $(VENV)/.installed
+	@command -v kcat >/dev/null || { echo "kcat is needed: apt-get install kcat"; exit 1; }
 	$(PYTHON) bench/run.py
 
 kafka-start: $(VENV)/.installed

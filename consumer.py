@@ -178,6 +178,9 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
     config.set_default("auto.offset.reset", "earliest")
     config.settings["enable.auto.offset.store"] = kafka_cli.Setting("false", "consumer.py: at-least-once")
     config.set_default("enable.auto.commit", "true")  # commits only what we stored: printed messages
+    # librdkafka waits 1 s before fetching again once its local queue is full; reading a topic to its
+    # end then stalls every second. 10 ms keeps the queue topped up (measured: 2.5x faster to the end).
+    config.set_default("fetch.queue.backoff.ms", "10")
     if exit_at_end:
         config.settings["enable.partition.eof"] = kafka_cli.Setting("true", "--exit-at-end")
     topics = list(topics) or [kafka_cli.DEFAULT_TOPIC]

@@ -266,7 +266,8 @@ def produce_when_room(producer, topic, value, key, headers, delivery, timeout):
     queued = len(producer)
     stalled_since = time.monotonic()
     while True:
-        producer.poll(0.05)
+        # With delivery.report.only.error there is usually no event to wake poll(): keep the wait short.
+        producer.poll(0.002)
         delivery.errors.check(producer, "the local queue is full, so reading stdin pauses")
         try:
             producer.produce(topic, value, key, headers=headers)
