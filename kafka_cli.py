@@ -299,6 +299,30 @@ def describe_kafka_error(err, config):
     return None
 
 
+def _tls_verify_failure(config):
+    """librdkafka says only "certificate verify failed" (the same for an unknown CA and a host name the
+    certificate does not list): ask Python's TLS which check failed. (OpenSSL verify code, message) or (None, None)."""
+    import socket
+    import ssl
+
+    first = config.get("bootstrap.servers", "").split(",")[0].strip().split("://")[-1]
+    host, _, port = first.rpartition(":")
+    host = host.strip("[]")
+    ca = config.get("ssl.ca.location")
+    try:
+        context = ssl.create_default_context(cafile=ca if ca and os.path.isfile(ca) else None,
+                                             capath=ca if ca and os.path.isdir(ca) else None)
+        if config.get("ssl.endpoint.identification.algorithm", "https") == "none":
+            context.check_hostname = False
+        with socket.create_connection((host, int(port)), timeout=3) as sock:
+            context.wrap_socket(sock, server_hostname=host).close()
+    except ssl.SSLCertVerificationError as e:
+        return e.verify_code, e.verify_message
+    except (OSError, ValueError):
+        pass
+    return None, None
+
+
 def _ssl_reason(text):
     if "certificate verify failed" in text:
         return "certificate verify failed"
@@ -321,14 +345,28 @@ class ClusterErrors:
     def __init__(self, config, log):
         self.config = config
         self.log = log
-        self.fatal = None
+        self._fatal = None
+        self._unverified = False  # a certificate verify failure, not yet looked into
         self.trouble = None  # (first error text, since when)
         self.said = False
+
+    @property
+    def fatal(self):
+        if self._unverified:  # once, from the main loop: never inside librdkafka's callback (it can stall there)
+            self._unverified = False
+            code, detail = _tls_verify_failure(self.config)
+            if code == 62:  # X509_V_ERR_HOSTNAME_MISMATCH
+                self._fatal = (f"TLS: the broker's certificate does not match the host name in bootstrap.servers "
+                               f"({self.config.get('bootstrap.servers')}) in {self.config.path}: "
+                               f"{detail.rstrip('.')}; use a name the certificate lists")
+        return self._fatal
 
     def __call__(self, err):
         message = describe_kafka_error(err, self.config)
         if message:
-            self.fatal = self.fatal or message
+            if self._fatal is None and "certificate verify failed" in err.str():
+                self._unverified = True
+            self._fatal = self._fatal or message
         elif is_connectivity_error(err) and self.trouble is None:
             self.trouble = (err.str(), time.monotonic())
 
