@@ -14,7 +14,8 @@ produce   each tool reads the whole file on its stdin and sends it to a fresh to
               producer.py CONFIG -t TOPIC -q
               kcat -P -K:
               ConsoleProducer  (parse.key=true, key.separator=:)
-          plus ProducerPerformance, which sends N generated 100-byte records with acks=all:
+          plus ProducerPerformance, which sends N generated 100-byte records with acks=all and
+          1 MiB batches (librdkafka's batch size; the Java client's default is 16 KiB):
           the ceiling, what this broker takes from Kafka's own Java client on this machine.
 consume   a fresh topic is filled once with the whole file (by kcat); then each tool reads
           it from the beginning to its end and writes one line per message to a file:
@@ -232,7 +233,9 @@ PRODUCE_TOOLS = [
          lambda b, topic: b.java("org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
                                  "--num-records", str(b.messages), "--record-size", str(PAYLOAD_BYTES),
                                  "--throughput", "-1", "--command-property",
-                                 f"bootstrap.servers={b.bootstrap}", "acks=all"),
+                                 f"bootstrap.servers={b.bootstrap}", "acks=all",
+                                 # batches as large as librdkafka's (the Java default is 16 KiB)
+                                 "batch.size=1048576", "linger.ms=20"),
          reported_rate=producer_performance_rate),
 ]
 
