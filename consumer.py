@@ -3,20 +3,20 @@
 
 import signal
 
-# Until main() installs its handler, Ctrl-C ends the process at once like any Unix tool (status 130):
-# no KeyboardInterrupt traceback from an import, no click 'Aborted!' (exit 1). Nothing is read yet.
-signal.signal(signal.SIGINT, signal.SIG_DFL)
+if __name__ == "__main__":
+    # Until main() installs its handler, Ctrl-C ends the process at once like any Unix tool (status 130):
+    # no KeyboardInterrupt traceback from an import, no click 'Aborted!' (exit 1). Nothing is read yet.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 import base64
 import errno
 import gc
-import json
 import os
-import signal
 import sys
 import time
 import uuid
 from datetime import datetime, timezone
+from json.encoder import encode_basestring as encode_json_string
 
 import click
 
@@ -45,18 +45,31 @@ def json_bytes(data):
         return {"base64": base64.b64encode(data).decode("ascii")}
 
 
-def json_record(msg):
-    ts_type, ts = msg.timestamp()
-    return {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
-            "timestamp": ts if ts_type else None, "key": json_bytes(msg.key()), "value": json_bytes(msg.value()),
-            "headers": [[name, json_bytes(value)] for name, value in (msg.headers() or [])]}
+def json_text(data):
+    """json_bytes(data) as JSON text, written out directly: this runs for every key and value."""
+    if data is None:
+        return "null"
+    try:
+        return encode_json_string(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return '{"base64":"%s"}' % base64.b64encode(data).decode("ascii")
 
 
 def format_json(separator):
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    topics = {}  # topic name -> its JSON text
 
     def as_json(msg):
-        return (dumps(json_record(msg)) + "\n").encode("utf-8", "surrogateescape")
+        topic = msg.topic()
+        if topic not in topics:
+            topics[topic] = encode_json_string(topic)
+        ts_type, ts = msg.timestamp()
+        headers = msg.headers()
+        header_text = ("[" + ",".join("[%s,%s]" % (encode_json_string(name), json_text(value))
+                                      for name, value in headers) + "]") if headers else "[]"
+        line = '{"topic":%s,"partition":%d,"offset":%d,"timestamp":%s,"key":%s,"value":%s,"headers":%s}\n' % (
+            topics[topic], msg.partition(), msg.offset(), ts if ts_type else "null",
+            json_text(msg.key()), json_text(msg.value()), header_text)
+        return line.encode("utf-8", "surrogateescape")
     return as_json
 
 

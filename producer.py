@@ -3,14 +3,14 @@
 
 import signal
 
-# Until main() installs its handler, Ctrl-C ends the process at once like any Unix tool (status 130):
-# no KeyboardInterrupt traceback from an import, no click 'Aborted!' (exit 1). Nothing is read yet.
-signal.signal(signal.SIGINT, signal.SIG_DFL)
+if __name__ == "__main__":
+    # Until main() installs its handler, Ctrl-C ends the process at once like any Unix tool (status 130):
+    # no KeyboardInterrupt traceback from an import, no click 'Aborted!' (exit 1). Nothing is read yet.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 import gc
 import os
 import select
-import signal
 import sys
 import time
 

@@ -899,6 +899,10 @@ def secret_runs():
 def secrets_topic(kafka):
     name = f"faults-secrets-{uuid.uuid4().hex[:8]}"
     create_topic(kafka.admin(), name, 1)
+    producer = Producer({"bootstrap.servers": kafka.plaintext_bootstrap, "logger": QUIET})
+    for i in range(3):  # so every consumer case has something to print, whichever cases run
+        producer.produce(name, f"value {i}".encode(), f"k{i}".encode())
+    assert producer.flush(30) == 0
     return name
 
 
