@@ -652,7 +652,7 @@ def draw_chart(rows, path, settings):
         ax.barh(ys, values, xerr=[low, high], color=colors, capsize=3)
         ax.set_yticks(list(ys), [r.tool for r in group])
         ax.invert_yaxis()
-        top = max(values + [1])
+        top = max([r.rate_max for r in group if r.ok] + [1])  # the whiskers and labels must fit
         ax.set_xlim(0, top * 1.3)
         for y, row in zip(ys, group):
             label = f" {row.rate:,.0f}" if row.ok else " FAILED"
