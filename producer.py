@@ -17,7 +17,7 @@ import time
 import click
 
 import kafka_cli
-from kafka_cli import CliError, ConfigError
+from kafka_cli import CliError
 
 READ_BLOCK = 1024 * 1024
 

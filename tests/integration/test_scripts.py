@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 
-import pytest
 
 from .scripts import (ROOT, consume, json_records, lines_of, murmur2_partition, no_traceback, produce,
                       run_script, start_consumer)
@@ -289,8 +288,8 @@ def test_on_a_terminal_each_line_is_sent_as_typed(kafka, config_file, topic, gro
 
 
 def test_progress_line_only_when_a_person_watches(kafka, config_file, topic, group, tmp_path):
-    slow_input = (f"import sys, time\nfor i in range(30):\n    sys.stdout.write(f'{{i}}:v\\n'); sys.stdout.flush();"
-                  f" time.sleep(0.05)\n")
+    slow_input = ("import sys, time\nfor i in range(30):\n    sys.stdout.write(f'{i}:v\\n'); sys.stdout.flush();"
+                  " time.sleep(0.05)\n")
     primary, secondary = pty.openpty()
     feeder = subprocess.Popen([sys.executable, "-c", slow_input], stdout=subprocess.PIPE)
     writer = subprocess.Popen([sys.executable, str(ROOT / "producer.py"), str(config_file), "-t", topic],
