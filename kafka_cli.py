@@ -252,8 +252,8 @@ def build_client(client_class, config, **callbacks):
 
 # librdkafka names some properties by their canonical name when it refuses them
 _ALIASES = {"request.required.acks": "acks", "queue.buffering.max.ms": "linger.ms",
-"sasl.mechanism": "sasl.mechanisms",
-            "sasl.mechanisms": "sasl.mechanism", "metadata.broker.list": "bootstrap.servers"}
+            "sasl.mechanism": "sasl.mechanisms", "sasl.mechanisms": "sasl.mechanism",
+            "metadata.broker.list": "bootstrap.servers"}
 
 
 def explain_config_refusal(text, config):

@@ -212,3 +212,13 @@ def test_key_and_value_survive_a_line_through_split_lines(separator, key, value)
     lines, rest = split_lines(key + separator + value + b"\n")
     assert rest == b""
     assert [LineParser(separator, no_key=False).parse(line) for line in lines] == [(key or None, value)]
+
+
+@given(data=stream, points=st.lists(st.integers(min_value=0), max_size=20))
+def test_read_and_produce_splits_each_line_as_line_parser_does(data, points):
+    """The hot loop inlines LineParser.parse; both must give the same (key, value) for every line."""
+    parser = LineParser(b":", False)
+    _, messages, skipped = run_read_and_produce(cut(data, points), parser, skip_bad_lines=True)
+    parsed = [parser.parse(line) for line in lines_of(data) if line]
+    assert messages == [p for p in parsed if p is not None]
+    assert len(skipped) == parsed.count(None)
