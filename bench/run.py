@@ -79,7 +79,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from local_kafka import KAFKA_VERSION, LauncherError, LocalKafka, create_topic  # noqa: E402
-from local_kafka.broker import classpath  # noqa: E402
+from local_kafka.broker import SilentLogger, classpath  # noqa: E402
 
 PAYLOAD_BYTES = 100          # key + value of every message; ProducerPerformance's --record-size
 DISTINCT_KEYS = 5000         # keys are k0000 .. k4999
@@ -274,11 +274,6 @@ class Run:
     cpu: float = 0.0
 
 
-class _QuietLogger:
-    def log(self, *args, **kwargs):
-        pass
-
-
 class Bench:
     """The broker, the input and the per-run checks."""
 
@@ -318,7 +313,7 @@ class Bench:
         from confluent_kafka import Consumer, TopicPartition
 
         consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "bench-count",
-                             "enable.auto.commit": False, "logger": _QuietLogger()})
+                             "enable.auto.commit": False, "logger": SilentLogger()})
         try:
             partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
             total = 0

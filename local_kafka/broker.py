@@ -377,16 +377,7 @@ def create_topic(admin, name, partitions=1, timeout=30):
 def stop_process(pid, timeout=30, popen=None):
     """SIGTERM, wait up to `timeout`, then SIGKILL. Works for a child or a pid from a state file."""
     def alive():
-        if popen is not None:
-            return popen.poll() is None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        try:  # a zombie or a reused pid is not our broker
-            return "kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            return False
+        return popen.poll() is None if popen is not None else is_broker_process(pid)
 
     if not alive():
         return
@@ -407,14 +398,24 @@ def stop_process(pid, timeout=30, popen=None):
         popen.wait()
 
 
-class _SilentLogger:
-    """Swallows librdkafka's log lines from the readiness probes (connection refused while starting)."""
+def is_broker_process(pid):
+    """True if `pid` runs a Kafka broker; a zombie or a reused pid does not count."""
+    try:
+        os.kill(pid, 0)
+        return "kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except (OSError, TypeError):
+        return False
+
+
+class SilentLogger:
+    """A `logger` for confluent-kafka clients whose librdkafka log lines nobody should see
+    (the readiness probes: connection refused while the broker starts)."""
 
     def log(self, *args, **kwargs):
         pass
 
 
-_SILENT = _SilentLogger()
+_SILENT = SilentLogger()
 
 
 # -- the shell face: start / stop / status with a state file ---------------
@@ -427,10 +428,5 @@ def read_state():
         state = json.loads(state_file().read_text())
     except (OSError, ValueError):
         return None
-    try:
-        os.kill(state["pid"], 0)
-        alive = "kafka.Kafka" in Path(f"/proc/{state['pid']}/cmdline").read_bytes().decode(errors="replace")
-    except (OSError, KeyError):
-        alive = False
-    state["alive"] = alive
+    state["alive"] = is_broker_process(state.get("pid"))
     return state

@@ -32,7 +32,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from local_kafka import LocalKafka, create_topic
-from local_kafka.broker import write_client_config
+from local_kafka.broker import SilentLogger, write_client_config
 
 from .faults_report import record
 
@@ -44,12 +44,7 @@ UNREACHABLE = re.compile(r"cannot reach the broker|waiting for the broker")
 
 
 # -- helpers ----------------------------------------------------------------------------
-class _Quiet:
-    def log(self, *args, **kwargs):
-        pass
-
-
-QUIET = _Quiet()
+QUIET = SilentLogger()
 
 
 def command(script, config, *args):

@@ -13,19 +13,16 @@ import pytest
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 
+from local_kafka.broker import SilentLogger
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.local_broker_only
-
-
-class QuietLogger:
-    def log(self, *args, **kwargs):
-        pass
 
 
 def try_metadata(settings, timeout=5):
     """(topics or None, first error code seen) for one metadata request with these settings."""
     errors = []
-    client = AdminClient({**settings, "error_cb": errors.append, "logger": QuietLogger()})
+    client = AdminClient({**settings, "error_cb": errors.append, "logger": SilentLogger()})
     try:
         topics = client.list_topics(timeout=timeout).topics
     except Exception:
