@@ -8,95 +8,31 @@ if __name__ == "__main__":
     # no KeyboardInterrupt traceback from an import, no click 'Aborted!' (exit 1). Nothing is read yet.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
-import base64
 import errno
 import gc
 import os
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
-from json.encoder import encode_basestring as encode_json_string
+from dataclasses import dataclass
+
+from kafka_cli.dependencies import require_installed
+
+if __name__ == "__main__":
+    require_installed("consumer.py", os.path.dirname(os.path.abspath(__file__)))
 
 import click
 
-import kafka_cli
-from kafka_cli import CliError
+from kafka_cli.client import build_client
+from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
+from kafka_cli.errors import CliError
+from kafka_cli.formats import FORMATS
+from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
+from kafka_cli.options import common_options, debug_for_verbosity
+from kafka_cli.secrets import Redactor
+from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
 BATCH = 2000
-
-
-# -- output formats: one bytes line per message ------------------------------------
-def format_text(separator):
-    newline = b"\n"
-
-    def text(msg):
-        return (msg.key() or b"") + separator + (msg.value() or b"") + newline
-    return text
-
-
-def json_bytes(data):
-    """A JSON string for UTF-8 bytes, {"base64": ...} for anything else, null for null."""
-    if data is None:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"base64": base64.b64encode(data).decode("ascii")}
-
-
-def json_text(data):
-    """json_bytes(data) as JSON text, written out directly: this runs for every key and value."""
-    if data is None:
-        return "null"
-    try:
-        return encode_json_string(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        return '{"base64":"%s"}' % base64.b64encode(data).decode("ascii")
-
-
-def format_json(separator):
-    topics = {}  # topic name -> its JSON text
-
-    def as_json(msg):
-        topic = msg.topic()
-        if topic not in topics:
-            topics[topic] = encode_json_string(topic)
-        ts_type, ts = msg.timestamp()
-        headers = msg.headers()
-        header_text = ("[" + ",".join("[%s,%s]" % (encode_json_string(name), json_text(value))
-                                      for name, value in headers) + "]") if headers else "[]"
-        line = '{"topic":%s,"partition":%d,"offset":%d,"timestamp":%s,"key":%s,"value":%s,"headers":%s}\n' % (
-            topics[topic], msg.partition(), msg.offset(), ts if ts_type else "null",
-            json_text(msg.key()), json_text(msg.value()), header_text)
-        return line.encode("utf-8", "surrogateescape")
-    return as_json
-
-
-def for_people(data):
-    """One line of text for any bytes: backslashes doubled first, so an escape is never ambiguous."""
-    if data is None:
-        return "null"
-    return (data.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
-            .replace("\n", "\\n").replace("\r", "\\r").replace("\x1b", "\\x1b"))
-
-
-def format_verbose(separator):
-    def verbose(msg):
-        ts_type, ts = msg.timestamp()
-        when = (datetime.fromtimestamp(ts / 1000, timezone.utc).isoformat(timespec="milliseconds")
-                .replace("+00:00", "Z") if ts_type else "-")
-        line = (f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}  {when}  "
-                f"key={for_people(msg.key())}  value={for_people(msg.value())}")
-        headers = msg.headers()
-        if headers:
-            line += "  headers: " + ", ".join(f"{for_people(name.encode('utf-8', 'surrogateescape'))}={for_people(value)}"
-                                         for name, value in headers)
-        return (line + "\n").encode("utf-8", "backslashreplace")
-    return verbose
-
-
-FORMATS = {"text": format_text, "json": format_json, "verbose": format_verbose}
 
 
 # -- writing stdout without ever storing an offset for an unwritten message ------------------
@@ -128,7 +64,7 @@ class State:
     def __init__(self):
         self.stop_signal = None
         self.fatal = None  # a reason to stop found in the messages
-        self.errors = None  # kafka_cli.ClusterErrors: the client's fatal errors
+        self.errors = None  # ClusterErrors: the client's fatal errors
         self.assigned = set()
         self.at_end = set()
         self.rewound = set()
@@ -153,9 +89,9 @@ Examples:
 
 Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 """)
-@kafka_cli.common_options
+@common_options
 @click.option("-t", "--topic", "topics", multiple=True, envvar="KAFKA_TOPIC", metavar="NAME",
-              help=f"Topic to read (default {kafka_cli.DEFAULT_TOPIC}, env KAFKA_TOPIC). Repeatable; "
+              help=f"Topic to read (default {DEFAULT_TOPIC}, env KAFKA_TOPIC). Repeatable; "
                    "a name starting with ^ is a regular expression.")
 @click.option("-g", "--group", metavar="ID", help="Consumer group id; overrides group.id in the config file.")
 @click.option("--from-beginning", "--reset", "from_beginning", is_flag=True,
@@ -183,51 +119,81 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
     committed on the way out (Ctrl-C is the normal way to stop): a second
     run in the same group goes on where this one stopped.
     """
-    log, client_log = kafka_cli.setup_logging("consumer.py", verbose, quiet)
-    config = kafka_cli.load_config(config_file, "consumer", properties)
-    kafka_cli.warn_if_readable_by_others(config, log)
-    kafka_cli.client_settings_for_verbosity(config, verbose)
-    if group:
-        config.settings["group.id"] = kafka_cli.Setting(group, "--group")
+    redactor = Redactor()
+    with redactor.guard():
+        log, client_log = setup_logging("consumer.py", verbose, quiet, redactor)
+        config = load_config(config_file, "consumer", properties, redactor)
+        separator = os.fsencode(key_separator)
+        options = ConsumerOptions(
+            topics=tuple(topics) or (DEFAULT_TOPIC,), group=group, from_beginning=from_beginning,
+            max_messages=max_messages, exit_at_end=exit_at_end, idle_timeout=timeout,
+            render=FORMATS[output_format](separator), text_separator=separator if output_format == "text" else None,
+            quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet))
+        run(config, options, log, client_log, verbose)
+
+
+@dataclass(frozen=True)
+class ConsumerOptions:
+    """What the command line asks of a run, built once in main()."""
+
+    topics: tuple
+    group: str  # -g, or None
+    from_beginning: bool
+    max_messages: int  # or None
+    exit_at_end: bool
+    idle_timeout: float  # --timeout, or None
+    render: object  # message -> bytes line, from kafka_cli.formats
+    text_separator: bytes  # set when the format is text: the loop inlines it
+    quiet: bool
+    show_progress: bool
+
+
+def configure(config, options, log, verbose):
+    """The consumer's settings on top of the user's config."""
+    for warning in file_warnings(config):
+        log.warning("%s", warning)
+    debug_for_verbosity(config, verbose)
+    if options.group:
+        config.set("group.id", options.group, "--group")
     elif not config.get("group.id"):
         generated = f"consumer.py-{uuid.uuid4().hex[:12]}"
-        config.settings["group.id"] = kafka_cli.Setting(generated, "generated")
+        config.set("group.id", generated, "generated")
         log.warning("no group.id in %s: using the new group %s (use -g to keep your position across runs)",
                     config.path, generated)
     config.set_default("auto.offset.reset", "earliest")
-    config.settings["enable.auto.offset.store"] = kafka_cli.Setting("false", "consumer.py: at-least-once")
+    config.set("enable.auto.offset.store", "false", "consumer.py: at-least-once")
     config.set_default("enable.auto.commit", "true")  # commits only what we stored: printed messages
     # librdkafka waits 1 s before fetching again once its local queue is full; reading a topic to its
     # end then stalls every second. 10 ms keeps the queue topped up (measured: 2.5x faster to the end).
     config.set_default("fetch.queue.backoff.ms", "10")
-    if exit_at_end:
-        config.settings["enable.partition.eof"] = kafka_cli.Setting("true", "--exit-at-end")
-    topics = list(topics) or [kafka_cli.DEFAULT_TOPIC]
-    render = FORMATS[output_format](os.fsencode(key_separator))
+    if options.exit_at_end:
+        config.set("enable.partition.eof", "true", "--exit-at-end")
+
+
+def run(config, options, log, client_log, verbose):
+    configure(config, options, log, verbose)
 
     from confluent_kafka import Consumer
 
     state = State()
     state.cooperative = ("cooperative" in config.get("partition.assignment.strategy", "")
                          or config.get("group.protocol", "classic") == "consumer")
-
-    state.errors = kafka_cli.ClusterErrors(config, log)
-    consumer = kafka_cli.build_client(Consumer, config, error_cb=state.errors, logger=client_log)
+    state.errors = ClusterErrors(config, log)
+    consumer = build_client(Consumer, config, error_cb=state.errors, logger=client_log)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, state.on_signal)
     printed = 0
     try:
-        consumer.subscribe(topics, on_assign=lambda c, parts: on_assign(c, parts, state, from_beginning),
+        consumer.subscribe(list(options.topics),
+                           on_assign=lambda c, parts: on_assign(c, parts, state, options.from_beginning),
                            on_revoke=lambda c, parts: on_revoke(parts, state),
                            on_lost=lambda c, parts: on_revoke(parts, state))
-        text_separator = os.fsencode(key_separator) if output_format == "text" else None
-        printed = consume(consumer, state, render, text_separator, log, config, max_messages, exit_at_end, timeout,
-                          kafka_cli.progress_wanted(sys.stdout, quiet))
+        printed = consume(consumer, state, options, log, config)
     finally:
         close(consumer, log, commit=state.stopped_by is None)
     if state.stopped_by:
         raise CliError(state.stopped_by)
-    if not quiet:
+    if not options.quiet:
         log.info("%s messages printed", f"{printed:,}")
 
 
@@ -255,13 +221,17 @@ def on_revoke(partitions, state):
         state.at_end.discard((p.topic, p.partition))
 
 
-def consume(consumer, state, render, text_separator, log, config, max_messages, exit_at_end, idle_timeout,
-            show_progress):
-    """The loop: wait for one message, take whatever else is ready, write them, then store their offsets."""
+def consume(consumer, state, options, log, config):
+    """The loop: wait for one message, take whatever else is ready, write them, then store their offsets.
+
+    One function on purpose: its inner loops run once per message, so formatting is inlined for text
+    and everything they touch is a local variable."""
     from confluent_kafka import KafkaError
 
+    render, text_separator = options.render, options.text_separator
+    max_messages, exit_at_end, idle_timeout = options.max_messages, options.exit_at_end, options.idle_timeout
     fd = sys.stdout.fileno()
-    progress = kafka_cli.Progress(show_progress, "messages")
+    progress = Progress(options.show_progress, "messages")
     gc.disable()  # no cycles are made here; collections would only cost time
     printed = 0
     last_activity = time.monotonic()
@@ -359,7 +329,7 @@ def handle_message_error(err, msg, state, log, config):
     elif err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
         state.fatal = f"user '{config.get('sasl.username', '')}' may not use group '{config.get('group.id')}'"
     else:
-        message = kafka_cli.describe_kafka_error(err, config)
+        message = describe_kafka_error(err, config)
         if message:
             state.fatal = message
         else:

@@ -13,43 +13,25 @@ import os
 import select
 import sys
 import time
+from dataclasses import dataclass
+
+from kafka_cli.dependencies import require_installed
+
+if __name__ == "__main__":
+    require_installed("producer.py", os.path.dirname(os.path.abspath(__file__)))
 
 import click
 
-import kafka_cli
-from kafka_cli import CliError
+from kafka_cli.client import build_client
+from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
+from kafka_cli.errors import EXIT_FAILURE, CliError
+from kafka_cli.kafka_errors import ClusterErrors
+from kafka_cli.lines import LineParser, split_lines
+from kafka_cli.options import common_options, debug_for_verbosity, parse_headers
+from kafka_cli.secrets import Redactor
+from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
 READ_BLOCK = 1024 * 1024
-
-
-class LineParser:
-    """Splits raw input lines into (key, value); lines are bytes, kept as they are.
-
-    read_and_produce inlines parse() in its per-line loop; a unit test holds the two to the same result.
-    """
-
-    def __init__(self, separator, no_key):
-        self.separator = separator
-        self.no_key = no_key
-
-    def parse(self, line):
-        """(key, value) for one line without its ending; None if it has no separator."""
-        if self.no_key:
-            return None, line
-        key, found, value = line.partition(self.separator)
-        if not found:
-            return None
-        # An empty key ("":value) is sent as no key at all, which is how consumer.py prints one.
-        return key or None, value
-
-
-def split_lines(block):
-    """Complete lines of a block (endings removed) and the unfinished rest."""
-    lines = block.split(b"\n")
-    rest = lines.pop()
-    if b"\r" in block:
-        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
-    return lines, rest
 
 
 class Delivery:
@@ -59,7 +41,7 @@ class Delivery:
         self.failed = 0
         self.first_reason = None
         self.fatal = None  # our own reason to stop: no progress within --timeout
-        self.errors = None  # kafka_cli.ClusterErrors: the client's fatal errors
+        self.errors = None  # ClusterErrors: the client's fatal errors
         self.max_bytes = 1_000_000  # message.max.bytes, for the error about a line over it
 
     @property
@@ -95,8 +77,8 @@ Examples:
 
 Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 """)
-@kafka_cli.common_options
-@click.option("-t", "--topic", metavar="NAME", default=kafka_cli.DEFAULT_TOPIC, envvar="KAFKA_TOPIC", show_default=True,
+@common_options
+@click.option("-t", "--topic", metavar="NAME", default=DEFAULT_TOPIC, envvar="KAFKA_TOPIC", show_default=True,
               help="Topic to write to (env KAFKA_TOPIC).")
 @click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True,
               help="Splits each line into key and value at its first occurrence.")
@@ -118,12 +100,35 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
     skipped; a line ending in \\r\\n loses both characters; nothing else is
     trimmed. A summary goes to stderr; exit 1 if anything failed.
     """
-    log, client_log = kafka_cli.setup_logging("producer.py", verbose, quiet)
-    if not key_separator and not no_key:
-        raise click.BadParameter("must not be empty", param_hint="'-K' / '--key-separator'")
-    config = kafka_cli.load_config(config_file, "producer", properties)
-    kafka_cli.warn_if_readable_by_others(config, log)
-    kafka_cli.client_settings_for_verbosity(config, verbose)
+    redactor = Redactor()
+    with redactor.guard():
+        log, client_log = setup_logging("producer.py", verbose, quiet, redactor)
+        if not key_separator and not no_key:
+            raise click.BadParameter("must not be empty", param_hint="'-K' / '--key-separator'")
+        config = load_config(config_file, "producer", properties, redactor)
+        options = ProducerOptions(topic=topic, parser=LineParser(os.fsencode(key_separator), no_key),
+                                  headers=parse_headers(headers) or None, skip_bad_lines=skip_bad_lines,
+                                  timeout=timeout, quiet=quiet, show_progress=progress_wanted(sys.stdin, quiet))
+        run(config, options, log, client_log, verbose)
+
+
+@dataclass(frozen=True)
+class ProducerOptions:
+    """What the command line asks of a run, built once in main()."""
+
+    topic: str
+    parser: LineParser
+    headers: list  # [(name, value bytes)] on every message, or None
+    skip_bad_lines: bool
+    timeout: float
+    quiet: bool
+    show_progress: bool
+
+
+def run(config, options, log, client_log, verbose):
+    for warning in file_warnings(config):
+        log.warning("%s", warning)
+    debug_for_verbosity(config, verbose)
     # Unless the config says otherwise: no loss and no duplicates (acks=all, idempotence); a key lands on
     # the partition a Java client would pick (murmur2); larger batches; and a delivery report only for a
     # failure, so a delivered message costs no Python call.
@@ -131,30 +136,26 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
                         ("linger.ms", "20"), ("batch.num.messages", "10000"),
                         ("delivery.report.only.error", "true")):
         config.set_default(name, value)
-    parser = LineParser(os.fsencode(key_separator), no_key)
-    header_list = kafka_cli.parse_headers(headers) or None
 
     from confluent_kafka import Producer
 
     delivery = Delivery()
-    errors = kafka_cli.ClusterErrors(config, log)
-    producer = kafka_cli.build_client(Producer, config, error_cb=errors, logger=client_log,
-                                      on_delivery=delivery.on_delivery)
+    errors = ClusterErrors(config, log)
+    producer = build_client(Producer, config, error_cb=errors, logger=client_log, on_delivery=delivery.on_delivery)
     delivery.errors = errors
     delivery.max_bytes = int(config.get("message.max.bytes", delivery.max_bytes))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, Stop.handler)
-    check_topic(producer, topic, timeout, delivery, config)
+    check_topic(producer, options.topic, options.timeout, delivery, config)
     started = time.monotonic()
     skipped = []
-    sent, bad_line = read_and_produce(producer, topic, parser, header_list, skip_bad_lines, skipped, delivery,
-                                      timeout, log, kafka_cli.progress_wanted(sys.stdin, quiet))
-    finish(producer, delivery, timeout)
-    report(log, quiet, topic, sent, delivery, time.monotonic() - started, bad_line, skipped)
+    sent, bad_line = read_and_produce(producer, options, delivery, skipped, log)
+    finish(producer, delivery, options.timeout)
+    report(log, options, delivery, Reading(sent, bad_line, skipped), time.monotonic() - started)
     if Stop.signum:
         sys.exit(128 + Stop.signum)
     if delivery.failed or bad_line or delivery.stopped_by:
-        sys.exit(kafka_cli.EXIT_FAILURE)
+        sys.exit(EXIT_FAILURE)
 
 
 def check_topic(producer, topic, timeout, delivery, config):
@@ -200,17 +201,21 @@ def wait_readable(fd, producer, delivery):
     return False
 
 
-def read_and_produce(producer, topic, parser, headers, skip_bad_lines, skipped, delivery, timeout, log,
-                     show_progress):
-    """Read stdin in large blocks and produce each line; returns (lines produced, the bad line that stopped it)."""
+def read_and_produce(producer, options, delivery, skipped, log):
+    """Read stdin in large blocks and produce each line; returns (lines produced, the bad line that stopped it).
+
+    One function on purpose: its inner loop runs once per input line, so the line split and produce() are
+    inlined and everything it touches is a local variable."""
     from confluent_kafka import KafkaException
 
+    parser, topic, headers, timeout = options.parser, options.topic, options.headers, options.timeout
+    skip_bad_lines = options.skip_bad_lines
     fd = sys.stdin.fileno()
     interactive = os.isatty(fd)
     if interactive:
         log.warning("type key%svalue lines; Ctrl-D to finish, Ctrl-C to stop",
                     parser.separator.decode(errors="replace") if not parser.no_key else "")
-    progress = kafka_cli.Progress(show_progress, "lines")
+    progress = Progress(options.show_progress, "lines")
     produce = producer.produce
     separator, no_key = parser.separator, parser.no_key
     gc.disable()  # the loop makes a tuple per line and no cycles; collections would cost ~7% of the time
@@ -254,7 +259,7 @@ def read_and_produce(producer, topic, parser, headers, skip_bad_lines, skipped, 
                     produce(topic, value, key, headers=headers)
             except BufferError:
                 try:
-                    produce_when_room(producer, topic, value, key, headers, delivery, timeout)
+                    produce_when_room(producer, options, value, key, delivery)
                 except _Abort:
                     unsent = sum(1 for later in lines[index:] if later)
                     delivery.fail(unsent, delivery.stopped_by)
@@ -274,8 +279,9 @@ def read_and_produce(producer, topic, parser, headers, skip_bad_lines, skipped, 
     return sent, None
 
 
-def produce_when_room(producer, topic, value, key, headers, delivery, timeout):
+def produce_when_room(producer, options, value, key, delivery):
     """The local queue is full: wait for deliveries to make room, never drop the line."""
+    topic, headers, timeout = options.topic, options.headers, options.timeout
     queued = len(producer)
     stalled_since = time.monotonic()
     while True:
@@ -321,7 +327,18 @@ def finish(producer, delivery, timeout):
             delivery.first_reason = delivery.stopped_by or f"not delivered within --timeout {timeout:g} s"
 
 
-def report(log, quiet, topic, sent, delivery, seconds, bad_line, skipped):
+@dataclass(frozen=True)
+class Reading:
+    """How reading stdin went: lines read and sent (or counted failed), the bad line that stopped it, those skipped."""
+
+    sent: int
+    bad_line: int  # or None
+    skipped: list
+
+
+def report(log, options, delivery, reading, seconds):
+    sent, bad_line, skipped = reading.sent, reading.bad_line, reading.skipped
+    quiet, topic = options.quiet, options.topic
     delivered = sent - delivery.failed
     if delivery.stopped_by:
         log.error("%s", delivery.stopped_by)

@@ -7,15 +7,12 @@ import signal
 
 import pytest
 
-import kafka_cli
+from kafka_cli.secrets import Redactor
 
 
-@pytest.fixture(autouse=True)
-def isolated_secrets(monkeypatch):
-    """kafka_cli remembers secrets in a module-level set; give every test its own."""
-    secrets = set()
-    monkeypatch.setattr(kafka_cli, "_SECRETS", secrets)
-    return secrets
+@pytest.fixture
+def redactor():
+    return Redactor()
 
 
 @pytest.fixture(autouse=True)

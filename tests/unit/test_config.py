@@ -6,8 +6,16 @@ import os
 import pytest
 from hypothesis import given, strategies as st
 
-import kafka_cli
-from kafka_cli import ConfigError, apply_properties, load_config, parse_headers, parse_ini, redact
+from kafka_cli import config as kafka_config
+from kafka_cli.config import ClientConfig, apply_properties, file_warnings, load_config, parse_ini
+from kafka_cli.errors import ConfigError
+from kafka_cli.options import parse_headers
+from kafka_cli.secrets import Redactor
+
+
+def warn_if_readable_by_others(config, log):
+    for warning in file_warnings(config):
+        log.warning("%s", warning)
 
 MINIMAL = "[default]\nbootstrap.servers=broker:9092\n"
 
@@ -61,7 +69,7 @@ keys = st.from_regex(r"[a-z][a-z0-9_.\-]{0,30}", fullmatch=True)
 values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40).map(str.strip)
 
 
-@given(st.dictionaries(st.sampled_from(kafka_cli.SECTIONS), st.dictionaries(keys, values, max_size=8), max_size=3))
+@given(st.dictionaries(st.sampled_from(kafka_config.SECTIONS), st.dictionaries(keys, values, max_size=8), max_size=3))
 def test_parse_ini_reads_back_what_was_written(sections):
     lines = []
     expected = {}
@@ -149,7 +157,7 @@ def test_placeholder_in_role_section(write_config):
 
 
 def test_the_example_config_itself_is_rejected_at_its_first_placeholder():
-    path = os.path.join(os.path.dirname(kafka_cli.__file__), "config.ini.example")
+    path = os.path.join(os.path.dirname(os.path.dirname(kafka_config.__file__)), "config.ini.example")
     with open(path) as f:
         lineno = next(n for n, line in enumerate(f, 1) if line.startswith("bootstrap.servers="))
     assert config_error(path).message == (
@@ -178,14 +186,14 @@ def test_utf8_bom_is_accepted(write_config):
 
 
 def test_file_larger_than_one_mib(write_config):
-    path = write_config(MINIMAL + "#" * (kafka_cli.MAX_CONFIG_BYTES - len(MINIMAL)) + "\n")
+    path = write_config(MINIMAL + "#" * (kafka_config.MAX_CONFIG_BYTES - len(MINIMAL)) + "\n")
     assert config_error(path).message == (
         f"{path}: 1,048,577 bytes is far too large for a config file (limit 1,048,576)")
 
 
 def test_file_of_exactly_one_mib_is_read(write_config):
-    path = write_config(MINIMAL + "#" * (kafka_cli.MAX_CONFIG_BYTES - len(MINIMAL) - 1) + "\n")
-    assert os.path.getsize(path) == kafka_cli.MAX_CONFIG_BYTES
+    path = write_config(MINIMAL + "#" * (kafka_config.MAX_CONFIG_BYTES - len(MINIMAL) - 1) + "\n")
+    assert os.path.getsize(path) == kafka_config.MAX_CONFIG_BYTES
     assert load_config(path, "producer").as_dict() == {"bootstrap.servers": "broker:9092"}
 
 
@@ -311,14 +319,14 @@ def test_x_overrides_the_file_and_adds_properties(write_config):
 
 
 def test_last_x_wins():
-    config = kafka_cli.ClientConfig("c.ini")
+    config = ClientConfig("c.ini")
     apply_properties(config, ["acks=1", "acks=0"])
     assert config.as_dict() == {"acks": "0"}
 
 
 @pytest.mark.parametrize("item", ["acks", "=1", " =1", ""])
 def test_x_without_key_value(item):
-    error = config_error(lambda: apply_properties(kafka_cli.ClientConfig("c.ini"), [item]))
+    error = config_error(lambda: apply_properties(ClientConfig("c.ini"), [item]))
     assert error.message == f"-X {item!r}: expected KEY=VALUE"
 
 
@@ -339,51 +347,53 @@ def test_header_value_with_non_utf8_argv_bytes():
 
 
 # -- secrets ---------------------------------------------------------------------------------
-def test_password_from_the_file_is_redacted(write_config):
+def test_password_from_the_file_is_redacted(write_config, redactor):
     path = write_config("[default]\nbootstrap.servers=b:1\nsasl.username=alice\nsasl.password=S3cr3tValue\n")
-    load_config(path, "producer")
-    assert redact("auth failed: password S3cr3tValue, again S3cr3tValue.") == "auth failed: password ***, again ***."
-    assert redact("user alice") == "user alice"  # the user name is no secret
+    load_config(path, "producer", (), redactor)
+    assert redactor("auth failed: password S3cr3tValue, again S3cr3tValue.") == "auth failed: password ***, again ***."
+    assert redactor("user alice") == "user alice"  # the user name is no secret
 
 
 @pytest.mark.parametrize("key", ["sasl.password", "ssl.key.password", "ssl.keystore.password",
                                  "sasl.oauthbearer.client.secret", "sasl.jaas.config", "ssl.key.pem"])
-def test_secret_properties_are_redacted(write_config, key):
+def test_secret_properties_are_redacted(write_config, key, redactor):
     path = write_config(f"[default]\nbootstrap.servers=b:1\n[consumer]\n{key}=Hush-hush-123\n")
-    load_config(path, "consumer")
-    assert redact("x Hush-hush-123 y") == "x *** y"
+    load_config(path, "consumer", (), redactor)
+    assert redactor("x Hush-hush-123 y") == "x *** y"
 
 
-def test_secret_from_the_environment_is_redacted(write_config, monkeypatch):
+def test_secret_from_the_environment_is_redacted(write_config, monkeypatch, redactor):
     monkeypatch.setenv("KAFKA_CLI_TEST_SECRET", "EnvS3cr3t")
     path = write_config("[default]\nbootstrap.servers=b:1\nsasl.password=${KAFKA_CLI_TEST_SECRET}\n")
-    config = load_config(path, "producer")
+    config = load_config(path, "producer", (), redactor)
     assert config.get("sasl.password") == "EnvS3cr3t"
-    assert redact("refused EnvS3cr3t") == "refused ***"
+    assert redactor("refused EnvS3cr3t") == "refused ***"
 
 
-def test_secret_from_x_is_redacted(write_config):
-    config = load_config(write_config(MINIMAL), "producer")
-    apply_properties(config, ["sasl.password=XS3cr3tValue"])
-    assert redact("-> XS3cr3tValue <-") == "-> *** <-"
+def test_secret_from_x_is_redacted(write_config, redactor):
+    config = load_config(write_config(MINIMAL), "producer", (), redactor)
+    apply_properties(config, ["sasl.password=XS3cr3tValue"], redactor)
+    assert redactor("-> XS3cr3tValue <-") == "-> *** <-"
 
 
-def test_secrets_are_only_the_secret_properties(write_config):
+def test_secrets_are_only_the_secret_properties(write_config, redactor):
     path = write_config("[default]\nbootstrap.servers=b:1\nsasl.username=NotASecret\nclient.id=AlsoNot\n")
-    load_config(path, "producer")
-    assert redact("NotASecret AlsoNot b:1") == "NotASecret AlsoNot b:1"
+    load_config(path, "producer", (), redactor)
+    assert redactor("NotASecret AlsoNot b:1") == "NotASecret AlsoNot b:1"
 
 
-def test_redact_replaces_the_longest_secret_first():
-    kafka_cli.remember_secret("abc")
-    kafka_cli.remember_secret("abcdef")
-    assert redact("<abcdef> <abc>") == "<***> <***>"
+def test_redact_replaces_the_longest_secret_first(redactor):
+    redactor.remember("abc")
+    redactor.remember("abcdef")
+    assert redactor("<abcdef> <abc>") == "<***> <***>"
 
 
-def test_config_error_message_is_redacted_when_formatted():
-    kafka_cli.remember_secret("S3cr3tValue")
-    error = ConfigError("refused S3cr3tValue")
-    assert error.format_message() == "refused ***"
+def test_config_error_message_is_redacted_at_the_command_boundary(redactor):
+    redactor.remember("S3cr3tValue")
+    with pytest.raises(ConfigError) as info:
+        with redactor.guard():
+            raise ConfigError("refused S3cr3tValue")
+    assert info.value.format_message() == "refused ***"
 
 
 # -- the permission warning --------------------------------------------------------------------
@@ -402,26 +412,26 @@ def warnings(caplog):
 
 def test_warning_for_a_password_file_readable_by_others(write_config, log, caplog):
     path = write_config(PASSWORD_CONFIG, mode=0o644)
-    kafka_cli.warn_if_readable_by_others(load_config(path, "producer"), log)
+    warn_if_readable_by_others(load_config(path, "producer"), log)
     assert warnings(caplog) == [f"{path} holds a password and is readable by others; fix with: chmod 600 {path}"]
 
 
 def test_warning_for_a_password_file_readable_by_its_group(write_config, log, caplog):
     path = write_config(PASSWORD_CONFIG, mode=0o640)
-    kafka_cli.warn_if_readable_by_others(load_config(path, "producer"), log)
+    warn_if_readable_by_others(load_config(path, "producer"), log)
     assert warnings(caplog) == [f"{path} holds a password and is readable by its group; fix with: chmod 600 {path}"]
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o400])
 def test_no_warning_for_a_private_password_file(write_config, log, caplog, mode):
     path = write_config(PASSWORD_CONFIG, mode=mode)
-    kafka_cli.warn_if_readable_by_others(load_config(path, "producer"), log)
+    warn_if_readable_by_others(load_config(path, "producer"), log)
     assert warnings(caplog) == []
 
 
 def test_no_warning_without_a_password(write_config, log, caplog):
     path = write_config("[default]\nbootstrap.servers=b:1\nsasl.username=u\n", mode=0o644)
-    kafka_cli.warn_if_readable_by_others(load_config(path, "producer"), log)
+    warn_if_readable_by_others(load_config(path, "producer"), log)
     assert warnings(caplog) == []
 
 
@@ -429,12 +439,12 @@ def test_no_warning_when_the_password_comes_from_x(write_config, log, caplog):
     path = write_config(MINIMAL, mode=0o644)
     config = load_config(path, "producer")
     apply_properties(config, ["sasl.password=S3cr3tValue"])
-    kafka_cli.warn_if_readable_by_others(config, log)
+    warn_if_readable_by_others(config, log)
     assert warnings(caplog) == []
 
 
 def test_no_warning_when_the_password_comes_from_the_environment(write_config, log, caplog, monkeypatch):
     monkeypatch.setenv("KAFKA_CLI_TEST_SECRET", "EnvS3cr3t")
     path = write_config("[default]\nbootstrap.servers=b:1\nsasl.password=${KAFKA_CLI_TEST_SECRET}\n", mode=0o644)
-    kafka_cli.warn_if_readable_by_others(load_config(path, "producer"), log)
+    warn_if_readable_by_others(load_config(path, "producer"), log)
     assert warnings(caplog) == []

@@ -11,8 +11,9 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME, TI
 from hypothesis import assume, example, given, strategies as st
 
 import consumer
-from consumer import format_json, format_text, format_verbose, json_bytes, write_all
-from producer import LineParser, split_lines
+from consumer import write_all
+from kafka_cli.formats import FORMATS, format_json, format_text, format_verbose, json_bytes
+from kafka_cli.lines import LineParser, split_lines
 
 
 class FakeMessage:
@@ -49,7 +50,7 @@ class FakeMessage:
 
 
 def test_formats_table():
-    assert consumer.FORMATS == {"text": format_text, "json": format_json, "verbose": format_verbose}
+    assert FORMATS == {"text": format_text, "json": format_json, "verbose": format_verbose}
 
 
 # -- text ----------------------------------------------------------------------------------

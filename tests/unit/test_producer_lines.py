@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, example, given, strategies as st
 
 import producer
-from producer import LineParser, split_lines
+from kafka_cli.lines import LineParser, split_lines
 
 
 # -- split_lines ----------------------------------------------------------------------------
@@ -87,7 +87,7 @@ class FakeProducer:
 
 
 class NoClusterErrors:
-    """Stands in for the client's error callback object (kafka_cli.ClusterErrors): nothing goes wrong."""
+    """Stands in for the client's error callback object (kafka_cli.kafka_errors.ClusterErrors): nothing goes wrong."""
 
     fatal = None
 
@@ -121,8 +121,9 @@ def run_read_and_produce(blocks, parser, skip_bad_lines=False, fake=None, header
         try:
             delivery = producer.Delivery()
             delivery.errors = NoClusterErrors()
-            result = producer.read_and_produce(fake, "t", parser, headers, skip_bad_lines, skipped,
-                                               delivery, 1.0, logging.getLogger("test.producer"), False)
+            options = producer.ProducerOptions(topic="t", parser=parser, headers=headers, skip_bad_lines=skip_bad_lines,
+                                               timeout=1.0, quiet=False, show_progress=False)
+            result = producer.read_and_produce(fake, options, delivery, skipped, logging.getLogger("test.producer"))
         finally:
             os.close(read_fd)
             os.close(write_fd)

@@ -1,0 +1,102 @@
+"""librdkafka's runtime errors turned into sentences a person can act on, each naming the config key
+to look at; and ClusterErrors, the error callback that decides which of them end a run."""
+
+import time
+
+
+def describe_kafka_error(err, config):
+    """A sentence for a broker-side error, naming the config key to look at; None if not fatal."""
+    from confluent_kafka import KafkaError
+
+    code, text = err.code(), err.str()
+    path = config.path
+    if code == KafkaError._AUTHENTICATION:
+        if "mechanism" in text.lower():
+            return (f"SASL mechanism refused by the broker ({text}): check sasl.mechanisms "
+                    f"({config.get('sasl.mechanisms')!s}) in {path}")
+        return (f"authentication failed for user '{config.get('sasl.username', '')}': check sasl.username "
+                f"and sasl.password in {path} (on Confluent Cloud: the API key and its secret)")
+    if code == KafkaError._SSL:
+        if "hostname" in text.lower() or "match" in text.lower():
+            return (f"TLS: the broker's certificate does not match the host name in bootstrap.servers "
+                    f"({config.get('bootstrap.servers')}) in {path}")
+        if "wrong version number" in text.lower() or "record layer" in text.lower():
+            return (f"TLS handshake failed ({text}): is bootstrap.servers in {path} the SASL_SSL endpoint, "
+                    "not a PLAINTEXT one?")
+        return (f"TLS: the broker's certificate could not be verified ({_ssl_reason(text)}): "
+                f"check ssl.ca.location in {path} (the CA that signed the broker's certificate)")
+    if code in (KafkaError._INVALID_ARG, KafkaError._UNSUPPORTED_FEATURE) or err.fatal():
+        return f"{text} (config: {path})"
+    return None
+
+
+def _ssl_reason(text):
+    if "certificate verify failed" in text:
+        return "certificate verify failed"
+    return text
+
+
+def is_connectivity_error(err):
+    from confluent_kafka import KafkaError
+
+    return err.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE,
+                          KafkaError._TIMED_OUT)
+
+
+class ClusterErrors:
+    """The client's error callback. A fatal error ends the run; trouble reaching the broker is said
+    once, and only if it lasts: a refused login, for one, first looks like "all brokers down"."""
+
+    SAY_AFTER = 1.5
+
+    def __init__(self, config, log):
+        self.config = config
+        self.log = log
+        self._fatal = None
+        self._unverified = False  # a certificate verify failure, not yet looked into
+        self.trouble = None  # (first error text, since when)
+        self.said = False
+
+    @property
+    def fatal(self):
+        if self._unverified:  # once, from the main loop: never inside librdkafka's callback (it can stall there)
+            self._unverified = False
+            from .tls_probe import X509_V_ERR_HOSTNAME_MISMATCH, tls_verify_failure  # ssl is slow to import
+
+            code, detail = tls_verify_failure(self.config)
+            if code == X509_V_ERR_HOSTNAME_MISMATCH:
+                self._fatal = (f"TLS: the broker's certificate does not match the host name in bootstrap.servers "
+                               f"({self.config.get('bootstrap.servers')}) in {self.config.path}: "
+                               f"{detail.rstrip('.')}; use a name the certificate lists")
+        return self._fatal
+
+    def __call__(self, err):
+        message = describe_kafka_error(err, self.config)
+        if message:
+            if self._fatal is None and "certificate verify failed" in err.str():
+                self._unverified = True
+            self._fatal = self._fatal or message
+        elif is_connectivity_error(err) and self.trouble is None:
+            self.trouble = (err.str(), time.monotonic())
+
+    def check(self, client, doing):
+        """From the main loop: say 'waiting' once if the trouble is real (a metadata probe fails)."""
+        if self.trouble is None or self.said or self.fatal or time.monotonic() - self.trouble[1] < self.SAY_AFTER:
+            return
+        from confluent_kafka import KafkaException
+
+        try:
+            client.list_topics(timeout=0.5)
+            self.trouble = None  # it was a passing disconnect
+            return
+        except KafkaException:
+            pass
+        self.said = True
+        self.log.warning("cannot reach the broker (%s): %s; check bootstrap.servers=%s (%s)",
+                         self.trouble[0], doing, self.config.get("bootstrap.servers"),
+                         self.config.origin("bootstrap.servers"))
+
+    def recovered(self):
+        if self.said:
+            self.log.warning("the broker answers again")
+        self.trouble, self.said = None, False

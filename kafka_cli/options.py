@@ -1,0 +1,55 @@
+"""The click options both scripts take, and the parsing of option values they share
+(separators with kcat's escapes, -H NAME=VALUE headers)."""
+
+import os
+import re
+
+import click
+
+from .errors import ConfigError
+
+_ESCAPES = {"t": b"\t", "n": b"\n", "r": b"\r", "0": b"\0", "\\": b"\\"}
+_ESCAPE = re.compile(rb"\\(x[0-9A-Fa-f]{2}|.)", re.S)
+
+
+def unescape(text):
+    r"""A separator as bytes, with kcat's escapes: \t \n \r \0 \xHH \\ mean the character.
+    Any other backslash stays as it is, so a plain '\' or a Windows path still means itself."""
+    def replace(match):
+        code = match.group(1)
+        if code[:1] == b"x":
+            return bytes([int(code[1:], 16)])
+        return _ESCAPES.get(code.decode("latin-1"), match.group(0))
+
+    return _ESCAPE.sub(replace, os.fsencode(text))
+
+
+def parse_headers(items):
+    headers = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            shown = item if len(item) <= 60 else item[:60] + "..."
+            raise ConfigError(f"-H {shown!r}: expected NAME=VALUE")
+        headers.append((name, os.fsencode(value)))
+    return headers
+
+
+def common_options(f):
+    """CONFIG_FILE, -X, -q, -v: what both scripts take."""
+    decorators = [
+        click.argument("config_file", type=click.Path(exists=True, dir_okay=False)),
+        click.option("-X", "--property", "properties", multiple=True, metavar="KEY=VALUE",
+                     help="Any librdkafka property; overrides the config file. Repeatable."),
+        click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
+        click.option("-v", "--verbose", count=True,
+                     help="More status on stderr; -vv adds librdkafka's debug log."),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def debug_for_verbosity(config, verbosity):
+    if verbosity >= 2:
+        config.set_default("debug", "broker,topic,msg,protocol,security")

@@ -1,0 +1,56 @@
+"""Which librdkafka properties hold secrets, and the Redactor that keeps their values out of every output.
+
+A script creates one Redactor in main() and hands it to the config loader (which tells it the values)
+and to logging (which filters every line through it); `Redactor.guard()` cleans error messages on their
+way out of the command.
+"""
+
+import contextlib
+import re
+
+import click
+
+# The properties librdkafka itself marks sensitive (_RK_SENSITIVE in rdkafka_conf.c) whose value is a secret,
+# plus the Java client's sasl.jaas.config, which people paste with a password in it. Two sensitive ones are
+# left out on purpose: sasl.username (on Confluent Cloud the API key, which the error messages name so a
+# person can tell which key failed) and ssl.key.location (a path, not the key).
+SECRET_PROPERTIES = frozenset({
+    "sasl.password", "sasl.oauthbearer.config", "sasl.oauthbearer.client.secret",
+    "sasl.oauthbearer.client.credentials.client.secret",
+    "sasl.oauthbearer.assertion.private.key.passphrase", "sasl.oauthbearer.assertion.private.key.pem",
+    "ssl.key.password", "ssl.key.pem", "ssl_key", "ssl.keystore.password", "ssl.ca.pem", "sasl.jaas.config",
+})
+# ... and by shape, for anything librdkafka adds later or a client plugin takes
+_SECRET_SHAPE = re.compile(r"(password|passphrase|secret|jaas|token|credentials|private\.key|\.pem$|keytab)", re.I)
+
+
+def is_secret_property(name):
+    name = name.strip()
+    return name in SECRET_PROPERTIES or bool(_SECRET_SHAPE.search(name))
+
+
+class Redactor:
+    """Replaces every remembered secret value by *** in any text."""
+
+    MIN_LENGTH = 3  # shorter values would mask ordinary words
+
+    def __init__(self):
+        self._secrets = set()
+
+    def remember(self, value):
+        if value and len(value) >= self.MIN_LENGTH:
+            self._secrets.add(value)
+
+    def __call__(self, text):
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
+    @contextlib.contextmanager
+    def guard(self):
+        """Errors leaving the block (click prints them) lose every secret they hold."""
+        try:
+            yield self
+        except click.ClickException as e:
+            e.message = self(e.message)
+            raise
