@@ -28,7 +28,7 @@ from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import CliError
 from kafka_cli.formats import FORMATS
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
-from kafka_cli.options import common_options, debug_for_verbosity
+from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
 from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
@@ -79,7 +79,7 @@ class State:
         self.stop_signal = signum
 
 
-@click.command(epilog="""\b
+@click.command(context_settings=CONTEXT_SETTINGS, epilog="""\b
 Examples:
   ./consumer.py config.ini                        # topic_0, until Ctrl-C
   ./consumer.py config.ini --from-beginning -e > all.txt
@@ -90,6 +90,7 @@ Examples:
 Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 """)
 @common_options
+@version_option("consumer.py")
 @click.option("-t", "--topic", "topics", multiple=True, envvar="KAFKA_TOPIC", metavar="NAME",
               help=f"Topic to read (default {DEFAULT_TOPIC}, env KAFKA_TOPIC). Repeatable; "
                    "a name starting with ^ is a regular expression.")
@@ -123,7 +124,7 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
     with redactor.guard():
         log, client_log = setup_logging("consumer.py", verbose, quiet, redactor)
         config = load_config(config_file, "consumer", properties, redactor)
-        separator = os.fsencode(key_separator)
+        separator = unescape(key_separator)
         options = ConsumerOptions(
             topics=tuple(topics) or (DEFAULT_TOPIC,), group=group, from_beginning=from_beginning,
             max_messages=max_messages, exit_at_end=exit_at_end, idle_timeout=timeout,

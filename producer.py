@@ -27,7 +27,8 @@ from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import EXIT_FAILURE, CliError
 from kafka_cli.kafka_errors import ClusterErrors
 from kafka_cli.lines import LineParser, split_lines
-from kafka_cli.options import common_options, debug_for_verbosity, parse_headers
+from kafka_cli.options import (CONTEXT_SETTINGS, common_options, debug_for_verbosity, parse_headers, unescape,
+                               version_option)
 from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
@@ -68,7 +69,7 @@ class Stop:
         cls.signum = signum
 
 
-@click.command(epilog="""\b
+@click.command(context_settings=CONTEXT_SETTINGS, epilog="""\b
 Examples:
   printf '1:message 1\\n2:message 2\\n' | ./producer.py config.ini
   ./producer.py config.ini -t orders -K '|' < orders.txt
@@ -78,6 +79,7 @@ Examples:
 Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 """)
 @common_options
+@version_option("producer.py")
 @click.option("-t", "--topic", metavar="NAME", default=DEFAULT_TOPIC, envvar="KAFKA_TOPIC", show_default=True,
               help="Topic to write to (env KAFKA_TOPIC).")
 @click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True,
@@ -106,7 +108,7 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
         if not key_separator and not no_key:
             raise click.BadParameter("must not be empty", param_hint="'-K' / '--key-separator'")
         config = load_config(config_file, "producer", properties, redactor)
-        options = ProducerOptions(topic=topic, parser=LineParser(os.fsencode(key_separator), no_key),
+        options = ProducerOptions(topic=topic, parser=LineParser(unescape(key_separator), no_key),
                                   headers=parse_headers(headers) or None, skip_bad_lines=skip_bad_lines,
                                   timeout=timeout, quiet=quiet, show_progress=progress_wanted(sys.stdin, quiet))
         run(config, options, log, client_log, verbose)

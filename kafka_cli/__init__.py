@@ -14,3 +14,5 @@ terminal      logging to stderr and the progress line (imported by the scripts o
 Dependencies run one way: the scripts import these modules; nothing here imports the scripts,
 and nothing here but the scripts imports `terminal`.
 """
+
+__version__ = "1.1.0"

@@ -53,3 +53,24 @@ def common_options(f):
 def debug_for_verbosity(config, verbosity):
     if verbosity >= 2:
         config.set_default("debug", "broker,topic,msg,protocol,security")
+
+
+# -h as well as --help, as kcat and most Unix tools take it
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+def version_option(prog):
+    """--version: the script's version and the Kafka client it runs on (imported only when asked)."""
+    def show(ctx, param, value):
+        if not value or ctx.resilient_parsing:
+            return
+        import confluent_kafka
+
+        from . import __version__
+
+        click.echo(f"{prog} {__version__} (confluent-kafka {confluent_kafka.__version__}, "
+                   f"librdkafka {confluent_kafka.libversion()[0]})")
+        ctx.exit()
+
+    return click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=show,
+                        help="Print the version of this script, confluent-kafka and librdkafka, and exit.")
