@@ -21,7 +21,8 @@ SECRET_PROPERTIES = frozenset({
     "ssl.key.password", "ssl.key.pem", "ssl_key", "ssl.keystore.password", "ssl.ca.pem", "sasl.jaas.config",
 })
 # ... and by shape, for anything librdkafka adds later or a client plugin takes
-_SECRET_SHAPE = re.compile(r"(password|passphrase|secret|jaas|token|credentials|private\.key|\.pem$|keytab)", re.I)
+# (paths such as ssl.key.location or ...private.key.file are not secrets; the files they name are)
+_SECRET_SHAPE = re.compile(r"(password|passphrase|secret|jaas|\.pem$|(^|\.)token$)", re.I)
 
 
 def is_secret_property(name):
