@@ -1,0 +1,58 @@
+"""The README held to the code, as a promise per option: every option of both scripts has help text in
+--help and a row in the README's table for its script, and every row in those tables is a real option."""
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+import consumer
+import producer
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+COMMANDS = [pytest.param(producer.main, "producer.py", id="producer"),
+            pytest.param(consumer.main, "consumer.py", id="consumer")]
+
+
+def option_table(script):
+    """The first column of every row of the option table under the README's '## <script>' heading."""
+    section = README.split(f"\n## {script}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [row.split(" | ")[0] for row in rows]
+
+
+def options_of(command):
+    """Every option, -h/--help included (click adds it outside command.params)."""
+    return [p for p in command.get_params(click.Context(command)) if isinstance(p, click.Option)]
+
+
+def names_in(cell):
+    return set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", cell))
+
+
+@pytest.mark.parametrize("command, script", COMMANDS)
+def test_every_option_has_help_text(command, script):
+    assert [o.name for o in options_of(command) if not (o.help or "").strip()] == []
+
+
+@pytest.mark.parametrize("command, script", COMMANDS)
+def test_every_option_is_in_the_help_output(command, script):
+    text = command.get_help(click.Context(command, info_name=script))
+    missing = [name for o in options_of(command) for name in o.opts + o.secondary_opts if name not in text]
+    assert missing == []
+
+
+@pytest.mark.parametrize("command, script", COMMANDS)
+def test_every_option_has_a_row_in_the_readme(command, script):
+    documented = set().union(*map(names_in, option_table(script)))
+    missing = [name for o in options_of(command) for name in o.opts + o.secondary_opts
+               if name not in documented]
+    assert missing == []
+
+
+@pytest.mark.parametrize("command, script", COMMANDS)
+def test_every_readme_row_is_a_real_option(command, script):
+    real = {name for o in options_of(command) for name in o.opts + o.secondary_opts}
+    invented = [name for cell in option_table(script) for name in names_in(cell) if name not in real]
+    assert invented == []
