@@ -1,0 +1,78 @@
+"""Timing one tool process: wall time from spawn to exit, peak RSS and CPU time from os.wait4.
+
+Each tool runs in its own session (process group), so a timeout or Ctrl-C can kill it with
+every child it started (a JVM launcher script, say) and leave nothing behind.
+"""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    wall: float       # seconds from spawn to exit
+    rss_mb: float     # peak resident set size of the process
+    cpu: float        # user + system seconds
+    timed_out: bool
+
+
+def kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class Deadline:
+    """Kills the process group after `timeout` seconds unless `reaped()` came first."""
+
+    def __init__(self, pid, timeout):
+        self.pid = pid
+        self._reaped, self._fired = threading.Event(), threading.Event()
+        self._timer = threading.Timer(timeout, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self):
+        if not self._reaped.is_set():
+            self._fired.set()
+            kill_group(self.pid)
+
+    def reaped(self):
+        self._reaped.set()
+        self._timer.cancel()
+
+    @property
+    def timed_out(self):
+        return self._fired.is_set()
+
+
+def reap(proc, deadline, began):
+    """Wait for the process with os.wait4 (for its resource usage) and build its Finished."""
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:  # Ctrl-C or SIGTERM while waiting: take the tool down with us
+        deadline.reaped()
+        kill_group(proc.pid)
+        proc.wait()
+        raise
+    wall = time.perf_counter() - began
+    deadline.reaped()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    # ru_maxrss is in KiB on Linux
+    return Finished(proc.returncode, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+                    deadline.timed_out)
+
+
+def run_measured(argv, stdin_path, stdout_path, stderr_path, timeout):
+    """Run argv to its end and return its exit code, wall time and resource usage (os.wait4)."""
+    with open(stdin_path or os.devnull, "rb") as stdin, open(stdout_path, "wb") as out, \
+            open(stderr_path, "wb") as err:
+        began = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=out, stderr=err, start_new_session=True)
+    return reap(proc, Deadline(proc.pid, timeout), began)
