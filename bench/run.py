@@ -80,7 +80,7 @@ def check_prerequisites(options):
 def report_progress(run, rounds):
     rate = f"{run.rate:>12,.0f}" if run.ok else f"{'–':>12}"
     status = "ok" if run.ok else f"FAILED: {run.reason}"
-    click.echo(f"round {run.round}/{rounds}  {run.benchmark:<8} {run.tool:<30} {rate} msg/s "
+    click.echo(f"round {run.round}/{rounds}  {run.benchmark:<8} {run.tool:<44} {rate} msg/s "
                f"{run.wall:7.2f} s {run.rss_mb:7.0f} MB  {status}", err=True)
     return run
 
@@ -140,7 +140,7 @@ def write_report(runs, options, ctx):
               help="Seconds one tool run may take before it is killed and counted as FAILED.")
 @click.pass_context
 def main(ctx, **opts):
-    """Measure producer.py and consumer.py against kcat, Kafka's console tools and the broker's ceiling.
+    """Measure producer.py and consumer.py against kcat and Kafka's console and perf tools.
 
     Starts a local Kafka, runs every tool on the same input for several rounds, checks that
     each run moved exactly the right messages, and writes OUT/RESULTS.md and OUT/throughput.png.

@@ -5,12 +5,12 @@ matplotlib is imported only here and only when a chart is drawn, so --no-chart r
 
 from local_kafka import KAFKA_VERSION
 
-OURS, OTHERS, CEILING = "#1f77b4", "#ff7f0e", "#9e9e9e"
+OURS, OTHERS, JAVA_PERF = "#1f77b4", "#ff7f0e", "#9e9e9e"
 
 
 def bar_color(row):
-    if row.ceiling:
-        return CEILING
+    if row.self_timed:
+        return JAVA_PERF
     return OURS if row.tool.endswith(".py") or ".py " in row.tool else OTHERS
 
 
@@ -47,7 +47,7 @@ def draw_chart(rows, path, ctx):
         draw_benchmark(ax, [r for r in rows if r.benchmark == benchmark], benchmark)
     fig.suptitle(f"Kafka {KAFKA_VERSION} local node: {ctx.messages:,} × {ctx.message_bytes:,} B messages, "
                  f"{ctx.partitions} partitions, {ctx.rounds} round(s)   "
-                 "(blue: ours, orange: other clients, grey: ceiling)")
+                 "(blue: ours, orange: other clients, grey: Kafka's Java perf tools)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -18,12 +18,12 @@ EXPECTED_ROWS = [
     ("produce", "producer.py"),
     ("produce", "kcat"),
     ("produce", "ConsoleProducer"),
-    ("produce", "ProducerPerformance (ceiling)"),
+    ("produce", "ProducerPerformance (Kafka Java perf tool)"),
     ("consume", "consumer.py -f text"),
     ("consume", "consumer.py -f json"),
     ("consume", "kcat"),
     ("consume", "ConsoleConsumer"),
-    ("consume", "ConsumerPerformance (ceiling)"),
+    ("consume", "ConsumerPerformance (Kafka Java perf tool)"),
 ]
 
 pytestmark = pytest.mark.slow
@@ -42,17 +42,24 @@ def processes_mentioning(text):
     return pids
 
 
-def summary_rows(markdown):
-    """{(benchmark, tool): msg/s cell} from the first table under '## Results'."""
-    section = markdown.split("## Results", 1)[1]
-    rows = {}
+def table_rows(markdown, heading):
+    """{(benchmark, tool): {column: cell}} from the first table under `heading`."""
+    section = markdown.split(heading, 1)[1]
+    rows, head = {}, None
     for line in section.splitlines():
         if line.startswith("## "):
             break
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) > 2 and cells[0] in ("produce", "consume"):
-            rows[(cells[0], cells[1])] = cells[2]
+        if line.startswith("| benchmark |"):
+            head = cells
+        elif line.startswith("|") and head and cells[0] in ("produce", "consume"):
+            rows[(cells[0], cells[1])] = dict(zip(head, cells))
     return rows
+
+
+def number(cell):
+    assert re.fullmatch(r"[\d,]+(\.\d+)?", cell), f"{cell!r} is not a number"
+    return float(cell.replace(",", ""))
 
 
 def test_smoke_run_writes_a_table_with_a_rate_per_tool_and_a_chart(tmp_path):
@@ -69,11 +76,21 @@ def test_smoke_run_writes_a_table_with_a_rate_per_tool_and_a_chart(tmp_path):
 
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     markdown = (out / "RESULTS.md").read_text()
-    rows = summary_rows(markdown)
+    rows = table_rows(markdown, "## Results")
     for key in EXPECTED_ROWS:
         assert key in rows, f"no row for {key} in:\n{markdown}"
-        assert re.fullmatch(r"[\d,]+(\.\d+)?", rows[key]), f"{key}: rate is {rows[key]!r}, not a number"
-        assert float(rows[key].replace(",", "")) > 0
+        assert number(rows[key]["msg/s (median)"]) > 0
+        assert rows[key]["rounds ok"] == "1/1"
+    for benchmark in ("produce", "consume"):
+        # the reference is the fastest tool of this very run: its row reads 1.00, no row more
+        group = {tool: row for (b, tool), row in rows.items() if b == benchmark}
+        fastest = max(group, key=lambda tool: number(group[tool]["msg/s (median)"]))
+        assert group[fastest]["× best"] == "1.00", group[fastest]
+        assert all(number(row["× best"]) <= 1.0 for row in group.values())
+        assert group["kcat"]["× kcat"] == "1.00"
+    own = table_rows(markdown, "## Kafka's Java perf tools by their own clock")
+    assert set(own) == {key for key in EXPECTED_ROWS if "Java perf tool" in key[1]}
+    assert all(number(row["own msg/s (median)"]) > 0 for row in own.values())
     assert "| producer.py |" in proc.stdout  # the table is printed too
     png = out / "throughput.png"
     assert png.exists()
