@@ -76,3 +76,34 @@ def run_measured(argv, stdin_path, stdout_path, stderr_path, timeout):
         began = time.perf_counter()
         proc = subprocess.Popen(argv, stdin=stdin, stdout=out, stderr=err, start_new_session=True)
     return reap(proc, Deadline(proc.pid, timeout), began)
+
+
+def read_to_end(stream, began):
+    """All of a pipe's bytes, and the seconds from `began` to the first complete line (None if none)."""
+    chunks, first_at = [], None
+    while True:
+        chunk = os.read(stream.fileno(), 1 << 16)
+        if not chunk:
+            return b"".join(chunks), first_at
+        chunks.append(chunk)
+        if first_at is None and b"\n" in chunk:
+            first_at = time.perf_counter() - began
+
+
+def run_to_first_line(argv, stderr_path, timeout):
+    """Run argv with an empty stdin; (Finished, seconds from spawn to its first stdout line or None,
+    all of its stdout). The stdout is read to its end, so the tool never blocks on a full pipe."""
+    with open(os.devnull, "rb") as stdin, open(stderr_path, "wb") as err:
+        began = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
+    deadline = Deadline(proc.pid, timeout)  # a kill closes the pipe, which ends the read
+    try:
+        output, first_at = read_to_end(proc.stdout, began)
+    except BaseException:  # Ctrl-C or SIGTERM while reading: take the tool down with us
+        deadline.reaped()
+        kill_group(proc.pid)
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
+    return reap(proc, deadline, began), first_at, output

@@ -85,10 +85,11 @@ def perf_tools_section(rows):
             "", "\n".join(lines), ""]
 
 
-def results_markdown(rows, runs, ctx):
+def results_markdown(rows, runs, ctx, extra=()):
+    """The whole file; `extra` is a list of lines (another section, such as latency) put before every run."""
     failed = [r for r in runs if not r.ok]
     text = head(ctx) + ["## Results", "", summary_table(rows, ctx.message_bytes), "", legend(ctx), ""]
-    text += perf_tools_section(rows) + ["## Every run", "", rounds_table(runs), ""]
+    text += perf_tools_section(rows) + list(extra) + ["## Every run", "", rounds_table(runs), ""]
     if failed:
         text += ["## Failures", ""] + [f"- round {r.round}, {r.benchmark}, {r.tool}: {r.reason}" for r in failed] + [""]
     return "\n".join(text)

@@ -26,6 +26,9 @@ EXPECTED_ROWS = [
     ("consume", "ConsumerPerformance (Kafka Java perf tool)"),
 ]
 
+EXPECTED_PROBES = ["producer.py, one line", "kcat -P, one line", "consumer.py -n 1", "kcat -C -c 1",
+                   "python -c 'import confluent_kafka'"]
+
 pytestmark = pytest.mark.slow
 
 
@@ -55,6 +58,15 @@ def table_rows(markdown, heading):
         elif line.startswith("|") and head and cells[0] in ("produce", "consume"):
             rows[(cells[0], cells[1])] = dict(zip(head, cells))
     return rows
+
+
+def latency_rows(markdown):
+    """{probe: {column: cell}} from the table under '## Latency of one message'."""
+    section = markdown.split("## Latency of one message", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [dict(zip(head, (c.strip() for c in line.strip("|").split("|")))) for line in lines[2:]]
+    return {row["probe"]: row for row in rows}
 
 
 def number(cell):
@@ -91,7 +103,14 @@ def test_smoke_run_writes_a_table_with_a_rate_per_tool_and_a_chart(tmp_path):
     own = table_rows(markdown, "## Kafka's Java perf tools by their own clock")
     assert set(own) == {key for key in EXPECTED_ROWS if "Java perf tool" in key[1]}
     assert all(number(row["own msg/s (median)"]) > 0 for row in own.values())
+    latency = latency_rows(markdown)
+    assert list(latency) == EXPECTED_PROBES
+    for probe, row in latency.items():
+        # --smoke takes 3 samples; each passed its exact check (one record, or exactly the one line)
+        assert row["runs ok"] == "3/3", row
+        assert 0 < number(row["min ms"]) <= number(row["median ms"]) <= number(row["max ms"]), row
     assert "| producer.py |" in proc.stdout  # the table is printed too
+    assert "| consumer.py -n 1 |" in proc.stdout
     png = out / "throughput.png"
     assert png.exists()
     assert png.read_bytes()[:8] == PNG_SIGNATURE
