@@ -1,8 +1,10 @@
-"""The throughput benchmark end to end: `bench/run.py --smoke` with its own local Kafka.
+"""The benchmark end to end (`bench/run.py --smoke` with its own local Kafka), and the parts of
+it that need no broker: the input sizes, the "best of any client" reference, the rooms' imports.
 
-It needs matplotlib for the chart (bench/requirements.txt) and kcat, like the benchmark.
+The smoke test needs matplotlib for the chart (bench/requirements.txt) and kcat, like the benchmark.
 """
 
+import ast
 import importlib.util
 import os
 import re
@@ -13,6 +15,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.report.summary import Row, best_row, kcat_row  # noqa: E402
+from bench.workload.inputs import Workload, write_input  # noqa: E402
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXPECTED_ROWS = [
     ("produce", "producer.py"),
@@ -29,7 +36,6 @@ EXPECTED_ROWS = [
 EXPECTED_PROBES = ["producer.py, one line", "kcat -P, one line", "consumer.py -n 1", "kcat -C -c 1",
                    "python -c 'import confluent_kafka'"]
 
-pytestmark = pytest.mark.slow
 
 
 def processes_mentioning(text):
@@ -74,6 +80,7 @@ def number(cell):
     return float(cell.replace(",", ""))
 
 
+@pytest.mark.slow
 def test_smoke_run_writes_a_table_with_a_rate_per_tool_and_a_chart(tmp_path):
     if importlib.util.find_spec("matplotlib") is None:
         pytest.fail("matplotlib is missing; the benchmark draws its chart with it: "
@@ -116,3 +123,49 @@ def test_smoke_run_writes_a_table_with_a_rate_per_tool_and_a_chart(tmp_path):
     assert png.read_bytes()[:8] == PNG_SIGNATURE
     assert not processes_mentioning(str(scratch)), "the benchmark left its broker or a tool running"
     assert not list(scratch.iterdir()), f"temporary files left behind: {list(scratch.iterdir())}"
+
+
+@pytest.mark.parametrize("value_bytes", [10, 11, 95, 10240])
+def test_input_lines_have_the_asked_size_and_are_unique(tmp_path, value_bytes):
+    path = tmp_path / "input.txt"
+    write_input(path, Workload(messages=500, partitions=1, value_bytes=value_bytes))
+    lines = path.read_bytes().splitlines()
+    assert len(lines) == 500
+    assert {len(line) for line in lines} == {5 + 1 + value_bytes}  # key, separator, value
+    assert all(line.split(b":", 1)[1][:10] == b"%010d" % i for i, line in enumerate(lines))
+    assert len(set(lines)) == 500
+
+
+class FakeRun:
+    def __init__(self, rate, ok=True):
+        self.rate, self.ok, self.reported_rate = rate, ok, None
+
+
+def test_best_is_the_fastest_passing_row_of_the_same_benchmark():
+    rows = [Row("produce", "kcat", False, [FakeRun(900)]),
+            Row("produce", "producer.py", False, [FakeRun(500)]),
+            Row("produce", "fast but failed", False, [FakeRun(5000, ok=False)]),
+            Row("produce", "ProducerPerformance", True, [FakeRun(400)]),
+            Row("consume", "consumer.py", False, [FakeRun(2000)])]
+    assert all(best_row(row, rows).tool == "kcat" for row in rows[:4])
+    assert best_row(rows[4], rows).tool == "consumer.py"
+    assert kcat_row(rows[4], rows) is None  # no kcat in that benchmark: "–", not a ratio to nothing
+
+
+def bench_imports(path):
+    """The bench.* modules that a file imports (relative imports stay inside their room)."""
+    tree = ast.parse(path.read_text())
+    return {node.module for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bench")}
+
+
+def test_rooms_depend_one_way_and_stay_small():
+    rooms = {"workload": set(), "report": set(), "measure": {"workload"}}  # room -> rooms it may use
+    for path in (ROOT / "bench").rglob("*.py"):
+        assert len(path.read_text().splitlines()) < 300, f"{path} has grown past 300 lines"
+        assert ast.get_docstring(ast.parse(path.read_text())), f"{path} does not say what it is for"
+        room = path.relative_to(ROOT / "bench").parts[0]
+        if room in rooms:
+            used = {module.split(".")[1] for module in bench_imports(path)} - {room}
+            assert used <= rooms[room], f"{path} imports {used - rooms[room]}"
+            assert "bench.run" not in bench_imports(path)
