@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))  # `python bench/run.py` puts bench/ first on the 
 from local_kafka import KAFKA_VERSION, LauncherError, LocalKafka  # noqa: E402
 
 from bench.measure.latency import LatencyBench  # noqa: E402
+from bench.measure.process import RSS_FLOORED  # noqa: E402
 from bench.measure.session import Bench  # noqa: E402
 from bench.report import environment  # noqa: E402
 from bench.report.chart import draw_chart  # noqa: E402
@@ -184,7 +185,7 @@ def main(ctx, **opts):
     w = options.workload
     context = Context(w.messages, w.message_bytes, w.partitions, options.rounds, w.describe(), date,
                   "bench/run.py " + " ".join(sys.argv[1:]), machine, environment.machine()["load"],
-                  environment.versions())
+                  environment.versions(), RSS_FLOORED)
     write_report(measured, options, context)
     failed = [r for r in measured[0] + measured[1] if not r.ok]
     if failed:

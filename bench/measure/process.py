@@ -1,15 +1,43 @@
-"""Timing one tool process: wall time from spawn to exit, peak RSS and CPU time from os.wait4.
+"""Timing one tool process: wall time from spawn to exit, peak RSS, and CPU time from os.wait4.
 
 Each tool runs in its own session (process group), so a timeout or Ctrl-C can kill it with
 every child it started (a JVM launcher script, say) and leave nothing behind.
+
+Peak RSS: on Linux a child's ru_maxrss never reads below its parent's own peak at the fork
+(the forked image counts before the exec), so a tool started straight from this Python
+process shows at least the benchmark's own peak (kcat "40 MB"). So the tool is started
+through GNU time (/usr/bin/time -f %M), a process of a few MB, which reports the tool's own
+peak. Without GNU time the ru_maxrss floor stays, and the report says so (RSS_FLOORED).
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+
+GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
+RSS_FLOORED = GNU_TIME is None   # True: peak RSS reads at least the benchmark's own
+
+
+def with_rss_probe(argv, rss_path):
+    """argv started through GNU time, which writes the tool's peak RSS (KiB) to rss_path."""
+    return [GNU_TIME, "-f", "%M", "-o", str(rss_path), "--", *argv] if GNU_TIME else list(argv)
+
+
+def probed_rss_mb(rss_path, fallback_mb):
+    """The peak RSS GNU time wrote (its last line; a line before it may note an exit status)."""
+    try:
+        lines = rss_path.read_text().split()
+        return int(lines[-1]) / 1024 if lines else fallback_mb
+    except (OSError, ValueError):
+        return fallback_mb
+    finally:
+        rss_path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -52,7 +80,7 @@ class Deadline:
         return self._fired.is_set()
 
 
-def reap(proc, deadline, began):
+def reap(proc, deadline, began, rss_path):
     """Wait for the process with os.wait4 (for its resource usage) and build its Finished."""
     try:
         _, status, usage = os.wait4(proc.pid, 0)
@@ -64,18 +92,20 @@ def reap(proc, deadline, began):
     wall = time.perf_counter() - began
     deadline.reaped()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    # ru_maxrss is in KiB on Linux
-    return Finished(proc.returncode, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
-                    deadline.timed_out)
+    # ru_maxrss is in KiB on Linux; CPU time covers GNU time and the tool it waited for
+    rss_mb = probed_rss_mb(rss_path, usage.ru_maxrss / 1024)
+    return Finished(proc.returncode, wall, rss_mb, usage.ru_utime + usage.ru_stime, deadline.timed_out)
 
 
 def run_measured(argv, stdin_path, stdout_path, stderr_path, timeout):
     """Run argv to its end and return its exit code, wall time and resource usage (os.wait4)."""
     with open(stdin_path or os.devnull, "rb") as stdin, open(stdout_path, "wb") as out, \
             open(stderr_path, "wb") as err:
+        rss_path = f"{stderr_path}.rss"
         began = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=stdin, stdout=out, stderr=err, start_new_session=True)
-    return reap(proc, Deadline(proc.pid, timeout), began)
+        proc = subprocess.Popen(with_rss_probe(argv, rss_path), stdin=stdin, stdout=out, stderr=err,
+                                start_new_session=True)
+    return reap(proc, Deadline(proc.pid, timeout), began, Path(rss_path))
 
 
 def read_to_end(stream, began):
@@ -94,8 +124,10 @@ def run_to_first_line(argv, stderr_path, timeout):
     """Run argv with an empty stdin; (Finished, seconds from spawn to its first stdout line or None,
     all of its stdout). The stdout is read to its end, so the tool never blocks on a full pipe."""
     with open(os.devnull, "rb") as stdin, open(stderr_path, "wb") as err:
+        rss_path = Path(f"{stderr_path}.rss")
         began = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(with_rss_probe(argv, rss_path), stdin=stdin, stdout=subprocess.PIPE, stderr=err,
+                                start_new_session=True)
     deadline = Deadline(proc.pid, timeout)  # a kill closes the pipe, which ends the read
     try:
         output, first_at = read_to_end(proc.stdout, began)
@@ -106,4 +138,4 @@ def run_to_first_line(argv, stderr_path, timeout):
         raise
     finally:
         proc.stdout.close()
-    return reap(proc, deadline, began), first_at, output
+    return reap(proc, deadline, began, rss_path), first_at, output

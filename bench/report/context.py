@@ -15,3 +15,4 @@ class Context:
     machine: dict            # environment.machine() at the start
     load_end: str            # the load average at the end
     versions: dict           # environment.versions()
+    rss_floored: bool = False  # peak RSS read without GNU time: never below the benchmark's own

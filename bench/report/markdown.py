@@ -57,11 +57,18 @@ def head(ctx):
     ]
 
 
+def rss_text(ctx):
+    if ctx.rss_floored:
+        return ("Peak RSS is the largest over the rounds; GNU time was not found, so it is ru_maxrss, which on "
+                "Linux never reads below the benchmark process's own peak: small values are that floor. ")
+    return "Peak RSS is the largest over the rounds, of the tool's own process as GNU time reports it. "
+
+
 def legend(ctx):
     return (f"msg/s is the number of messages over the tool's wall time, from spawning its process to its exit "
             "(start-up included), for every tool alike, Kafka's Java perf tools included. Median over the "
             f"rounds, with min and max. MB/s counts the {ctx.message_bytes:,} bytes of key + value per message "
-            "(10^6 bytes). Peak RSS is the largest over the rounds; CPU s is user + system time. × kcat divides "
+            f"(10^6 bytes). {rss_text(ctx)}CPU s is user + system time. × kcat divides "
             "the median by kcat's in the same benchmark; × best divides it by the fastest median of any tool in "
             "the same benchmark of this run (the row at 1.00). Best of any client in this run is a reference "
             "point, not the broker's upper bound. A tool with any failed round shows FAILED.")

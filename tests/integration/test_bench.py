@@ -169,3 +169,18 @@ def test_rooms_depend_one_way_and_stay_small():
             used = {module.split(".")[1] for module in bench_imports(path)} - {room}
             assert used <= rooms[room], f"{path} imports {used - rooms[room]}"
             assert "bench.run" not in bench_imports(path)
+
+
+def test_peak_rss_is_the_tools_own_not_the_benchmarks(tmp_path):
+    """A child's ru_maxrss never reads below its parent's peak at the fork; the benchmark must
+    show the tool's own peak (through GNU time) or say that it cannot."""
+    from bench.measure.process import RSS_FLOORED, run_measured
+
+    if RSS_FLOORED:
+        pytest.skip("GNU time is not installed: the report says its RSS figures are floored")
+    ballast = bytearray(150 * 2 ** 20)
+    ballast[::4096] = b"\1" * len(ballast[::4096])  # touch every page: this process's peak is now >150 MB
+    done = run_measured(["true"], None, tmp_path / "out", tmp_path / "err", timeout=30)
+    assert done.returncode == 0
+    assert done.rss_mb < 50, f"`true` reported {done.rss_mb:.0f} MB: the parent's peak leaked into it"
+    assert not list(tmp_path.glob("*.rss"))
