@@ -5,8 +5,8 @@ import sys
 
 import click
 
-from .broker import (STATE_DIR, KafkaCluster, check_private_dir, LauncherError, LocalKafka, made_by_launcher, read_state,
-                     remove_own_dir, stop_processes, write_state)
+from .broker import (STATE_DIR, KafkaCluster, LauncherError, LocalKafka, check_private_dir, controller_majority,
+                     made_by_launcher, read_state, remove_own_dir, stop_processes, write_state)
 
 
 def print_where(state):
@@ -93,7 +93,8 @@ def stop():
     if state is None:
         click.echo("not running", err=True)
         return
-    stop_processes([node["pid"] for node in state["nodes"] if node["alive"]])
+    stop_processes([node["pid"] for node in state["nodes"] if node["alive"]],
+                   quorum=controller_majority(len(state["nodes"])))
     workdir = state.get("workdir", "")
     if made_by_launcher(workdir):
         remove_own_dir(workdir)

@@ -548,7 +548,8 @@ class _LocalKafkaBase:
         """Controlled shutdown of every node at once, SIGKILL for any that hangs, then remove the working directory.
 
         All at once: a broker shutting down after the other nodes have gone would wait in vain for a quorum."""
-        stop_processes([node.proc for node in self.nodes.values() if node.proc is not None], timeout)
+        stop_processes([node.proc for node in self.nodes.values() if node.proc is not None], timeout,
+                       quorum=controller_majority(len(self.nodes)))
         if not self.keep_workdir and self._workdir_taken:
             remove_own_dir(self.workdir)
 
@@ -659,10 +660,21 @@ class KafkaCluster(_LocalKafkaBase):
         found = self.admin().list_topics(topic, timeout=timeout).topics[topic]
         return found.partitions[partition].leader
 
-    def coordinator_of(self, group, timeout=10):
-        """The node id of the group coordinator for `group`."""
-        futures = self.admin().describe_consumer_groups([group], request_timeout=timeout)
-        return futures[group].result(timeout).coordinator.id
+    def coordinator_of(self, group, timeout=60):
+        """The node id of the group coordinator for `group`.
+
+        Retries while there is none: the first group ever makes the cluster create __consumer_offsets."""
+        admin = self.admin()  # kept referenced: a destroyed client never completes its futures
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                # a long request timeout: librdkafka 2.x can abort the process when a FindCoordinator request
+                # times out inside describe_consumer_groups (librdkafka issue 4605; seen here with 10 s)
+                return admin.describe_consumer_groups([group], request_timeout=60)[group].result(90).coordinator.id
+            except Exception as e:
+                if time.monotonic() > deadline:
+                    raise LauncherError(f"no coordinator for group {group} within {timeout} s: {e}") from None
+                time.sleep(0.5)
 
     def node_of_port(self, port):
         """The node listening on `port` (any of its three listeners)."""
@@ -680,8 +692,11 @@ def create_topic(admin, name, partitions=1, timeout=30, replication_factor=1):
     futures[name].result(timeout)
 
 
-def stop_processes(procs, timeout=30):
-    """SIGTERM all (Popen objects, or pids of brokers from a state file), wait up to `timeout`, SIGKILL the rest."""
+def stop_processes(procs, timeout=30, quorum=0):
+    """SIGTERM all (Popen objects, or pids of brokers from a state file), wait up to `timeout`, SIGKILL the rest.
+
+    With `quorum` (the controller majority of a cluster), nodes left running once fewer than that remain are
+    killed at once: their controlled shutdown needs an active controller, and there can be none."""
     def alive(p):
         return p.poll() is None if isinstance(p, subprocess.Popen) else is_broker_process(p)
 
@@ -696,7 +711,10 @@ def stop_processes(procs, timeout=30):
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout
-    while any(alive(p) for p in procs) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        running = sum(1 for p in procs if alive(p))
+        if running == 0 or running < quorum:
+            break
         time.sleep(0.1)
     for p in procs:
         if alive(p):
@@ -706,6 +724,10 @@ def stop_processes(procs, timeout=30):
                 pass
         if isinstance(p, subprocess.Popen):
             p.wait()
+
+
+def controller_majority(voters):
+    return voters // 2 + 1 if voters > 1 else 0
 
 
 def stop_process(pid, timeout=30, popen=None):
