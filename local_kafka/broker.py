@@ -497,7 +497,7 @@ class _LocalKafkaBase:
         return "Kafka" if self.brokers == 1 else f"Kafka node {node.node_id}"
 
     def _wait_answers(self, node, deadline):
-        """Until `node` answers a metadata request on both listeners, naming every broker of the cluster."""
+        """Until `node` answers a metadata request on both listeners, naming every broker whose JVM runs."""
         from confluent_kafka.admin import AdminClient
 
         probes = [AdminClient({"bootstrap.servers": node.plaintext_bootstrap, "logger": _SILENT}),
@@ -509,7 +509,8 @@ class _LocalKafkaBase:
                     raise LauncherError(f"{self._name(node)} exited with code {node.proc.returncode} during start-up; "
                                         f"last lines of its log:\n{node.tail_log()}")
                 try:
-                    if len(probe.list_topics(timeout=1).brokers) >= self.brokers:
+                    running = sum(1 for n in self.nodes.values() if n.running())
+                    if len(probe.list_topics(timeout=1).brokers) >= running:
                         break
                 except Exception:
                     pass
