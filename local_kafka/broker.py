@@ -1,11 +1,16 @@
-"""A real single-node Apache Kafka (KRaft) on loopback, assembled from Maven Central.
+"""A real Apache Kafka (KRaft) on loopback, assembled from Maven Central: one node, or a cluster of several.
 
-One JVM acts as broker and controller. It listens on three free loopback ports:
-PLAINTEXT, SASL_SSL (SASL/PLAIN users, certificate from a throwaway CA) and
-CONTROLLER. Client configs in the INI shape of config.ini.example are written
-beside its data, so `./consumer.py <that file>` works as it is.
+Every node is one JVM acting as broker and controller. It listens on three free loopback ports:
+PLAINTEXT, SASL_SSL (SASL/PLAIN users, certificate from a throwaway CA) and CONTROLLER. Client
+configs in the INI shape of config.ini.example are written beside the data, so
+`./consumer.py <that file>` works as it is.
+
+The working directory holds passwords and a private key, so it is private (0700) and every
+file in it is created 0600; the launcher deletes only directories it made itself (they carry
+a marker file).
 """
 
+import base64
 import ctypes
 import json
 import os
@@ -14,6 +19,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -26,7 +32,9 @@ LOG4J_VERSION = "2.25.4"
 DEFAULT_TOPIC = "topic_0"
 DEFAULT_TOPIC_PARTITIONS = 6  # Confluent Cloud's default for a new topic
 USERS = ("alice", "bob")  # SASL/PLAIN accounts; passwords are generated per start
-HEAP = "-Xmx768m"
+HEAP = "-Xmx768m"  # one node
+CLUSTER_HEAP = "-Xmx512m"  # each node of a cluster: three share a small machine
+MARKER = ".made-by-local-kafka"
 
 CACHE_DIR = Path(os.environ.get("LOCAL_KAFKA_CACHE", Path.home() / ".cache" / "kafka-cli-local"))
 STATE_DIR = Path(os.environ.get("LOCAL_KAFKA_STATE", Path(tempfile.gettempdir()) / f"local-kafka-{os.getuid()}"))
@@ -46,7 +54,7 @@ POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
 LOG4J2_PROPERTIES = """status = error
 appender.file.type = File
 appender.file.name = file
-appender.file.fileName = {log}
+appender.file.fileName = ${sys:local.kafka.log}
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
@@ -128,6 +136,80 @@ def free_ports(count):
             s.close()
 
 
+
+# -- private files and directories -------------------------------------------------------------
+# Every process the launcher starts (openssl, the JVMs) runs with this umask, so keys, data and logs
+# are born private rather than tightened afterwards.
+PRIVATE_UMASK = 0o077
+OWN_FILES_HINT = "point LOCAL_KAFKA_STATE (or workdir=) at a new or empty directory of your own"
+
+
+def write_private(path, text):
+    """Create `path` readable by its owner only from the first byte on. An existing file, or a link
+    planted in its place, is refused rather than written through."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise LauncherError(f"{path} already exists; local_kafka writes only new files ({OWN_FILES_HINT})") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def check_private_dir(path):
+    """Refuse a directory that another user owns or could read: it would hold passwords and keys."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise LauncherError(f"{path} is a symbolic link; local_kafka keeps passwords and keys only in a real "
+                            f"directory of its own ({OWN_FILES_HINT}).")
+    if not stat.S_ISDIR(st.st_mode):
+        raise LauncherError(f"{path} exists and is not a directory ({OWN_FILES_HINT}).")
+    if st.st_uid != os.getuid():
+        raise LauncherError(f"{path} belongs to uid {st.st_uid}, not to you (uid {os.getuid()}); local_kafka keeps "
+                            f"passwords and keys there, so it uses only a directory you own ({OWN_FILES_HINT}).")
+    if st.st_mode & 0o077:
+        raise LauncherError(f"{path} is open to other users (mode {stat.S_IMODE(st.st_mode):04o}); local_kafka keeps "
+                            f"passwords and keys there. Make it private (chmod 700 {path}) or {OWN_FILES_HINT}.")
+
+
+def make_private_dir(path):
+    """A directory for the launcher's files, marked as made by it, so that it may later delete it whole.
+
+    A new one is created 0700. An existing one is taken only if it is ours, private and empty: then
+    nothing of anybody else's is in it, and marking it is safe."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        check_private_dir(path)
+        if any(entry.name != MARKER for entry in os.scandir(path)):
+            raise LauncherError(f"{path} is not empty, and local_kafka did not make it; it deletes its directory "
+                                f"when Kafka stops, so it will not share one ({OWN_FILES_HINT}).")
+    if not (path / MARKER).exists():
+        write_private(path / MARKER, "Made by local_kafka, which deletes this directory when its Kafka stops.\n")
+    return path
+
+
+def made_by_launcher(path):
+    """True if `path` is a real directory of ours holding the launcher's marker."""
+    try:
+        st = os.lstat(path)
+        marker = os.lstat(os.path.join(path, MARKER))
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and stat.S_ISREG(marker.st_mode)
+
+
+def remove_own_dir(path):
+    """Delete `path` if the launcher made it; anything else is left alone. True if it is gone."""
+    if not os.path.lexists(path):
+        return True
+    if not made_by_launcher(path):
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return not os.path.lexists(path)
+
+
 def make_certificates(directory):
     """A throwaway CA and a server certificate for localhost / 127.0.0.1, key in PKCS#8 PEM."""
     openssl = shutil.which("openssl")
@@ -136,24 +218,26 @@ def make_certificates(directory):
     d = Path(directory)
 
     def ssl(*args):
-        proc = _run([openssl, *args], cwd=d)
+        proc = _run([openssl, *args], cwd=d, umask=PRIVATE_UMASK)
         if proc.returncode != 0:
             raise LauncherError(f"openssl {args[0]} failed: {proc.stderr.strip()}")
 
     ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=local-kafka throwaway CA",
         "-keyout", "ca-key.pem", "-out", "ca.pem")
     ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server-key.rsa", "-out", "server.csr")
-    (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    write_private(d / "san.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
     ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
         "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
     ssl("pkcs8", "-topk8", "-nocrypt", "-in", "server-key.rsa", "-out", "server-key.pem")
     keystore = d / "server-keystore.pem"
-    keystore.write_text((d / "server-key.pem").read_text() + (d / "server.pem").read_text() + (d / "ca.pem").read_text())
+    write_private(keystore, (d / "server-key.pem").read_text() + (d / "server.pem").read_text() + (d / "ca.pem").read_text())
     return d / "ca.pem", keystore
 
 
 def _die_with_parent():
-    """Runs in the child before exec: the kernel sends SIGTERM to the JVM if its parent dies."""
+    """Runs in the child before exec: the kernel sends SIGTERM to the JVM if its parent dies.
+
+    Strictly, when the *thread* that forked it ends: start and restart nodes from a long-lived thread."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
@@ -163,23 +247,38 @@ def write_client_config(path, bootstrap, extra_default, group="local-demo"):
              "[default]", f"bootstrap.servers={bootstrap}"]
     lines += [f"{k}={v}" for k, v in extra_default.items()]
     lines += ["", "[consumer]", f"group.id={group}", "auto.offset.reset=earliest", "", "[producer]", ""]
-    Path(path).write_text("\n".join(lines))
-    os.chmod(path, 0o600)
+    write_private(path, "\n".join(lines))
 
 
-class LocalKafka:
-    """One Kafka node. start() returns once a metadata request succeeds; stop() leaves nothing behind."""
+def new_cluster_id():
+    """What `kafka-storage random-uuid` prints: a random UUID in URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
-    def __init__(self, workdir=None, keep_workdir=False):
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="local-kafka-"))
-        self.keep_workdir = keep_workdir
+
+class KafkaNode:
+    """One JVM acting as broker and controller, on its own node id, ports and data directory.
+
+    It can be killed, paused, stopped and started again on the same data and ports."""
+
+    def __init__(self, node_id, directory, ports):
+        self.node_id = node_id
+        self.dir = Path(directory)
+        self.ports = ports  # PLAINTEXT, SASL_SSL, CONTROLLER
+        self.java_cmd = None
         self.proc = None
-        self.pid = None
-        self.ports = {}
-        self.passwords = {}
-        self.startup_seconds = None
 
-    # -- what clients need -------------------------------------------------
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    @property
+    def properties(self):
+        return self.dir / "server.properties"
+
+    @property
+    def log_file(self):
+        return self.dir / "broker.log"
+
     @property
     def plaintext_bootstrap(self):
         return f"127.0.0.1:{self.ports['PLAINTEXT']}"
@@ -187,6 +286,82 @@ class LocalKafka:
     @property
     def sasl_ssl_bootstrap(self):
         return f"localhost:{self.ports['SASL_SSL']}"
+
+    def spawn(self, die_with_owner):
+        out = os.open(self.dir / "broker.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self.proc = subprocess.Popen(self.java_cmd + ["kafka.Kafka", str(self.properties)], cwd=self.dir,
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                         umask=PRIVATE_UMASK, preexec_fn=_die_with_parent if die_with_owner else None,
+                                         start_new_session=True)
+        finally:
+            os.close(out)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        if self.running():
+            self.proc.kill()
+            self.proc.wait()
+
+    def pause(self):
+        if self.running():
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        if self.running():
+            self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self, timeout=30):
+        """SIGTERM (a controlled shutdown), wait, SIGKILL if it hangs."""
+        if self.proc is not None:
+            stop_processes([self.proc], timeout)
+
+    def tail_log(self, lines=20):
+        text = ""
+        for name in ("broker.out", "broker.log"):
+            f = self.dir / name
+            if f.exists():
+                text += f.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class _LocalKafkaBase:
+    """What one node and a cluster share: the working directory, TLS, users, client configs, life cycle."""
+
+    brokers = 1
+    heap = HEAP
+
+    def __init__(self, workdir=None, keep_workdir=False, auto_create_topics=False):
+        if workdir:
+            self.workdir = Path(workdir)
+            self._workdir_taken = False  # checked and marked at start(); until then nothing to clean up
+        else:
+            self.workdir = make_private_dir(tempfile.mkdtemp(prefix="local-kafka-"))
+            self._workdir_taken = True
+        self.keep_workdir = keep_workdir
+        self.auto_create_topics = auto_create_topics
+        self.nodes = {}
+        self.passwords = {}
+        self.startup_seconds = None
+
+    # -- what clients need -------------------------------------------------
+    @property
+    def replication_factor(self):
+        return min(3, self.brokers)
+
+    @property
+    def min_insync_replicas(self):
+        return min(2, self.brokers)
+
+    @property
+    def plaintext_bootstrap(self):
+        return ",".join(node.plaintext_bootstrap for node in self.nodes.values())
+
+    @property
+    def sasl_ssl_bootstrap(self):
+        return ",".join(node.sasl_ssl_bootstrap for node in self.nodes.values())
 
     @property
     def ca_location(self):
@@ -202,7 +377,7 @@ class LocalKafka:
 
     @property
     def log_file(self):
-        return self.workdir / "broker.log"
+        return self.workdir / "node-1" / "broker.log"
 
     def sasl_settings(self, user="alice", password=None):
         """librdkafka properties for the SASL_SSL listener as `user` (a wrong password if given)."""
@@ -210,47 +385,72 @@ class LocalKafka:
                 "sasl.password": self.passwords[user] if password is None else password,
                 "ssl.ca.location": self.ca_location}
 
+    def client_settings(self, listener):
+        """librdkafka settings for `listener` ("plaintext" or "sasl_ssl") as alice."""
+        if listener == "plaintext":
+            return {"bootstrap.servers": self.plaintext_bootstrap}
+        return {"bootstrap.servers": self.sasl_ssl_bootstrap, **self.sasl_settings()}
+
+    def admin(self):
+        from confluent_kafka.admin import AdminClient
+
+        return AdminClient({"bootstrap.servers": self.plaintext_bootstrap, "logger": _SILENT})
+
     # -- life cycle --------------------------------------------------------
-    def start(self, timeout=90):
+    def start(self, timeout=120):
         began = time.monotonic()
-        java = check_java()
-        cp = classpath()
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "tls").mkdir(exist_ok=True)
-        make_certificates(self.workdir / "tls")
-        self.passwords = {user: secrets.token_urlsafe(12) for user in USERS}
-        self.passwords["admin"] = secrets.token_urlsafe(12)
-        names = ("PLAINTEXT", "SASL_SSL", "CONTROLLER")
-        self.ports = dict(zip(names, free_ports(len(names))))
-        self._write_server_properties()
-        (self.workdir / "log4j2.properties").write_text(LOG4J2_PROPERTIES.format(log=self.log_file))
-        self.java_cmd = [java, HEAP, "-Xms256m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-                         f"-Dlog4j2.configurationFile=file:{self.workdir / 'log4j2.properties'}", "-cp", cp]
-        fmt = _run(self.java_cmd + ["kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()).replace("-", "")[:22],
-                                    "-c", str(self.workdir / "server.properties")])
-        if fmt.returncode != 0:
-            raise LauncherError(f"formatting Kafka's storage failed: {(fmt.stdout + fmt.stderr).strip()[-2000:]}")
-        self._spawn()
+        if not self._workdir_taken:
+            make_private_dir(self.workdir)
+            self._workdir_taken = True
         try:
-            self._wait_ready(timeout)
-            self._create_topic(DEFAULT_TOPIC, DEFAULT_TOPIC_PARTITIONS)
+            self._prepare()
+            for node in self.nodes.values():
+                node.spawn(die_with_owner=not self.keep_workdir)
+            deadline = time.monotonic() + timeout
+            for node in self.nodes.values():
+                self._wait_answers(node, deadline)
+            create_topic(self.admin(), DEFAULT_TOPIC, DEFAULT_TOPIC_PARTITIONS, replication_factor=self.replication_factor)
+            self.wait_full_isr(DEFAULT_TOPIC, max(1.0, deadline - time.monotonic()))
+            write_client_config(self.plaintext_config, self.plaintext_bootstrap, {})
+            write_client_config(self.sasl_ssl_config, self.sasl_ssl_bootstrap, self.sasl_settings())
         except BaseException:
             self.stop()
             raise
-        write_client_config(self.plaintext_config, self.plaintext_bootstrap, {})
-        write_client_config(self.sasl_ssl_config, self.sasl_ssl_bootstrap, self.sasl_settings())
         self.startup_seconds = time.monotonic() - began
         return self
 
-    def _write_server_properties(self):
-        p = self.ports
+    def _prepare(self):
+        """Certificates, passwords, ports, properties and formatted storage for every node."""
+        java = check_java()
+        cp = classpath()
+        make_certificates(make_private_dir(self.workdir / "tls"))
+        self.passwords = {user: secrets.token_urlsafe(12) for user in (*USERS, "admin")}
+        names = ("PLAINTEXT", "SASL_SSL", "CONTROLLER")
+        ports = free_ports(len(names) * self.brokers)
+        log4j = self.workdir / "log4j2.properties"
+        write_private(log4j, LOG4J2_PROPERTIES)
+        for i in range(self.brokers):
+            node = KafkaNode(i + 1, make_private_dir(self.workdir / f"node-{i + 1}"),
+                             dict(zip(names, ports[i * len(names):(i + 1) * len(names)])))
+            node.java_cmd = [java, self.heap, "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+                             f"-Dlocal.kafka.log={node.log_file}", f"-Dlog4j2.configurationFile=file:{log4j}",
+                             "-cp", cp]
+            self.nodes[node.node_id] = node
+        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.ports['CONTROLLER']}" for n in self.nodes.values())
+        for node in self.nodes.values():
+            write_private(node.properties, "".join(f"{k}={v}\n" for k, v in self._properties(node, voters).items()))
+        self._format(new_cluster_id())
+
+    def _properties(self, node, voters):
+        p = node.ports
         jaas = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
                 f'username="admin" password="{self.passwords["admin"]}" '
                 + " ".join(f'user_{u}="{pw}"' for u, pw in self.passwords.items()) + ";")
-        props = {
+        rf, min_isr = self.replication_factor, self.min_insync_replicas
+        return {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{p['CONTROLLER']}",
+            "node.id": node.node_id,
+            "controller.quorum.voters": voters,
             "listeners": f"PLAINTEXT://127.0.0.1:{p['PLAINTEXT']},SASL_SSL://127.0.0.1:{p['SASL_SSL']},CONTROLLER://127.0.0.1:{p['CONTROLLER']}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{p['PLAINTEXT']},SASL_SSL://localhost:{p['SASL_SSL']}",
             "controller.listener.names": "CONTROLLER",
@@ -260,97 +460,99 @@ class LocalKafka:
             "listener.name.sasl_ssl.plain.sasl.jaas.config": jaas,
             "ssl.keystore.type": "PEM",
             "ssl.keystore.location": str(self.workdir / "tls" / "server-keystore.pem"),
-            "log.dirs": str(self.workdir / "data"),
-            # Like Confluent Cloud: topics are created on purpose, not by a typo.
-            "auto.create.topics.enable": "false",
-            "num.partitions": "1",
-            "offsets.topic.replication.factor": "1",
+            "log.dirs": str(node.dir / "data"),
+            # Off by default, like Confluent Cloud: topics are created on purpose, not by a typo. On request
+            # it is Apache's own default, for trying clients that rely on it.
+            "auto.create.topics.enable": "true" if self.auto_create_topics else "false",
+            "num.partitions": "3" if self.auto_create_topics else "1",
+            "default.replication.factor": rf,
+            "min.insync.replicas": min_isr,
+            "offsets.topic.replication.factor": rf,
             "offsets.topic.num.partitions": "5",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": min_isr,
             "group.initial.rebalance.delay.ms": "0",
             "log.segment.bytes": str(64 * 1024 * 1024),
         }
-        (self.workdir / "server.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
-    def _spawn(self):
-        """Start the JVM on the existing data directory and ports (also used to restart after kill())."""
-        stdout = open(self.workdir / "broker.out", "ab")
-        self.proc = subprocess.Popen(self.java_cmd + ["kafka.Kafka", str(self.workdir / "server.properties")],
-                                     stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT,
-                                     preexec_fn=None if self.keep_workdir else _die_with_parent,
-                                     start_new_session=True)
-        stdout.close()
-        self.pid = self.proc.pid
+    def _format(self, cluster_id):
+        # in parallel: each format is a JVM start of a few seconds
+        # "--cluster-id=": an id may begin with "-", which argparse would take for an option
+        procs = [(node, subprocess.Popen(node.java_cmd + ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+                                                          "-c", str(node.properties)],
+                                         cwd=node.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                         umask=PRIVATE_UMASK))
+                 for node in self.nodes.values()]
+        failed = []
+        for node, proc in procs:
+            out, _ = proc.communicate()
+            if proc.returncode != 0:
+                failed.append(f"node {node.node_id}: {out.strip()[-2000:]}")
+        if failed:
+            raise LauncherError("formatting Kafka's storage failed: " + "\n".join(failed))
 
-    def _wait_ready(self, timeout):
+    def _name(self, node):
+        return "Kafka" if self.brokers == 1 else f"Kafka node {node.node_id}"
+
+    def _wait_answers(self, node, deadline):
+        """Until `node` answers a metadata request on both listeners, naming every broker whose JVM runs."""
         from confluent_kafka.admin import AdminClient
 
-        deadline = time.monotonic() + timeout
-        probes = [AdminClient({"bootstrap.servers": self.plaintext_bootstrap, "logger": _SILENT}),
-                  AdminClient({"bootstrap.servers": self.sasl_ssl_bootstrap, "logger": _SILENT,
+        probes = [AdminClient({"bootstrap.servers": node.plaintext_bootstrap, "logger": _SILENT}),
+                  AdminClient({"bootstrap.servers": node.sasl_ssl_bootstrap, "logger": _SILENT,
                                **self.sasl_settings("admin", self.passwords["admin"])})]
         for probe in probes:
             while True:
-                if self.proc.poll() is not None:
-                    raise LauncherError(f"Kafka exited with code {self.proc.returncode} during start-up; "
-                                        f"last lines of its log:\n{self.tail_log()}")
+                if not node.running():
+                    raise LauncherError(f"{self._name(node)} exited with code {node.proc.returncode} during start-up; "
+                                        f"last lines of its log:\n{node.tail_log()}")
                 try:
-                    probe.list_topics(timeout=1)
-                    break
+                    running = sum(1 for n in self.nodes.values() if n.running())
+                    if len(probe.list_topics(timeout=1).brokers) >= running:
+                        break
                 except Exception:
-                    if time.monotonic() > deadline:
-                        raise LauncherError(f"Kafka did not answer a metadata request within {timeout} s; "
-                                            f"last lines of its log:\n{self.tail_log()}")
-                    time.sleep(0.2)
+                    pass
+                if time.monotonic() > deadline:
+                    raise LauncherError(f"{self._name(node)} did not answer a metadata request in time; "
+                                        f"last lines of its log:\n{node.tail_log()}")
+                time.sleep(0.2)
+
+    def wait_full_isr(self, topic=DEFAULT_TOPIC, timeout=120):
+        """Until every partition of `topic` has a leader and all its replicas in sync."""
+        deadline = time.monotonic() + timeout
+        admin = self.admin()
+        lagging = "no metadata yet"
+        while True:
+            try:
+                found = admin.list_topics(topic, timeout=5).topics.get(topic)
+                if found is not None and found.error is None and found.partitions:
+                    lagging = {p.id: (p.leader, sorted(p.isrs), sorted(p.replicas)) for p in found.partitions.values()
+                               if p.leader < 0 or sorted(p.isrs) != sorted(p.replicas)}
+                    if not lagging:
+                        return
+            except Exception as e:
+                lagging = str(e)
+            if time.monotonic() > deadline:
+                raise LauncherError(f"{topic}: not every partition has a full in-sync replica set after {timeout:.0f} s "
+                                    f"(partition: (leader, in sync, replicas)): {lagging}")
+            time.sleep(0.25)
 
     def tail_log(self, lines=20):
-        text = ""
-        for name in ("broker.out", "broker.log"):
-            f = self.workdir / name
-            if f.exists():
-                text += f.read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def admin(self):
-        from confluent_kafka.admin import AdminClient
-
-        return AdminClient({"bootstrap.servers": self.plaintext_bootstrap, "logger": _SILENT})
-
-    def _create_topic(self, name, partitions):
-        create_topic(self.admin(), name, partitions)
-
-    def kill(self):
-        """SIGKILL the JVM, keeping data directory and ports (for fault tests)."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def pause(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGSTOP)
-
-    def resume(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-
-    def restart(self, timeout=90):
-        """Start the JVM again on the same data directory and ports."""
-        self.kill()
-        self._spawn()
-        self._wait_ready(timeout)
+        return "\n".join(node.tail_log(lines) for node in self.nodes.values())
 
     def running(self):
-        return self.proc is not None and self.proc.poll() is None
+        return bool(self.nodes) and all(node.running() for node in self.nodes.values())
 
     def stop(self, timeout=30):
-        """SIGTERM (a controlled shutdown), wait, SIGKILL if it hangs, then remove the temporary data."""
-        if self.proc is not None:
-            stop_process(self.proc.pid, timeout, popen=self.proc)
-        if not self.keep_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        """Controlled shutdown of every node at once, SIGKILL for any that hangs, then remove the working directory.
+
+        All at once: a broker shutting down after the other nodes have gone would wait in vain for a quorum."""
+        stop_processes([node.proc for node in self.nodes.values() if node.proc is not None], timeout,
+                       quorum=controller_majority(len(self.nodes)))
+        if not self.keep_workdir and self._workdir_taken:
+            remove_own_dir(self.workdir)
 
     def __enter__(self):
         return self.start()
@@ -359,52 +561,189 @@ class LocalKafka:
         self.stop()
 
     def describe(self):
-        return {"pid": self.pid, "workdir": str(self.workdir), "kafka_version": KAFKA_VERSION,
-                "plaintext_bootstrap": self.plaintext_bootstrap, "sasl_ssl_bootstrap": self.sasl_ssl_bootstrap,
-                "plaintext_config": str(self.plaintext_config), "sasl_ssl_config": str(self.sasl_ssl_config),
-                "ca_location": self.ca_location, "log": str(self.log_file), "users": list(USERS),
-                "startup_seconds": round(self.startup_seconds or 0, 1)}
+        state = {"brokers": self.brokers, "auto_create_topics": self.auto_create_topics,
+                 "workdir": str(self.workdir), "kafka_version": KAFKA_VERSION,
+                 "plaintext_bootstrap": self.plaintext_bootstrap, "sasl_ssl_bootstrap": self.sasl_ssl_bootstrap,
+                 "plaintext_config": str(self.plaintext_config), "sasl_ssl_config": str(self.sasl_ssl_config),
+                 "ca_location": self.ca_location, "log": str(self.log_file), "users": list(USERS),
+                 "startup_seconds": round(self.startup_seconds or 0, 1),
+                 "nodes": [{"node_id": n.node_id, "pid": n.pid, "plaintext_bootstrap": n.plaintext_bootstrap,
+                            "sasl_ssl_bootstrap": n.sasl_ssl_bootstrap, "properties": str(n.properties),
+                            "log": str(n.log_file)} for n in self.nodes.values()]}
+        if self.brokers == 1:
+            state["pid"] = self.pid
+        return state
 
 
-def create_topic(admin, name, partitions=1, timeout=30):
+class LocalKafka(_LocalKafkaBase):
+    """One Kafka node. start() returns once a metadata request succeeds; stop() leaves nothing behind."""
+
+    @property
+    def _node(self):
+        return self.nodes.get(1)
+
+    @property
+    def pid(self):
+        return self._node.pid if self._node else None
+
+    @property
+    def proc(self):
+        return self._node.proc if self._node else None
+
+    @property
+    def ports(self):
+        return self._node.ports if self._node else {}
+
+    def kill(self):
+        """SIGKILL the JVM, keeping data directory and ports (for fault tests)."""
+        if self._node:
+            self._node.kill()
+
+    def pause(self):
+        if self._node:
+            self._node.pause()
+
+    def resume(self):
+        if self._node:
+            self._node.resume()
+
+    def restart(self, timeout=90):
+        """Start the JVM again on the same data directory and ports."""
+        self._node.kill()
+        self._node.spawn(die_with_owner=not self.keep_workdir)
+        self._wait_answers(self._node, time.monotonic() + timeout)
+
+
+class KafkaCluster(_LocalKafkaBase):
+    """Several Kafka nodes (three by default), each broker and controller, in one static quorum.
+
+    Internal topics and topic_0 have replication factor 3 and min.insync.replicas 2, so one node may be
+    killed, paused or restarted (methods taking a node id, 1..n) while clients carry on."""
+
+    heap = CLUSTER_HEAP
+
+    def __init__(self, brokers=3, workdir=None, keep_workdir=False, auto_create_topics=False):
+        if brokers < 1:
+            raise LauncherError(f"a cluster needs at least one broker, not {brokers}")
+        super().__init__(workdir, keep_workdir, auto_create_topics)
+        self.brokers = brokers
+
+    def node(self, node_id):
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise LauncherError(f"no node {node_id}: the nodes are {sorted(self.nodes)}") from None
+
+    def kill(self, node_id):
+        """SIGKILL one node's JVM; its data and ports stay for restart()."""
+        self.node(node_id).kill()
+
+    def pause(self, node_id):
+        self.node(node_id).pause()
+
+    def resume(self, node_id):
+        self.node(node_id).resume()
+
+    def stop_node(self, node_id, timeout=30):
+        """Controlled shutdown of one node; its data and ports stay for restart()."""
+        self.node(node_id).stop(timeout)
+
+    def restart(self, node_id, timeout=120):
+        """Start one node again on its own data and ports (killing it first if it still runs); returns once it
+        answers on both listeners and sees every broker. Its replicas may still be catching up: wait_full_isr()."""
+        node = self.node(node_id)
+        node.kill()
+        node.spawn(die_with_owner=not self.keep_workdir)
+        self._wait_answers(node, time.monotonic() + timeout)
+
+    def leader_of(self, topic, partition, timeout=10):
+        """The node id leading `partition` of `topic` (-1 while it has no leader)."""
+        found = self.admin().list_topics(topic, timeout=timeout).topics[topic]
+        return found.partitions[partition].leader
+
+    def coordinator_of(self, group, timeout=60):
+        """The node id of the group coordinator for `group`.
+
+        Retries while there is none: the first group ever makes the cluster create __consumer_offsets."""
+        admin = self.admin()  # kept referenced: a destroyed client never completes its futures
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                # a long request timeout: librdkafka 2.x can abort the process when a FindCoordinator request
+                # times out inside describe_consumer_groups (librdkafka issue 4605; seen here with 10 s)
+                return admin.describe_consumer_groups([group], request_timeout=60)[group].result(90).coordinator.id
+            except Exception as e:
+                if time.monotonic() > deadline:
+                    raise LauncherError(f"no coordinator for group {group} within {timeout} s: {e}") from None
+                time.sleep(0.5)
+
+    def node_of_port(self, port):
+        """The node listening on `port` (any of its three listeners)."""
+        for node in self.nodes.values():
+            if port in node.ports.values():
+                return node
+        return None
+
+
+def create_topic(admin, name, partitions=1, timeout=30, replication_factor=1):
     from confluent_kafka.admin import NewTopic
 
-    futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)],
+    futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)],
                                   operation_timeout=timeout)
     futures[name].result(timeout)
 
 
-def stop_process(pid, timeout=30, popen=None):
-    """SIGTERM, wait up to `timeout`, then SIGKILL. Works for a child or a pid from a state file."""
-    def alive():
-        return popen.poll() is None if popen is not None else is_broker_process(pid)
+def stop_processes(procs, timeout=30, quorum=0):
+    """SIGTERM all (Popen objects, or pids of brokers from a state file), wait up to `timeout`, SIGKILL the rest.
 
-    if not alive():
-        return
-    try:
-        os.kill(pid, signal.SIGCONT)  # a paused JVM cannot handle SIGTERM
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if alive():
+    With `quorum` (the controller majority of a cluster), nodes left running once fewer than that remain are
+    killed at once: their controlled shutdown needs an active controller, and there can be none."""
+    def alive(p):
+        return p.poll() is None if isinstance(p, subprocess.Popen) else is_broker_process(p)
+
+    def pid(p):
+        return p.pid if isinstance(p, subprocess.Popen) else p
+
+    procs = [p for p in procs if alive(p)]
+    for p in procs:
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid(p), signal.SIGCONT)  # a paused JVM cannot handle SIGTERM
+            os.kill(pid(p), signal.SIGTERM)
         except ProcessLookupError:
             pass
-    if popen is not None:
-        popen.wait()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = sum(1 for p in procs if alive(p))
+        if running == 0 or running < quorum:
+            break
+        time.sleep(0.1)
+    for p in procs:
+        if alive(p):
+            try:
+                os.kill(pid(p), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if isinstance(p, subprocess.Popen):
+            p.wait()
 
 
-def is_broker_process(pid):
-    """True if `pid` runs a Kafka broker; a zombie or a reused pid does not count."""
+def controller_majority(voters):
+    return voters // 2 + 1 if voters > 1 else 0
+
+
+def stop_process(pid, timeout=30, popen=None):
+    """SIGTERM, wait up to `timeout`, then SIGKILL. Works for a child or a pid from a state file."""
+    stop_processes([popen if popen is not None else pid], timeout)
+
+
+def is_broker_process(pid, properties=None):
+    """True if `pid` runs a Kafka broker (on `properties`, if given); a zombie or a reused pid does not count."""
     try:
         os.kill(pid, 0)
-        return "kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except (OSError, TypeError):
         return False
+    return "kafka.Kafka" in argv and (properties is None or str(properties) in argv)
 
 
 class SilentLogger:
@@ -424,9 +763,18 @@ def state_file():
 
 
 def read_state():
+    """The state file of the launcher's background Kafka, with each node's liveness; None if there is none."""
     try:
         state = json.loads(state_file().read_text())
-    except (OSError, ValueError):
+        nodes = state["nodes"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    state["alive"] = is_broker_process(state.get("pid"))
+    for node in nodes:
+        node["alive"] = is_broker_process(node.get("pid"), node.get("properties"))
+    state["alive"] = all(node["alive"] for node in nodes)  # every node serves
+    state["running"] = any(node["alive"] for node in nodes)  # something to stop
     return state
+
+
+def write_state(broker):
+    write_private(state_file(), json.dumps(broker.describe(), indent=2))

@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local_kafka import LocalKafka, create_topic  # noqa: E402
+from local_kafka import KafkaCluster, LocalKafka, create_topic  # noqa: E402
 from local_kafka.broker import write_client_config  # noqa: E402
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
@@ -77,10 +77,15 @@ class ExternalKafka:
         pass
 
 
-def _client_settings(broker, listener):
-    if listener == "plaintext":
-        return {"bootstrap.servers": broker.plaintext_bootstrap}
-    return {"bootstrap.servers": broker.sasl_ssl_bootstrap, **broker.sasl_settings()}
+def _local(tmp_path_factory, name, broker_class=LocalKafka, **options):
+    """Start one of the project's own brokers for the session; stop() removes its directory (or atexit, after Ctrl-C)."""
+    # a directory that does not exist yet, so the launcher makes it (private, marked) and deletes it whole
+    broker = broker_class(workdir=tmp_path_factory.mktemp(name) / "kafka", **options)
+    atexit.register(broker.stop)  # stop() is idempotent
+    broker.start()
+    print(f"\n{name}: local Kafka started in {broker.startup_seconds:.1f} s "
+          f"(PLAINTEXT {broker.plaintext_bootstrap}, SASL_SSL {broker.sasl_ssl_bootstrap})", file=sys.stderr)
+    return broker
 
 
 @pytest.fixture(scope="session")
@@ -89,16 +94,34 @@ def kafka(tmp_path_factory):
     if os.environ.get("KAFKA_TEST_BOOTSTRAP_SERVERS"):
         yield ExternalKafka(tmp_path_factory.mktemp("external"))
         return
-    broker = LocalKafka(workdir=tmp_path_factory.mktemp("kafka"))
-    atexit.register(broker.stop)  # also after Ctrl-C; stop() is idempotent
-    broker.start()
-    print(f"\nlocal Kafka started in {broker.startup_seconds:.1f} s "
-          f"(PLAINTEXT {broker.plaintext_bootstrap}, SASL_SSL {broker.sasl_ssl_bootstrap})", file=sys.stderr)
-    broker.client_settings = lambda listener: _client_settings(broker, listener)
+    broker = _local(tmp_path_factory, "kafka")
     try:
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_autocreate(tmp_path_factory):
+    """A second local broker, started only for tests that ask for it, that creates topics on first use
+    (Apache's default; 3 partitions). Same face as `kafka`."""
+    broker = _local(tmp_path_factory, "kafka-autocreate", auto_create_topics=True)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory):
+    """Three local Kafka nodes (broker and controller each; replication factor 3, min.insync.replicas 2),
+    started only for tests that ask for it. Tests that kill, pause or stop a node restart it and wait for
+    full ISR before they end, so the next test finds the cluster whole."""
+    cluster = _local(tmp_path_factory, "kafka-cluster", KafkaCluster, brokers=3)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(params=LISTENERS)

@@ -88,3 +88,169 @@ def test_client_config_is_private_and_in_the_ini_shape(tmp_path):
     assert "[default]\nbootstrap.servers=localhost:1\nsecurity.protocol=SASL_SSL\nsasl.password=pw\n" in text
     assert "[consumer]\ngroup.id=local-demo\nauto.offset.reset=earliest\n" in text
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+# -- the launcher's directories and secret files -------------------------------------------
+def mode(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_a_new_directory_is_private_and_marked(tmp_path):
+    made = broker.make_private_dir(tmp_path / "a" / "b")
+    assert mode(made) == 0o700
+    assert broker.made_by_launcher(made) and mode(made / broker.MARKER) == 0o600
+
+
+def test_an_empty_private_directory_of_ours_is_taken_and_marked(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir(mode=0o700)
+    broker.make_private_dir(empty)
+    assert broker.made_by_launcher(empty)
+
+
+def test_a_directory_others_can_read_is_refused(tmp_path):
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    loose.chmod(0o750)
+    with pytest.raises(LauncherError) as e:
+        broker.make_private_dir(loose)
+    assert f"{loose} is open to other users (mode 0750)" in str(e.value)
+    assert f"chmod 700 {loose}" in str(e.value)
+    assert not (loose / broker.MARKER).exists()
+
+
+def test_a_directory_of_another_user_is_refused(tmp_path, monkeypatch):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    owner = os.getuid()
+    monkeypatch.setattr(os, "getuid", lambda: owner + 4242)
+    with pytest.raises(LauncherError) as e:
+        broker.make_private_dir(theirs)
+    assert f"{theirs} belongs to uid {owner}, not to you (uid {owner + 4242})" in str(e.value)
+
+
+def test_a_symbolic_link_is_refused(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with pytest.raises(LauncherError) as e:
+        broker.make_private_dir(link)
+    assert "is a symbolic link" in str(e.value)
+    assert list(real.iterdir()) == []
+
+
+def test_a_directory_with_someone_elses_files_is_refused(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    (home / ".bashrc").write_text("mine")
+    with pytest.raises(LauncherError) as e:
+        broker.make_private_dir(home)
+    assert "is not empty, and local_kafka did not make it" in str(e.value)
+    assert [p.name for p in home.iterdir()] == [".bashrc"]
+
+
+def test_only_a_marked_directory_is_removed(tmp_path):
+    unmarked = tmp_path / "unmarked"
+    unmarked.mkdir(mode=0o700)
+    (unmarked / "server.properties").write_text("x")
+    assert broker.remove_own_dir(unmarked) is False
+    assert (unmarked / "server.properties").exists()
+    marked = broker.make_private_dir(tmp_path / "marked")
+    (marked / "data").mkdir()
+    assert broker.remove_own_dir(marked) is True
+    assert not marked.exists()
+
+
+def test_a_link_to_a_marked_directory_is_not_followed_by_remove(tmp_path):
+    marked = broker.make_private_dir(tmp_path / "marked")
+    link = tmp_path / "link"
+    link.symlink_to(marked)
+    assert broker.remove_own_dir(link) is False
+    assert marked.exists() and link.is_symlink()
+
+
+def test_secret_files_are_private_from_the_first_byte_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        broker.write_private(tmp_path / "s", "password")
+        broker.write_client_config(tmp_path / "c.ini", "localhost:1", {"sasl.password": "pw"})
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "s") == 0o600 and mode(tmp_path / "c.ini") == 0o600
+
+
+def test_an_existing_file_or_planted_link_is_not_written_through(tmp_path):
+    target = tmp_path / "target"
+    target.write_text("untouched")
+    link = tmp_path / "server.properties"
+    link.symlink_to(target)
+    with pytest.raises(LauncherError) as e:
+        broker.write_private(link, "secret")
+    assert "already exists" in str(e.value)
+    assert target.read_text() == "untouched"
+
+
+def test_certificates_keys_are_private_whatever_the_umask(tmp_path):
+    tls = broker.make_private_dir(tmp_path / "tls")
+    old = os.umask(0)
+    try:
+        broker.make_certificates(tls)
+    finally:
+        os.umask(old)
+    keys = [p for p in tls.iterdir() if "PRIVATE KEY" in p.read_text()]
+    assert {p.name for p in keys} >= {"ca-key.pem", "server-key.pem", "server-keystore.pem"}
+    assert {p.name: mode(p) for p in tls.iterdir()} == {p.name: 0o600 for p in tls.iterdir()}
+
+
+def test_cluster_ids_are_what_kafka_storage_accepts():
+    ids = {broker.new_cluster_id() for _ in range(200)}
+    assert len(ids) == 200
+    assert all(len(i) == 22 and set(i) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+               for i in ids)
+
+
+# -- the shell face's options, without starting anything -----------------------------------
+@pytest.fixture
+def shell(monkeypatch, tmp_path):
+    """The click group with the broker classes replaced by recorders (nothing is started)."""
+    from click.testing import CliRunner
+
+    import local_kafka.__main__ as main
+
+    made = []
+
+    class Recorder:
+        def __init__(self, *args, **kwargs):
+            made.append((type(self).__name__, args, kwargs))
+
+        def start(self):
+            raise LauncherError("recorded, not started")
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(main, "STATE_DIR", tmp_path / "state")
+    monkeypatch.setattr(main, "read_state", lambda: None)
+    monkeypatch.setattr(main, "LocalKafka", type("LocalKafka", (Recorder,), {}))
+    monkeypatch.setattr(main, "KafkaCluster", type("KafkaCluster", (Recorder,), {}))
+    return lambda *args: (CliRunner().invoke(main.cli, list(args)), made)
+
+
+def test_start_defaults_to_one_broker_without_auto_creation(shell):
+    result, made = shell("start")
+    assert result.exit_code == 1 and "recorded, not started" in result.output
+    assert made == [("LocalKafka", (), {"workdir": made[0][2]["workdir"], "keep_workdir": True,
+                                        "auto_create_topics": False})]
+
+
+def test_start_options_reach_the_launcher(shell):
+    _, made = shell("start", "--brokers", "3", "--auto-create-topics")
+    assert made[0][0] == "KafkaCluster" and made[0][1] == (3,)
+    assert made[0][2]["auto_create_topics"] is True
+
+
+def test_start_refuses_a_silly_broker_count(shell):
+    result, made = shell("start", "--brokers", "0")
+    assert result.exit_code == 2 and "0 is not in the range 1<=x<=5" in result.output
+    assert made == []
