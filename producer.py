@@ -160,33 +160,70 @@ def run(config, options, log, client_log, verbose):
         sys.exit(EXIT_FAILURE)
 
 
-def check_topic(producer, topic, timeout, delivery, config):
-    """Fail before reading any input if the topic is missing or the cluster refuses us."""
-    from confluent_kafka import KafkaException
+# How long a broker may keep saying it does not know the topic: one that creates topics on first use
+# (auto.create.topics.enable) says so in its first answer while it creates it, and knows it ~0.1 s later.
+UNKNOWN_TOPIC_GRACE = 3.0
+# what a metadata answer says about a topic that is being created or is between leaders: ask again
+TOPIC_NOT_READY = {"UNKNOWN_TOPIC_OR_PART", "_UNKNOWN_TOPIC", "LEADER_NOT_AVAILABLE", "NOT_LEADER_FOR_PARTITION",
+                   "REQUEST_TIMED_OUT", "_TIMED_OUT"}
 
-    deadline = time.monotonic() + timeout
+
+def check_topic(producer, topic, timeout, delivery, config):
+    """Fail before reading any input if the topic is missing or the cluster refuses us.
+
+    A topic being created (auto-created by the metadata request itself, or just created by someone) first
+    looks unknown or leaderless: ask again, up to --timeout, but never more than UNKNOWN_TOPIC_GRACE seconds
+    while the broker keeps saying it does not know the topic, so a typo is named quickly."""
+    started = time.monotonic()
+    deadline = started + timeout
     while True:
         try:
-            metadata = producer.list_topics(topic, timeout=min(1.0, timeout))
+            metadata = ask_for_metadata(producer, topic, deadline, delivery)
+        except _NoAnswer:
+            raise CliError(f"no broker answered within {timeout:g} s: check bootstrap.servers "
+                           f"({config.get('bootstrap.servers')}) in {config.path}; nothing was read or sent")
+        found = metadata.topics.get(topic)
+        error = found.error if found is not None else None
+        if found is not None and error is None and found.partitions:
+            return
+        name = error.name() if error is not None else "UNKNOWN_TOPIC_OR_PART"
+        if "AUTHORIZATION" in name:
+            raise CliError(f"user '{config.get('sasl.username', '')}' may not write to topic '{topic}' "
+                           f"(the broker's ACLs); see {config.path}")
+        if "UNKNOWN_TOPIC" in name and time.monotonic() - started >= min(timeout, UNKNOWN_TOPIC_GRACE):
+            raise CliError(f"topic '{topic}' does not exist on {config.get('bootstrap.servers')}; "
+                           "create it first, or pick another with -t")
+        if name not in TOPIC_NOT_READY:
+            raise CliError(f"topic '{topic}': {error.str()}; nothing was read or sent")
+        if time.monotonic() >= deadline:
+            raise CliError(f"topic '{topic}' is not ready after {timeout:g} s ({name}); nothing was read or sent")
+        time.sleep(0.05)
+
+
+class _NoAnswer(Exception):
+    pass
+
+
+def ask_for_metadata(producer, topic, deadline, delivery):
+    """The cluster's answer about `topic`, asking until a broker answers or the deadline passes."""
+    from confluent_kafka import KafkaException
+
+    while True:
+        try:
+            metadata = producer.list_topics(topic, timeout=max(0.1, min(1.0, deadline - time.monotonic())))
         except KafkaException:
             metadata = None
         producer.poll(0)
+        if Stop.signum:
+            # Ctrl-C before anything was read: end like any Unix tool interrupted at that point, quietly
+            sys.exit(128 + Stop.signum)
         if delivery.stopped_by:
             raise CliError(delivery.stopped_by)
-        delivery.errors.check(producer, f"retrying for up to {timeout:g} s before reading any input")
+        delivery.errors.check(producer, "retrying up to --timeout before reading any input")
         if metadata is not None and metadata.brokers:
-            break
-        if time.monotonic() >= deadline or Stop.signum:
-            raise CliError(f"no broker answered within {timeout:g} s: check bootstrap.servers "
-                           f"({config.get('bootstrap.servers')}) in {config.path}; nothing was read or sent")
-    error = metadata.topics[topic].error if topic in metadata.topics else None
-    if error is not None:
-        if "UNKNOWN_TOPIC" in error.name():
-            raise CliError(f"topic '{topic}' does not exist on {config.get('bootstrap.servers')}; "
-                           "create it first, or pick another with -t")
-        if "AUTHORIZATION" in error.name():
-            raise CliError(f"user '{config.get('sasl.username', '')}' may not write to topic '{topic}' "
-                           f"(the broker's ACLs); see {config.path}")
+            return metadata
+        if time.monotonic() >= deadline:
+            raise _NoAnswer()
 
 
 def wait_readable(fd, producer, delivery):
