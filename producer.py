@@ -36,11 +36,17 @@ READ_BLOCK = 1024 * 1024
 
 
 class Delivery:
-    """Counts what the broker refused. delivery.report.only.error means success costs no Python call."""
+    """Counts what the broker refused. delivery.report.only.error means success costs no Python call, so what
+    was delivered is what was sent less what failed and what was still unconfirmed when the run ended."""
 
     def __init__(self):
         self.failed = 0
+        self.not_confirmed = 0  # still in flight when the final wait ended: the broker may have it
         self.first_reason = None
+        self.purged_code = None  # KafkaError._PURGE_QUEUE: a message purged before it left this machine
+        self.purge_reason = None  # why finish() purged
+        self.unconfirmed_reason = None
+        self.closed = False  # counting is over: reports served after that must not change the counts
         self.fatal = None  # our own reason to stop: no progress within --timeout
         self.errors = None  # ClusterErrors: the client's fatal errors
         self.max_bytes = 1_000_000  # message.max.bytes, for the error about a line over it
@@ -50,8 +56,8 @@ class Delivery:
         return self.fatal or self.errors.fatal
 
     def on_delivery(self, err, msg):
-        if err is not None:
-            self.fail(1, err.str())
+        if err is not None and not self.closed:
+            self.fail(1, self.purge_reason if err.code() == self.purged_code else err.str())
 
     def fail(self, count, reason):
         self.failed += count
@@ -60,13 +66,20 @@ class Delivery:
 
 
 class Stop:
-    """Set by SIGINT/SIGTERM: stop reading, deliver what was read, exit 128+signal."""
+    """Set by SIGINT/SIGTERM: stop reading, deliver what was read, exit 128+signal (1 if anything was not
+    delivered). A second signal ends the final wait at once."""
 
-    signum = None
+    signum = None  # the first signal
+    count = 0
 
     @classmethod
     def handler(cls, signum, frame):
-        cls.signum = signum
+        cls.count += 1
+        cls.signum = cls.signum or signum
+
+    @classmethod
+    def name(cls):
+        return signal.Signals(cls.signum).name
 
 
 @click.command(context_settings=CONTEXT_SETTINGS, epilog="""\b
@@ -76,7 +89,10 @@ Examples:
   ./producer.py config.ini --no-key -H source=import < lines.txt
   ./producer.py config.ini -X compression.type=zstd --skip-bad-lines < big.txt
 
-Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
+Exit codes: 0 every line delivered; 1 a line failed, was not confirmed, or had
+no separator, or the broker could not be used (see stderr); 2 usage or config
+error; 128+N stopped by signal N (130 Ctrl-C) after every line read was
+delivered (a signal with anything undelivered exits 1).
 """)
 @common_options
 @version_option("producer.py")
@@ -90,7 +106,8 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 @click.option("-H", "--header", "headers", multiple=True, metavar="NAME=VALUE",
               help="A header on every message. Repeatable.")
 @click.option("--timeout", metavar="SECONDS", default=30.0, show_default=True, type=click.FloatRange(min=0),
-              help="Seconds to wait for outstanding deliveries; anything not delivered by then has failed.")
+              help="More than 0. Seconds to wait for the broker at start, and for outstanding deliveries at the "
+                   "end: then what never left this machine has failed, and what is in flight is 'not confirmed'.")
 def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers, timeout):
     """Read KEY:VALUE lines from stdin and write them to a Kafka topic.
 
@@ -98,15 +115,20 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
     credentials, [producer] what only the producer uses (see config.ini.example).
     Keys are librdkafka property names.
 
-    Every line read is delivered or reported as failed. Empty lines are
-    skipped; a line ending in \\r\\n loses both characters; nothing else is
-    trimmed. A summary goes to stderr; exit 1 if anything failed.
+    Every line read ends up in one bucket of the summary on stderr: delivered
+    (acknowledged by the broker), failed (refused, with the reason), or not
+    confirmed (still in flight when the wait ended: the broker may have it).
+    Exit 1 if anything failed or is not confirmed. Empty lines are skipped; a
+    line ending in \\r\\n loses both characters; nothing else is trimmed.
     """
     redactor = Redactor()
     with redactor.guard():
         log, client_log = setup_logging("producer.py", verbose, quiet, redactor)
         if not key_separator and not no_key:
             raise click.BadParameter("must not be empty", param_hint="'-K' / '--key-separator'")
+        if not timeout > 0:  # (also refuses nan)
+            raise click.BadParameter("must be more than 0 seconds (it bounds the wait for the broker at start and "
+                                     "for deliveries at the end)", param_hint="'--timeout'")
         config = load_config(config_file, "producer", properties, redactor)
         options = ProducerOptions(topic=topic, parser=LineParser(unescape(key_separator), no_key),
                                   headers=parse_headers(headers) or None, skip_bad_lines=skip_bad_lines,
@@ -139,9 +161,10 @@ def run(config, options, log, client_log, verbose):
                         ("delivery.report.only.error", "true")):
         config.set_default(name, value)
 
-    from confluent_kafka import Producer
+    from confluent_kafka import KafkaError, Producer
 
     delivery = Delivery()
+    delivery.purged_code = KafkaError._PURGE_QUEUE
     errors = ClusterErrors(config, log)
     producer = build_client(Producer, config, error_cb=errors, logger=client_log, on_delivery=delivery.on_delivery)
     delivery.errors = errors
@@ -154,10 +177,10 @@ def run(config, options, log, client_log, verbose):
     sent, bad_line = read_and_produce(producer, options, delivery, skipped, log)
     finish(producer, delivery, options.timeout)
     report(log, options, delivery, Reading(sent, bad_line, skipped), time.monotonic() - started)
+    if delivery.failed or delivery.not_confirmed or bad_line or delivery.stopped_by:
+        sys.exit(EXIT_FAILURE)  # also after a signal: 128+N would hide that something was not delivered
     if Stop.signum:
         sys.exit(128 + Stop.signum)
-    if delivery.failed or bad_line or delivery.stopped_by:
-        sys.exit(EXIT_FAILURE)
 
 
 # How long a broker may keep saying it does not know the topic: one that creates topics on first use
@@ -299,9 +322,9 @@ def read_and_produce(producer, options, delivery, skipped, log):
             except BufferError:
                 try:
                     produce_when_room(producer, options, value, key, delivery)
-                except _Abort:
+                except _Abort as abort:
                     unsent = sum(1 for later in lines[index:] if later)
-                    delivery.fail(unsent, delivery.stopped_by)
+                    delivery.fail(unsent, str(abort))
                     sent += unsent  # read and counted as failed
                     break
             except KafkaException as e:
@@ -333,12 +356,14 @@ def produce_when_room(producer, options, value, key, delivery):
         except BufferError:
             pass
         if delivery.stopped_by:
-            raise _Abort()
+            raise _Abort(delivery.stopped_by)
+        if Stop.count > 1:
+            raise _Abort(f"not sent: a second {Stop.name()} ended the wait for room in the local queue")
         if len(producer) < queued:
             queued, stalled_since = len(producer), time.monotonic()
         elif time.monotonic() - stalled_since > timeout:
             delivery.fatal = delivery.fatal or f"no delivery progress for {timeout:g} s (is the broker reachable?)"
-            raise _Abort()
+            raise _Abort(delivery.fatal)
 
 
 class _Abort(Exception):
@@ -357,13 +382,27 @@ def _preview(line, limit=40):
 
 
 def finish(producer, delivery, timeout):
-    """Wait up to `timeout` for deliveries; whatever is left is purged and so counted as failed."""
-    remaining = producer.flush(0 if delivery.stopped_by else timeout)
-    if remaining:
-        producer.purge()
-        producer.flush(5)
-        if delivery.failed and delivery.first_reason and "Purged" in delivery.first_reason:
-            delivery.first_reason = delivery.stopped_by or f"not delivered within --timeout {timeout:g} s"
+    """Wait up to `timeout` for deliveries (not at all after a fatal error; a second signal ends the wait).
+
+    Then only what never left this machine is purged, and so failed. What is in flight stays: purging it
+    would not take it back from the broker, which may have it or may store it later; it is 'not confirmed'.
+    After this the counts are final: reports served later (e.g. while the client closes) change nothing."""
+    deadline = time.monotonic() + (0 if delivery.stopped_by else timeout)
+    while producer.flush(min(0.2, max(0.0, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline or Stop.count > 1:
+            break
+        delivery.errors.check(producer, "waiting for the last deliveries")
+    if len(producer):
+        delivery.purge_reason = (f"not sent: a second {Stop.name()} ended the wait" if Stop.count > 1 else
+                                 delivery.stopped_by or f"not sent within --timeout {timeout:g} s")
+        producer.purge(in_queue=True, in_flight=False)  # blocking: the purged messages' reports are queued
+    producer.poll(0)  # serve them, and any report that came during the last wait
+    delivery.closed = True
+    # len(): messages not yet finished; after poll(0) that is what is in flight (or acknowledged a moment ago)
+    delivery.not_confirmed = len(producer)
+    if delivery.not_confirmed:
+        delivery.unconfirmed_reason = ("a second " + Stop.name() + " ended the wait" if Stop.count > 1
+                                       else f"no acknowledgement within --timeout {timeout:g} s")
 
 
 @dataclass(frozen=True)
@@ -376,22 +415,30 @@ class Reading:
 
 
 def report(log, options, delivery, reading, seconds):
+    """The summary on stderr: every line read is in exactly one bucket, then why anything went wrong."""
     sent, bad_line, skipped = reading.sent, reading.bad_line, reading.skipped
-    quiet, topic = options.quiet, options.topic
-    delivered = sent - delivery.failed
+    # (a report can come after len() looked, in the instant before counting closed: never count a line twice)
+    not_confirmed = min(delivery.not_confirmed, sent - delivery.failed)
+    delivered = sent - delivery.failed - not_confirmed
     if delivery.stopped_by:
         log.error("%s", delivery.stopped_by)
-    if not quiet or delivery.failed:
-        summary = f"{delivered:,} delivered to {topic}, {delivery.failed:,} failed"
+    trouble = delivery.failed or not_confirmed
+    if not options.quiet or trouble:
+        summary = f"{delivered:,} delivered to {options.topic}, {delivery.failed:,} failed"
+        if not_confirmed:
+            summary += f", {not_confirmed:,} not confirmed"
         if delivery.failed:
             summary += f"; first failure: {delivery.first_reason}"
+        if not_confirmed:
+            summary += (f"; not confirmed: {delivery.unconfirmed_reason}, the broker may have "
+                        f"{'it' if not_confirmed == 1 else 'them'}")
         if Stop.signum:
-            summary += f"; stopped by {signal.Signals(Stop.signum).name}"
+            summary += f"; stopped by {Stop.name()}"
         if bad_line:
             summary += f"; stopped reading at line {bad_line} (no key separator)"
         if skipped:
             summary += f"; {len(skipped):,} lines without separator skipped (first: line {skipped[0]})"
-        log.log(40 if delivery.failed else 30, "%s (%.1f s)", summary, seconds)
+        log.log(40 if trouble else 30, "%s (%.1f s)", summary, seconds)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,7 @@ def run_read_and_produce(blocks, parser, skip_bad_lines=False, fake=None, header
         mp.setattr(producer.sys, "stdin", Stdin())
         mp.setattr(producer, "wait_readable", lambda *args: True)
         mp.setattr(producer.Stop, "signum", None)
+        mp.setattr(producer.Stop, "count", 0)
         try:
             delivery = producer.Delivery()
             delivery.errors = NoClusterErrors()
