@@ -26,7 +26,7 @@ from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import EXIT_FAILURE, CliError
 from kafka_cli.kafka_errors import ClusterErrors
-from kafka_cli.lines import LineParser, split_lines
+from kafka_cli.lines import InputLines, LineParser
 from kafka_cli.options import (CONTEXT_SETTINGS, common_options, debug_for_verbosity, parse_headers, unescape,
                                version_option)
 from kafka_cli.secrets import Redactor
@@ -282,7 +282,7 @@ def read_and_produce(producer, options, delivery, skipped, log):
     separator, no_key = parser.separator, parser.no_key
     gc.disable()  # the loop makes a tuple per line and no cycles; collections would cost ~7% of the time
     lineno = sent = 0
-    rest = b""
+    reader = InputLines(delivery.max_bytes, None if no_key else separator)
     while not Stop.signum and not delivery.stopped_by:
         if not wait_readable(fd, producer, delivery):
             break
@@ -290,10 +290,11 @@ def read_and_produce(producer, options, delivery, skipped, log):
             block = os.read(fd, READ_BLOCK)
         except OSError as e:
             raise CliError(f"cannot read stdin: {e.strerror}")
-        if not block:
-            lines, rest = ([rest[:-1] if rest.endswith(b"\r") else rest] if rest else []), b""
-        else:
-            lines, rest = split_lines(rest + block)
+        lines, too_long = reader.feed(block) if block else reader.end()
+        if too_long is not None:
+            lineno += 1
+            sent += 1  # read, and counted as failed
+            refuse_too_long(lineno, too_long, delivery, log)
         first_lineno = lineno + 1
         lineno += len(lines)
         for index, line in enumerate(lines):
@@ -337,8 +338,19 @@ def read_and_produce(producer, options, delivery, skipped, log):
         progress.update(lineno)
         if not block:
             break
+    if reader.skipping is not None:  # stopped inside a line already too long to send
+        refuse_too_long(lineno + 1, reader.skipping, delivery, log)
+        sent += 1
     progress.clear()
     return sent, None
+
+
+def refuse_too_long(lineno, line, delivery, log):
+    """A line InputLines skipped because it can never be sent: failed, with its line number and size."""
+    reason = (f"line {lineno}: message of {line.value_size:,} bytes is larger than the limit of "
+              f"{delivery.max_bytes:,} bytes (message.max.bytes); skipped without reading it into memory")
+    delivery.fail(1, reason)
+    log.error("%s", reason)
 
 
 def produce_when_room(producer, options, value, key, delivery):
