@@ -124,6 +124,9 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
     redactor = Redactor()
     with redactor.guard():
         log, client_log = setup_logging("producer.py", verbose, quiet, redactor)
+        if sys.stdin is None:  # started with fd 0 closed (<&-): Python found no stdin, and a socket may get fd 0
+            raise click.UsageError("stdin is closed, so there are no lines to read: give them on stdin "
+                                   "(a pipe, < FILE, or type them)")
         if not key_separator and not no_key:
             raise click.BadParameter("must not be empty", param_hint="'-K' / '--key-separator'")
         if not timeout > 0:  # (also refuses nan)
@@ -348,7 +351,7 @@ def read_and_produce(producer, options, delivery, skipped, log):
 def refuse_too_long(lineno, line, delivery, log):
     """A line InputLines skipped because it can never be sent: failed, with its line number and size."""
     reason = (f"line {lineno}: message of {line.value_size:,} bytes is larger than the limit of "
-              f"{delivery.max_bytes:,} bytes (message.max.bytes); skipped without reading it into memory")
+              f"{delivery.max_bytes:,} bytes (message.max.bytes); skipped, never held in memory")
     delivery.fail(1, reason)
     log.error("%s", reason)
 
