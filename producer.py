@@ -99,7 +99,8 @@ delivered (a signal with anything undelivered exits 1).
 @click.option("-t", "--topic", metavar="NAME", default=DEFAULT_TOPIC, envvar="KAFKA_TOPIC", show_default=True,
               help="Topic to write to (env KAFKA_TOPIC).")
 @click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True,
-              help="Splits each line into key and value at its first occurrence.")
+              help="Splits each line into key and value at its first occurrence. Takes kcat's escapes: "
+                   "\\t (tab), \\n, \\r, \\0 (NUL), \\xHH (any byte), \\\\ (backslash); e.g. -K '\\t'.")
 @click.option("--no-key", is_flag=True, help="Send each whole line as the value, with no key.")
 @click.option("--skip-bad-lines", is_flag=True,
               help="Report a line without the separator and go on (default: stop reading there).")
