@@ -25,6 +25,7 @@ import click
 from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import EXIT_FAILURE, CliError
+from kafka_cli.json_input import BadRecord, JsonRecords
 from kafka_cli.kafka_errors import ClusterErrors
 from kafka_cli.lines import InputLines, LineParser
 from kafka_cli.options import (CONTEXT_SETTINGS, common_options, debug_for_verbosity, parse_headers, unescape,
@@ -89,6 +90,11 @@ Examples:
   ./producer.py config.ini --no-key -H source=import < lines.txt
   ./producer.py config.ini -X compression.type=zstd --skip-bad-lines < big.txt
 
+\b
+Tombstones, and copying a topic (keys, values, headers, partitions, timestamps):
+  ./producer.py config.ini -t users --null-value NULL < changes.txt
+  ./consumer.py a.ini -t src -e -f json | ./producer.py b.ini -t dst -f json
+
 Exit codes: 0 every line delivered; 1 a line failed, was not confirmed, or had
 no separator, or the broker could not be used (see stderr); 2 usage or config
 error; 128+N stopped by signal N (130 Ctrl-C) after every line read was
@@ -106,11 +112,25 @@ delivered (a signal with anything undelivered exits 1).
               help="Report a line without the separator and go on (default: stop reading there).")
 @click.option("-H", "--header", "headers", multiple=True, metavar="NAME=VALUE",
               help="A header on every message. Repeatable.")
+@click.option("-Z", "--empty-value-null", is_flag=True,
+              help="Send an empty value (a line 'KEY:') as null, a tombstone, as kcat's -Z does. (An empty key "
+                   "is always sent as null.)")
+@click.option("--null-value", metavar="MARKER",
+              help="Send a value equal to MARKER (taken literally, e.g. NULL) as null, a tombstone.")
+@click.option("-f", "--format", "input_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
+              help="text: KEY<sep>VALUE lines. json: the objects consumer.py -f json writes, one per line, with "
+                   "keys, values and header values as text, {\"base64\": ...} or null.")
+@click.option("--keep-partition/--no-keep-partition", default=True,
+              help="-f json: write each record to its \"partition\" (default), or let its key choose one.")
+@click.option("--keep-timestamp/--no-keep-timestamp", default=True,
+              help="-f json: keep each record's \"timestamp\" (default), or stamp it with the time of writing.")
 @click.option("--timeout", metavar="SECONDS", default=30.0, show_default=True, type=click.FloatRange(min=0),
               help="More than 0. Seconds to wait for the broker at start, and for outstanding deliveries at the "
                    "end: then what never left this machine has failed, and what is in flight is 'not confirmed'.")
-def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers, timeout):
-    """Read KEY:VALUE lines from stdin and write them to a Kafka topic.
+def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers,
+         empty_value_null, null_value, input_format, keep_partition, keep_timestamp, timeout):
+    """Read KEY:VALUE lines (or -f json records) from stdin and write them to a Kafka topic.
 
     CONFIG_FILE is an INI file: [default] holds bootstrap.servers and the
     credentials, [producer] what only the producer uses (see config.ini.example).
@@ -133,11 +153,29 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
         if not timeout > 0:  # (also refuses nan)
             raise click.BadParameter("must be more than 0 seconds (it bounds the wait for the broker at start and "
                                      "for deliveries at the end)", param_hint="'--timeout'")
+        check_format_options(click.get_current_context(), input_format)
         config = load_config(config_file, "producer", properties, redactor)
-        options = ProducerOptions(topic=topic, parser=LineParser(unescape(key_separator), no_key),
+        nulls = frozenset(([b""] if empty_value_null else []) + ([os.fsencode(null_value)] if null_value else []))
+        options = ProducerOptions(topic=topic, parser=LineParser(unescape(key_separator), no_key, nulls),
                                   headers=parse_headers(headers) or None, skip_bad_lines=skip_bad_lines,
-                                  timeout=timeout, quiet=quiet, show_progress=progress_wanted(sys.stdin, quiet))
+                                  timeout=timeout, quiet=quiet, show_progress=progress_wanted(sys.stdin, quiet),
+                                  records=JsonRecords(keep_partition, keep_timestamp)
+                                  if input_format == "json" else None)
         run(config, options, log, client_log, verbose)
+
+
+def check_format_options(ctx, input_format):
+    """Options that mean something for one input format only are refused with the other, not ignored."""
+    given = {name for name in ("key_separator", "no_key", "empty_value_null", "null_value", "keep_partition",
+                               "keep_timestamp")
+             if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)}
+    text_only = {"key_separator": "-K", "no_key": "--no-key", "empty_value_null": "-Z", "null_value": "--null-value"}
+    json_only = {"keep_partition": "--[no-]keep-partition", "keep_timestamp": "--[no-]keep-timestamp"}
+    wrong = [flag for name, flag in (text_only if input_format == "json" else json_only).items() if name in given]
+    if wrong:
+        raise click.UsageError(f"{', '.join(wrong)}: only with -f {'text' if input_format == 'json' else 'json'}"
+                               + (" (a JSON record says its key, and null is null)" if input_format == "json"
+                                  else ""))
 
 
 @dataclass(frozen=True)
@@ -151,6 +189,7 @@ class ProducerOptions:
     timeout: float
     quiet: bool
     show_progress: bool
+    records: JsonRecords = None  # -f json: how to read each line; None: text lines, split by `parser`
 
 
 def run(config, options, log, client_log, verbose):
@@ -178,7 +217,8 @@ def run(config, options, log, client_log, verbose):
     check_topic(producer, options.topic, options.timeout, delivery, config)
     started = time.monotonic()
     skipped = []
-    sent, bad_line = read_and_produce(producer, options, delivery, skipped, log)
+    loop = read_and_produce if options.records is None else read_and_produce_json
+    sent, bad_line = loop(producer, options, delivery, skipped, log)
     finish(producer, delivery, options.timeout)
     report(log, options, delivery, Reading(sent, bad_line, skipped), time.monotonic() - started)
     if delivery.failed or delivery.not_confirmed or bad_line or delivery.stopped_by:
@@ -283,7 +323,7 @@ def read_and_produce(producer, options, delivery, skipped, log):
                     parser.separator.decode(errors="replace") if not parser.no_key else "")
     progress = Progress(options.show_progress, "lines")
     produce = producer.produce
-    separator, no_key = parser.separator, parser.no_key
+    separator, no_key, null_values = parser.separator, parser.no_key, parser.null_values
     gc.disable()  # the loop makes a tuple per line and no cycles; collections would cost ~7% of the time
     lineno = sent = 0
     reader = InputLines(delivery.max_bytes, None if no_key else separator)
@@ -319,6 +359,8 @@ def read_and_produce(producer, options, delivery, skipped, log):
                         continue
                     return sent, bad
                 key = key or None
+            if null_values and value in null_values:
+                value = None
             try:
                 if headers is None:
                     produce(topic, value, key)
@@ -326,14 +368,14 @@ def read_and_produce(producer, options, delivery, skipped, log):
                     produce(topic, value, key, headers=headers)
             except BufferError:
                 try:
-                    produce_when_room(producer, options, value, key, delivery)
+                    produce_when_room(producer, options, delivery, {"value": value, "key": key, "headers": headers})
                 except _Abort as abort:
                     unsent = sum(1 for later in lines[index:] if later)
                     delivery.fail(unsent, str(abort))
                     sent += unsent  # read and counted as failed
                     break
             except KafkaException as e:
-                reason = describe_produce_error(e, len(value), delivery.max_bytes)
+                reason = describe_produce_error(e, len(value or b""), delivery.max_bytes)
                 delivery.fail(1, f"line {first_lineno + index}: {reason}")
                 log.error("line %d: %s", first_lineno + index, reason)
             sent += 1
@@ -349,17 +391,104 @@ def read_and_produce(producer, options, delivery, skipped, log):
     return sent, None
 
 
-def refuse_too_long(lineno, line, delivery, log):
+# -f json: base64 makes 4 bytes of 3 and JSON escapes a control byte as 6: no record of a message within
+# message.max.bytes is longer than this many times the limit (plus room for the other fields)
+JSON_EXPANSION = 6
+
+
+def read_and_produce_json(producer, options, delivery, skipped, log):
+    """-f json: read_and_produce for JSON records, one per line. Not inlined: json.loads costs more than a call."""
+    fd = sys.stdin.fileno()
+    if os.isatty(fd):
+        log.warning("type one JSON record per line; Ctrl-D to finish, Ctrl-C to stop")
+    progress = Progress(options.show_progress, "lines")
+    lineno = sent = 0
+    reader = InputLines(JSON_EXPANSION * delivery.max_bytes + 65536, None)
+    while not Stop.signum and not delivery.stopped_by:
+        if not wait_readable(fd, producer, delivery):
+            break
+        block = read_block(fd)
+        lines, too_long = reader.feed(block) if block else reader.end()
+        if too_long is not None:
+            lineno, sent = lineno + 1, sent + 1  # read, and counted as failed
+            refuse_too_long(lineno, too_long, delivery, log, "JSON record")
+        first, lineno = lineno + 1, lineno + len(lines)
+        for index, line in enumerate(lines):
+            if not line:
+                continue
+            try:
+                message = options.records.parse(line)
+            except BadRecord as bad:
+                log.error("line %d: %s: %r%s", first + index, bad, _preview(line), "; skipped"
+                          if options.skip_bad_lines else " (--skip-bad-lines to go on)")
+                if not options.skip_bad_lines:
+                    return sent, first + index
+                skipped.append(first + index)
+                continue
+            try:
+                refused = produce_record(producer, options, delivery, message, first + index)
+                if refused:
+                    log.error("line %d: %s", first + index, refused)
+            except _Abort as abort:
+                unsent = sum(1 for later in lines[index:] if later)
+                delivery.fail(unsent, str(abort))
+                sent += unsent  # read and counted as failed
+                break
+            sent += 1
+        producer.poll(0)  # serve delivery reports and errors without waiting
+        delivery.errors.check(producer, "messages wait in the queue")
+        progress.update(lineno)
+        if not block:
+            break
+    if reader.skipping is not None:  # stopped inside a line already too long to send
+        refuse_too_long(lineno + 1, reader.skipping, delivery, log, "JSON record")
+        sent += 1
+    progress.clear()
+    return sent, None
+
+
+def read_block(fd):
+    try:
+        return os.read(fd, READ_BLOCK)
+    except OSError as e:
+        raise CliError(f"cannot read stdin: {e.strerror}")
+
+
+def produce_record(producer, options, delivery, record, lineno):
+    """One parsed JSON record to produce(); a refusal is counted as failed with its line number, and returned."""
+    from confluent_kafka import KafkaException
+
+    key, value, headers, partition, timestamp = record
+    if options.headers:
+        headers = (headers or []) + options.headers
+    message = {"value": value, "key": key, "headers": headers, "partition": partition, "timestamp": timestamp}
+    try:
+        producer.produce(options.topic, **message)
+    except BufferError:
+        produce_when_room(producer, options, delivery, message)
+    except KafkaException as e:
+        reason = describe_produce_error(e, len(value or b""), delivery.max_bytes)
+        if e.args[0].name() == "_UNKNOWN_PARTITION":
+            reason = (f"partition {partition} does not exist in topic '{options.topic}' "
+                      "(--no-keep-partition lets the key choose one)")
+        delivery.fail(1, f"line {lineno}: {reason}")
+        return reason
+    return None
+
+
+def refuse_too_long(lineno, line, delivery, log, what="message"):
     """A line InputLines skipped because it can never be sent: failed, with its line number and size."""
-    reason = (f"line {lineno}: message of {line.value_size:,} bytes is larger than the limit of "
-              f"{delivery.max_bytes:,} bytes (message.max.bytes); skipped, never held in memory")
+    reason = (f"line {lineno}: {what} of {line.value_size:,} bytes is larger than the limit of "
+              f"{delivery.max_bytes:,} bytes (message.max.bytes){' allows for a message' if what != 'message' else ''}"
+              "; skipped, never held in memory")
     delivery.fail(1, reason)
     log.error("%s", reason)
 
 
-def produce_when_room(producer, options, value, key, delivery):
-    """The local queue is full: wait for deliveries to make room, never drop the line."""
-    topic, headers, timeout = options.topic, options.headers, options.timeout
+def produce_when_room(producer, options, delivery, message):
+    """The local queue is full: wait for deliveries to make room, never drop the line (`message`: produce()'s
+    keyword arguments)."""
+    topic, timeout = options.topic, options.timeout
     queued = len(producer)
     stalled_since = time.monotonic()
     while True:
@@ -367,7 +496,7 @@ def produce_when_room(producer, options, value, key, delivery):
         producer.poll(0.002)
         delivery.errors.check(producer, "the local queue is full, so reading stdin pauses")
         try:
-            producer.produce(topic, value, key, headers=headers)
+            producer.produce(topic, **message)
             return
         except BufferError:
             pass
@@ -450,10 +579,11 @@ def report(log, options, delivery, reading, seconds):
                         f"{'it' if not_confirmed == 1 else 'them'}")
         if Stop.signum:
             summary += f"; stopped by {Stop.name()}"
+        bad = "no key separator" if options.records is None else "not a JSON record"
         if bad_line:
-            summary += f"; stopped reading at line {bad_line} (no key separator)"
+            summary += f"; stopped reading at line {bad_line} ({bad})"
         if skipped:
-            summary += f"; {len(skipped):,} lines without separator skipped (first: line {skipped[0]})"
+            summary += f"; {len(skipped):,} lines skipped ({bad}; first: line {skipped[0]})"
         log.log(40 if trouble else 30, "%s (%.1f s)", summary, seconds)
 
 

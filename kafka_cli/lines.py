@@ -10,17 +10,21 @@ class LineParser:
     read_and_produce inlines parse() in its per-line loop; a unit test holds the two to the same result.
     """
 
-    def __init__(self, separator, no_key):
+    def __init__(self, separator, no_key, null_values=frozenset()):
         self.separator = separator
         self.no_key = no_key
+        self.null_values = null_values  # values sent as null (a tombstone): --null-value, and b"" with -Z
 
     def parse(self, line):
         """(key, value) for one line without its ending; None if it has no separator."""
         if self.no_key:
-            return None, line
-        key, found, value = line.partition(self.separator)
-        if not found:
-            return None
+            key, value = None, line
+        else:
+            key, found, value = line.partition(self.separator)
+            if not found:
+                return None
+        if self.null_values and value in self.null_values:
+            value = None
         # An empty key ("":value) is sent as no key at all, which is how consumer.py prints one.
         return key or None, value
 

@@ -270,3 +270,11 @@ def test_read_and_produce_reports_a_too_long_line_with_its_number_and_goes_on():
     assert run_read_and_produce.delivery.failed == 1
     assert run_read_and_produce.delivery.first_reason.startswith(
         "line 2: message of 1,400 bytes is larger than the limit of 1,000 bytes (message.max.bytes)")
+
+
+@given(data=stream, points=st.lists(st.integers(min_value=0), max_size=20),
+       nulls=st.sampled_from([frozenset([b""]), frozenset([b"v"]), frozenset([b"", b"k:v"])]))
+def test_read_and_produce_sends_null_values_as_line_parser_does(data, points, nulls):
+    parser = LineParser(b":", False, nulls)
+    _, messages, _ = run_read_and_produce(cut(data, points), parser, skip_bad_lines=True)
+    assert messages == [p for p in (parser.parse(line) for line in lines_of(data) if line) if p is not None]
