@@ -36,6 +36,11 @@ from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 READ_BLOCK = 1024 * 1024
 
 
+# The broker refuses a whole batch for one bad record in it; the usual bad record is one without a key.
+INVALID_RECORD_HINT = (" (a compacted topic refuses a message without a key, and with it the batch it was sent in; "
+                       "give every line a key)")
+
+
 class Delivery:
     """Counts what the broker refused. delivery.report.only.error means success costs no Python call, so what
     was delivered is what was sent less what failed and what was still unconfirmed when the run ended."""
@@ -46,6 +51,7 @@ class Delivery:
         self.first_reason = None
         self.purged_code = None  # KafkaError._PURGE_QUEUE: a message purged before it left this machine
         self.purge_reason = None  # why finish() purged
+        self.invalid_record_code = None  # KafkaError.INVALID_RECORD
         self.unconfirmed_reason = None
         self.closed = False  # counting is over: reports served after that must not change the counts
         self.fatal = None  # our own reason to stop: no progress within --timeout
@@ -58,7 +64,9 @@ class Delivery:
 
     def on_delivery(self, err, msg):
         if err is not None and not self.closed:
-            self.fail(1, self.purge_reason if err.code() == self.purged_code else err.str())
+            code = err.code()
+            self.fail(1, self.purge_reason if code == self.purged_code else
+                      err.str() + INVALID_RECORD_HINT if code == self.invalid_record_code else err.str())
 
     def fail(self, count, reason):
         self.failed += count
@@ -207,7 +215,7 @@ def run(config, options, log, client_log, verbose):
     from confluent_kafka import KafkaError, Producer
 
     delivery = Delivery()
-    delivery.purged_code = KafkaError._PURGE_QUEUE
+    delivery.purged_code, delivery.invalid_record_code = KafkaError._PURGE_QUEUE, KafkaError.INVALID_RECORD
     errors = ClusterErrors(config, log)
     producer = build_client(Producer, config, error_cb=errors, logger=client_log, on_delivery=delivery.on_delivery)
     delivery.errors = errors
