@@ -1,14 +1,15 @@
 """What arrives on producer.py's stdin, however odd, against the real broker: endless or huge input with no
 newline (memory stays bounded, time linear), a byte order mark, a closed stdin.
 
-Peak memory is the child's own ru_maxrss, from os.wait4 on its pid (not RUSAGE_CHILDREN, which would be the
-largest of every child this test process ever waited for).
+Peak memory is measured by GNU time (%M, the maximum resident set size). Not by wait4 on a child of this
+process: Linux carries a forked child's pre-exec high-water mark (this whole pytest process) into its ru_maxrss.
 """
 
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from .faults_report import record
 from .test_faults import command, read_topic
@@ -16,20 +17,25 @@ from .test_faults import command, read_topic
 MIB = 1024 * 1024
 
 
-def wait_with_rusage(proc):
-    """Wait for a Popen child; its exit status (as Popen would say) and its peak RSS in MiB."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+def measured(args, rss_file):
+    """The command under GNU time, which writes the peak RSS (KiB) of the command to `rss_file`."""
+    return ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *args]
 
 
-def baseline_rss(kafka, topic):
+def wait_with_rss(proc, rss_file):
+    """Wait for a measured() process; its exit status and its peak RSS in MiB."""
+    code = proc.wait(120)
+    return code, int(Path(rss_file).read_text().split()[-1]) / 1024
+
+
+def baseline_rss(kafka, topic, tmp_path):
     """Peak RSS of an ordinary one-line run: what the interpreter and the client cost by themselves."""
-    proc = subprocess.Popen(command("producer.py", kafka.plaintext_config, "-t", topic), stdin=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+    rss_file = tmp_path / "baseline.rss"
+    proc = subprocess.Popen(measured(command("producer.py", kafka.plaintext_config, "-t", topic), rss_file),
+                            stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
     proc.stdin.write(b"base:line\n")
     proc.stdin.close()
-    code, rss = wait_with_rusage(proc)
+    code, rss = wait_with_rss(proc, rss_file)
     assert code == 0
     return rss
 
@@ -43,13 +49,13 @@ def test_256_mib_without_a_newline_is_skipped_in_bounded_memory(kafka, make_topi
         chunk = b"x" * MIB
         for _ in range(size // MIB):
             f.write(chunk)
-    base = baseline_rss(kafka, make_topic(1))
+    base = baseline_rss(kafka, make_topic(1), tmp_path)
     with open(data, "rb") as stdin:
         began = time.monotonic()
-        proc = subprocess.Popen(command("producer.py", kafka.plaintext_config, "-t", topic), stdin=stdin,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(measured(command("producer.py", kafka.plaintext_config, "-t", topic),
+                                         tmp_path / "run.rss"), stdin=stdin, stderr=subprocess.PIPE)
         err = proc.stderr.read().decode(errors="replace")
-        code, rss = wait_with_rusage(proc)
+        code, rss = wait_with_rss(proc, tmp_path / "run.rss")
         seconds = time.monotonic() - began
     record("producer.py < a 256 MiB file with no newline", injected="'k:' + 256 MiB of 'x', no newline at all",
            lines_in=1, lines_out=0, exit_code=code, recovery_s=round(seconds, 1), peak_rss_mib=round(rss),
@@ -63,23 +69,24 @@ def test_256_mib_without_a_newline_is_skipped_in_bounded_memory(kafka, make_topi
     assert read_topic(kafka.plaintext_bootstrap, topic) == []
 
 
-def test_dev_zero_is_read_in_bounded_memory_until_stopped(kafka, make_topic):
+def test_dev_zero_is_read_in_bounded_memory_until_stopped(kafka, make_topic, tmp_path):
     topic = make_topic(1)
-    base = baseline_rss(kafka, make_topic(1))
+    base = baseline_rss(kafka, make_topic(1), tmp_path)
     with open("/dev/zero", "rb") as zero:
-        proc = subprocess.Popen(command("producer.py", kafka.plaintext_config, "-t", topic), stdin=zero,
-                                stderr=subprocess.PIPE)
+        timer = subprocess.Popen(measured(command("producer.py", kafka.plaintext_config, "-t", topic),
+                                          tmp_path / "run.rss"), stdin=zero, stderr=subprocess.PIPE)
+    proc = producer_under(timer)
     read = 0
     began = time.monotonic()
     while read < 1024 * MIB:  # a GiB of NUL bytes: one line with no end
-        assert proc.poll() is None, proc.stderr.read()
-        with open(f"/proc/{proc.pid}/io") as io:
+        assert timer.poll() is None, timer.stderr.read()
+        with open(f"/proc/{proc}/io") as io:
             read = int(dict(line.split(": ") for line in io.read().splitlines())["rchar"])
         time.sleep(0.1)
     seconds = time.monotonic() - began
-    proc.send_signal(signal.SIGINT)
-    err = proc.stderr.read().decode(errors="replace")
-    code, rss = wait_with_rusage(proc)
+    os.kill(proc, signal.SIGINT)
+    err = timer.stderr.read().decode(errors="replace")
+    code, rss = wait_with_rss(timer, tmp_path / "run.rss")
     record("producer.py < /dev/zero, SIGINT after 1 GiB was read",
            injected="stdin is /dev/zero (one endless line of NUL bytes)", lines_in=1, lines_out=0, exit_code=code,
            peak_rss_mib=round(rss), baseline_rss_mib=round(base), recovery_s=round(seconds, 1),
@@ -90,6 +97,17 @@ def test_dev_zero_is_read_in_bounded_memory_until_stopped(kafka, make_topic):
     assert "stopped by SIGINT" in err, err
     assert code == 1, err  # a line read and not delivered: 1, not 130
     assert rss < base + 32, f"peak RSS {rss:.0f} MiB, a one-line run {base:.0f} MiB"
+
+
+def producer_under(timer):
+    """The pid of the producer GNU time started (its only child)."""
+    deadline = time.monotonic() + 30
+    while True:
+        children = Path(f"/proc/{timer.pid}/task/{timer.pid}/children").read_text().split()
+        if children:
+            return int(children[0])
+        assert time.monotonic() < deadline, "GNU time started nothing"
+        time.sleep(0.01)
 
 
 def test_byte_order_mark_is_not_part_of_the_first_key(kafka, make_topic):
