@@ -163,7 +163,7 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
                                      "for deliveries at the end)", param_hint="'--timeout'")
         check_format_options(click.get_current_context(), input_format)
         config = load_config(config_file, "producer", properties, redactor)
-        nulls = frozenset(([b""] if empty_value_null else []) + ([os.fsencode(null_value)] if null_value else []))
+        nulls = frozenset(([b""] if empty_value_null else []) + ([os.fsencode(null_value)] if null_value is not None else []))
         options = ProducerOptions(topic=topic, parser=LineParser(unescape(key_separator), no_key, nulls),
                                   headers=parse_headers(headers) or None, skip_bad_lines=skip_bad_lines,
                                   timeout=timeout, quiet=quiet, show_progress=progress_wanted(sys.stdin, quiet),
@@ -392,11 +392,8 @@ def read_and_produce(producer, options, delivery, skipped, log):
         progress.update(lineno)
         if not block:
             break
-    if reader.skipping is not None:  # stopped inside a line already too long to send
-        refuse_too_long(lineno + 1, reader.skipping, delivery, log)
-        sent += 1
     progress.clear()
-    return sent, None
+    return sent + stopped_mid_line(reader, lineno + 1, delivery, log), None
 
 
 # -f json: base64 makes 4 bytes of 3 and JSON escapes a control byte as 6: no record of a message within
@@ -448,11 +445,20 @@ def read_and_produce_json(producer, options, delivery, skipped, log):
         progress.update(lineno)
         if not block:
             break
-    if reader.skipping is not None:  # stopped inside a line already too long to send
-        refuse_too_long(lineno + 1, reader.skipping, delivery, log, "JSON record")
-        sent += 1
     progress.clear()
-    return sent, None
+    return sent + stopped_mid_line(reader, lineno + 1, delivery, log, "JSON record"), None
+
+
+def stopped_mid_line(reader, lineno, delivery, log, what="message"):
+    """Reading stopped (a signal, a fatal error) before line `lineno` ended: a line already too long to send
+    is counted as failed (returns 1); the start of any other is not a line yet, and is said to be dropped."""
+    if reader.skipping is not None:
+        refuse_too_long(lineno, reader.skipping, delivery, log, what)
+        return 1
+    if reader.rest:
+        log.warning("line %d: its first %s bytes came without a newline before the stop: not sent, not counted",
+                    lineno, f"{len(reader.rest):,}")
+    return 0
 
 
 def read_block(fd):
@@ -554,7 +560,8 @@ def finish(producer, delivery, timeout):
     # len(): messages not yet finished; after poll(0) that is what is in flight (or acknowledged a moment ago)
     delivery.not_confirmed = len(producer)
     if delivery.not_confirmed:
-        delivery.unconfirmed_reason = ("a second " + Stop.name() + " ended the wait" if Stop.count > 1
+        delivery.unconfirmed_reason = ("a second " + Stop.name() + " ended the wait" if Stop.count > 1 else
+                                       "the run stopped (above) before they were acknowledged" if delivery.stopped_by
                                        else f"no acknowledgement within --timeout {timeout:g} s")
 
 

@@ -122,9 +122,10 @@ def test_failed_deliveries_then_sigint_exit_1_not_130(kafka, tmp_path):
 def test_all_delivered_then_sigint_exits_130(kafka, topic):
     writer = started_producer(kafka.plaintext_config, topic)
     try:
-        writer.proc.stdin.write(b"a:1\nb:2\n")
+        writer.proc.stdin.write(b"a:1\nb:2\nc:no newline yet")
         writer.proc.stdin.flush()
         wait_until(lambda: len(read_topic(kafka.plaintext_bootstrap, topic)) == 2, "both lines stored")
+        time.sleep(0.5)  # the unfinished third line has surely been read by now
         writer.proc.send_signal(signal.SIGINT)
         code = writer.finish(timeout=60)
     finally:
@@ -132,6 +133,8 @@ def test_all_delivered_then_sigint_exits_130(kafka, topic):
     err = writer.stderr()
     assert counts(err) == (2, 0, 0), err
     assert "stopped by SIGINT" in err and code == 130, err
+    # the start of a line is not a line: dropped, and said so
+    assert "line 3: its first 16 bytes came without a newline before the stop: not sent" in err, err
 
 
 def test_sigint_while_connecting_exits_130_quietly(tmp_path):
