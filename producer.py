@@ -25,8 +25,9 @@ import click
 from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import EXIT_FAILURE, CliError
+from kafka_cli.json_input import BadRecord, JsonRecords
 from kafka_cli.kafka_errors import ClusterErrors
-from kafka_cli.lines import LineParser, split_lines
+from kafka_cli.lines import InputLines, LineParser
 from kafka_cli.options import (CONTEXT_SETTINGS, common_options, debug_for_verbosity, parse_headers, unescape,
                                version_option)
 from kafka_cli.secrets import Redactor
@@ -35,12 +36,24 @@ from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 READ_BLOCK = 1024 * 1024
 
 
+# The broker refuses a whole batch for one bad record in it; the usual bad record is one without a key.
+INVALID_RECORD_HINT = (" (a compacted topic refuses a message without a key, and with it the batch it was sent in; "
+                       "give every line a key)")
+
+
 class Delivery:
-    """Counts what the broker refused. delivery.report.only.error means success costs no Python call."""
+    """Counts what the broker refused. delivery.report.only.error means success costs no Python call, so what
+    was delivered is what was sent less what failed and what was still unconfirmed when the run ended."""
 
     def __init__(self):
         self.failed = 0
+        self.not_confirmed = 0  # still in flight when the final wait ended: the broker may have it
         self.first_reason = None
+        self.purged_code = None  # KafkaError._PURGE_QUEUE: a message purged before it left this machine
+        self.purge_reason = None  # why finish() purged
+        self.invalid_record_code = None  # KafkaError.INVALID_RECORD
+        self.unconfirmed_reason = None
+        self.closed = False  # counting is over: reports served after that must not change the counts
         self.fatal = None  # our own reason to stop: no progress within --timeout
         self.errors = None  # ClusterErrors: the client's fatal errors
         self.max_bytes = 1_000_000  # message.max.bytes, for the error about a line over it
@@ -50,8 +63,10 @@ class Delivery:
         return self.fatal or self.errors.fatal
 
     def on_delivery(self, err, msg):
-        if err is not None:
-            self.fail(1, err.str())
+        if err is not None and not self.closed:
+            code = err.code()
+            self.fail(1, self.purge_reason if code == self.purged_code else
+                      err.str() + INVALID_RECORD_HINT if code == self.invalid_record_code else err.str())
 
     def fail(self, count, reason):
         self.failed += count
@@ -60,13 +75,20 @@ class Delivery:
 
 
 class Stop:
-    """Set by SIGINT/SIGTERM: stop reading, deliver what was read, exit 128+signal."""
+    """Set by SIGINT/SIGTERM: stop reading, deliver what was read, exit 128+signal (1 if anything was not
+    delivered). A second signal ends the final wait at once."""
 
-    signum = None
+    signum = None  # the first signal
+    count = 0
 
     @classmethod
     def handler(cls, signum, frame):
-        cls.signum = signum
+        cls.count += 1
+        cls.signum = cls.signum or signum
+
+    @classmethod
+    def name(cls):
+        return signal.Signals(cls.signum).name
 
 
 @click.command(context_settings=CONTEXT_SETTINGS, epilog="""\b
@@ -76,42 +98,92 @@ Examples:
   ./producer.py config.ini --no-key -H source=import < lines.txt
   ./producer.py config.ini -X compression.type=zstd --skip-bad-lines < big.txt
 
-Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
+\b
+Tombstones, and copying a topic (keys, values, headers, partitions, timestamps):
+  ./producer.py config.ini -t users --null-value NULL < changes.txt
+  ./consumer.py a.ini -t src -e -f json | ./producer.py b.ini -t dst -f json
+
+Exit codes: 0 every line delivered; 1 a line failed, was not confirmed, or had
+no separator, or the broker could not be used (see stderr); 2 usage or config
+error; 128+N stopped by signal N (130 Ctrl-C) after every line read was
+delivered (a signal with anything undelivered exits 1).
 """)
 @common_options
 @version_option("producer.py")
 @click.option("-t", "--topic", metavar="NAME", default=DEFAULT_TOPIC, envvar="KAFKA_TOPIC", show_default=True,
               help="Topic to write to (env KAFKA_TOPIC).")
 @click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True,
-              help="Splits each line into key and value at its first occurrence.")
+              help="Splits each line into key and value at its first occurrence. Takes kcat's escapes: "
+                   "\\t (tab), \\n, \\r, \\0 (NUL), \\xHH (any byte), \\\\ (backslash); e.g. -K '\\t'.")
 @click.option("--no-key", is_flag=True, help="Send each whole line as the value, with no key.")
 @click.option("--skip-bad-lines", is_flag=True,
               help="Report a line without the separator and go on (default: stop reading there).")
 @click.option("-H", "--header", "headers", multiple=True, metavar="NAME=VALUE",
               help="A header on every message. Repeatable.")
+@click.option("-Z", "--empty-value-null", is_flag=True,
+              help="Send an empty value (a line 'KEY:') as null, a tombstone, as kcat's -Z does. (An empty key "
+                   "is always sent as null.)")
+@click.option("--null-value", metavar="MARKER",
+              help="Send a value equal to MARKER (taken literally, e.g. NULL) as null, a tombstone.")
+@click.option("-f", "--format", "input_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
+              help="text: KEY<sep>VALUE lines. json: the objects consumer.py -f json writes, one per line, with "
+                   "keys, values and header values as text, {\"base64\": ...} or null.")
+@click.option("--keep-partition/--no-keep-partition", default=True,
+              help="-f json: write each record to its \"partition\" (default), or let its key choose one.")
+@click.option("--keep-timestamp/--no-keep-timestamp", default=True,
+              help="-f json: keep each record's \"timestamp\" (default), or stamp it with the time of writing.")
 @click.option("--timeout", metavar="SECONDS", default=30.0, show_default=True, type=click.FloatRange(min=0),
-              help="Seconds to wait for outstanding deliveries; anything not delivered by then has failed.")
-def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers, timeout):
-    """Read KEY:VALUE lines from stdin and write them to a Kafka topic.
+              help="More than 0. Seconds to wait for the broker at start, and for outstanding deliveries at the "
+                   "end: then what never left this machine has failed, and what is in flight is 'not confirmed'.")
+def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers,
+         empty_value_null, null_value, input_format, keep_partition, keep_timestamp, timeout):
+    """Read KEY:VALUE lines (or -f json records) from stdin and write them to a Kafka topic.
 
     CONFIG_FILE is an INI file: [default] holds bootstrap.servers and the
     credentials, [producer] what only the producer uses (see config.ini.example).
     Keys are librdkafka property names.
 
-    Every line read is delivered or reported as failed. Empty lines are
-    skipped; a line ending in \\r\\n loses both characters; nothing else is
-    trimmed. A summary goes to stderr; exit 1 if anything failed.
+    Every line read ends up in one bucket of the summary on stderr: delivered
+    (acknowledged by the broker), failed (refused, with the reason), or not
+    confirmed (still in flight when the wait ended: the broker may have it).
+    Exit 1 if anything failed or is not confirmed. Empty lines are skipped; a
+    line ending in \\r\\n loses both characters; nothing else is trimmed.
     """
     redactor = Redactor()
     with redactor.guard():
         log, client_log = setup_logging("producer.py", verbose, quiet, redactor)
+        if sys.stdin is None:  # started with fd 0 closed (<&-): Python found no stdin, and a socket may get fd 0
+            raise click.UsageError("stdin is closed, so there are no lines to read: give them on stdin "
+                                   "(a pipe, < FILE, or type them)")
         if not key_separator and not no_key:
             raise click.BadParameter("must not be empty", param_hint="'-K' / '--key-separator'")
+        if not timeout > 0:  # (also refuses nan)
+            raise click.BadParameter("must be more than 0 seconds (it bounds the wait for the broker at start and "
+                                     "for deliveries at the end)", param_hint="'--timeout'")
+        check_format_options(click.get_current_context(), input_format)
         config = load_config(config_file, "producer", properties, redactor)
-        options = ProducerOptions(topic=topic, parser=LineParser(unescape(key_separator), no_key),
+        nulls = frozenset(([b""] if empty_value_null else []) + ([os.fsencode(null_value)] if null_value is not None else []))
+        options = ProducerOptions(topic=topic, parser=LineParser(unescape(key_separator), no_key, nulls),
                                   headers=parse_headers(headers) or None, skip_bad_lines=skip_bad_lines,
-                                  timeout=timeout, quiet=quiet, show_progress=progress_wanted(sys.stdin, quiet))
+                                  timeout=timeout, quiet=quiet, show_progress=progress_wanted(sys.stdin, quiet),
+                                  records=JsonRecords(keep_partition, keep_timestamp)
+                                  if input_format == "json" else None)
         run(config, options, log, client_log, verbose)
+
+
+def check_format_options(ctx, input_format):
+    """Options that mean something for one input format only are refused with the other, not ignored."""
+    given = {name for name in ("key_separator", "no_key", "empty_value_null", "null_value", "keep_partition",
+                               "keep_timestamp")
+             if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)}
+    text_only = {"key_separator": "-K", "no_key": "--no-key", "empty_value_null": "-Z", "null_value": "--null-value"}
+    json_only = {"keep_partition": "--[no-]keep-partition", "keep_timestamp": "--[no-]keep-timestamp"}
+    wrong = [flag for name, flag in (text_only if input_format == "json" else json_only).items() if name in given]
+    if wrong:
+        raise click.UsageError(f"{', '.join(wrong)}: only with -f {'text' if input_format == 'json' else 'json'}"
+                               + (" (a JSON record says its key, and null is null)" if input_format == "json"
+                                  else ""))
 
 
 @dataclass(frozen=True)
@@ -125,6 +197,7 @@ class ProducerOptions:
     timeout: float
     quiet: bool
     show_progress: bool
+    records: JsonRecords = None  # -f json: how to read each line; None: text lines, split by `parser`
 
 
 def run(config, options, log, client_log, verbose):
@@ -139,9 +212,10 @@ def run(config, options, log, client_log, verbose):
                         ("delivery.report.only.error", "true")):
         config.set_default(name, value)
 
-    from confluent_kafka import Producer
+    from confluent_kafka import KafkaError, Producer
 
     delivery = Delivery()
+    delivery.purged_code, delivery.invalid_record_code = KafkaError._PURGE_QUEUE, KafkaError.INVALID_RECORD
     errors = ClusterErrors(config, log)
     producer = build_client(Producer, config, error_cb=errors, logger=client_log, on_delivery=delivery.on_delivery)
     delivery.errors = errors
@@ -151,42 +225,80 @@ def run(config, options, log, client_log, verbose):
     check_topic(producer, options.topic, options.timeout, delivery, config)
     started = time.monotonic()
     skipped = []
-    sent, bad_line = read_and_produce(producer, options, delivery, skipped, log)
+    loop = read_and_produce if options.records is None else read_and_produce_json
+    sent, bad_line = loop(producer, options, delivery, skipped, log)
     finish(producer, delivery, options.timeout)
     report(log, options, delivery, Reading(sent, bad_line, skipped), time.monotonic() - started)
+    if delivery.failed or delivery.not_confirmed or bad_line or delivery.stopped_by:
+        sys.exit(EXIT_FAILURE)  # also after a signal: 128+N would hide that something was not delivered
     if Stop.signum:
         sys.exit(128 + Stop.signum)
-    if delivery.failed or bad_line or delivery.stopped_by:
-        sys.exit(EXIT_FAILURE)
+
+
+# How long a broker may keep saying it does not know the topic: one that creates topics on first use
+# (auto.create.topics.enable) says so in its first answer while it creates it, and knows it ~0.1 s later.
+UNKNOWN_TOPIC_GRACE = 3.0
+# what a metadata answer says about a topic that is being created or is between leaders: ask again
+TOPIC_NOT_READY = {"UNKNOWN_TOPIC_OR_PART", "_UNKNOWN_TOPIC", "LEADER_NOT_AVAILABLE", "NOT_LEADER_FOR_PARTITION",
+                   "REQUEST_TIMED_OUT", "_TIMED_OUT"}
 
 
 def check_topic(producer, topic, timeout, delivery, config):
-    """Fail before reading any input if the topic is missing or the cluster refuses us."""
-    from confluent_kafka import KafkaException
+    """Fail before reading any input if the topic is missing or the cluster refuses us.
 
-    deadline = time.monotonic() + timeout
+    A topic being created (auto-created by the metadata request itself, or just created by someone) first
+    looks unknown or leaderless: ask again, up to --timeout, but never more than UNKNOWN_TOPIC_GRACE seconds
+    while the broker keeps saying it does not know the topic, so a typo is named quickly."""
+    started = time.monotonic()
+    deadline = started + timeout
     while True:
         try:
-            metadata = producer.list_topics(topic, timeout=min(1.0, timeout))
+            metadata = ask_for_metadata(producer, topic, deadline, delivery)
+        except _NoAnswer:
+            raise CliError(f"no broker answered within {timeout:g} s: check bootstrap.servers "
+                           f"({config.get('bootstrap.servers')}) in {config.path}; nothing was read or sent")
+        found = metadata.topics.get(topic)
+        error = found.error if found is not None else None
+        if found is not None and error is None and found.partitions:
+            return
+        name = error.name() if error is not None else "UNKNOWN_TOPIC_OR_PART"
+        if "AUTHORIZATION" in name:
+            raise CliError(f"user '{config.get('sasl.username', '')}' may not write to topic '{topic}' "
+                           f"(the broker's ACLs); see {config.path}")
+        if "UNKNOWN_TOPIC" in name and time.monotonic() - started >= min(timeout, UNKNOWN_TOPIC_GRACE):
+            raise CliError(f"topic '{topic}' does not exist on {config.get('bootstrap.servers')}; "
+                           "create it first, or pick another with -t")
+        if name not in TOPIC_NOT_READY:
+            raise CliError(f"topic '{topic}': {error.str()}; nothing was read or sent")
+        if time.monotonic() >= deadline:
+            raise CliError(f"topic '{topic}' is not ready after {timeout:g} s ({name}); nothing was read or sent")
+        time.sleep(0.05)
+
+
+class _NoAnswer(Exception):
+    pass
+
+
+def ask_for_metadata(producer, topic, deadline, delivery):
+    """The cluster's answer about `topic`, asking until a broker answers or the deadline passes."""
+    from confluent_kafka import KafkaException
+
+    while True:
+        try:
+            metadata = producer.list_topics(topic, timeout=max(0.1, min(1.0, deadline - time.monotonic())))
         except KafkaException:
             metadata = None
         producer.poll(0)
+        if Stop.signum:
+            # Ctrl-C before anything was read: end like any Unix tool interrupted at that point, quietly
+            sys.exit(128 + Stop.signum)
         if delivery.stopped_by:
             raise CliError(delivery.stopped_by)
-        delivery.errors.check(producer, f"retrying for up to {timeout:g} s before reading any input")
+        delivery.errors.check(producer, "retrying up to --timeout before reading any input")
         if metadata is not None and metadata.brokers:
-            break
-        if time.monotonic() >= deadline or Stop.signum:
-            raise CliError(f"no broker answered within {timeout:g} s: check bootstrap.servers "
-                           f"({config.get('bootstrap.servers')}) in {config.path}; nothing was read or sent")
-    error = metadata.topics[topic].error if topic in metadata.topics else None
-    if error is not None:
-        if "UNKNOWN_TOPIC" in error.name():
-            raise CliError(f"topic '{topic}' does not exist on {config.get('bootstrap.servers')}; "
-                           "create it first, or pick another with -t")
-        if "AUTHORIZATION" in error.name():
-            raise CliError(f"user '{config.get('sasl.username', '')}' may not write to topic '{topic}' "
-                           f"(the broker's ACLs); see {config.path}")
+            return metadata
+        if time.monotonic() >= deadline:
+            raise _NoAnswer()
 
 
 def wait_readable(fd, producer, delivery):
@@ -219,10 +331,10 @@ def read_and_produce(producer, options, delivery, skipped, log):
                     parser.separator.decode(errors="replace") if not parser.no_key else "")
     progress = Progress(options.show_progress, "lines")
     produce = producer.produce
-    separator, no_key = parser.separator, parser.no_key
+    separator, no_key, null_values = parser.separator, parser.no_key, parser.null_values
     gc.disable()  # the loop makes a tuple per line and no cycles; collections would cost ~7% of the time
     lineno = sent = 0
-    rest = b""
+    reader = InputLines(delivery.max_bytes, None if no_key else separator)
     while not Stop.signum and not delivery.stopped_by:
         if not wait_readable(fd, producer, delivery):
             break
@@ -230,10 +342,11 @@ def read_and_produce(producer, options, delivery, skipped, log):
             block = os.read(fd, READ_BLOCK)
         except OSError as e:
             raise CliError(f"cannot read stdin: {e.strerror}")
-        if not block:
-            lines, rest = ([rest[:-1] if rest.endswith(b"\r") else rest] if rest else []), b""
-        else:
-            lines, rest = split_lines(rest + block)
+        lines, too_long = reader.feed(block) if block else reader.end()
+        if too_long is not None:
+            lineno += 1
+            sent += 1  # read, and counted as failed
+            refuse_too_long(lineno, too_long, delivery, log)
         first_lineno = lineno + 1
         lineno += len(lines)
         for index, line in enumerate(lines):
@@ -254,6 +367,8 @@ def read_and_produce(producer, options, delivery, skipped, log):
                         continue
                     return sent, bad
                 key = key or None
+            if null_values and value in null_values:
+                value = None
             try:
                 if headers is None:
                     produce(topic, value, key)
@@ -261,14 +376,14 @@ def read_and_produce(producer, options, delivery, skipped, log):
                     produce(topic, value, key, headers=headers)
             except BufferError:
                 try:
-                    produce_when_room(producer, options, value, key, delivery)
-                except _Abort:
+                    produce_when_room(producer, options, delivery, {"value": value, "key": key, "headers": headers})
+                except _Abort as abort:
                     unsent = sum(1 for later in lines[index:] if later)
-                    delivery.fail(unsent, delivery.stopped_by)
+                    delivery.fail(unsent, str(abort))
                     sent += unsent  # read and counted as failed
                     break
             except KafkaException as e:
-                reason = describe_produce_error(e, len(value), delivery.max_bytes)
+                reason = describe_produce_error(e, len(value or b""), delivery.max_bytes)
                 delivery.fail(1, f"line {first_lineno + index}: {reason}")
                 log.error("line %d: %s", first_lineno + index, reason)
             sent += 1
@@ -278,12 +393,116 @@ def read_and_produce(producer, options, delivery, skipped, log):
         if not block:
             break
     progress.clear()
-    return sent, None
+    return sent + stopped_mid_line(reader, lineno + 1, delivery, log), None
 
 
-def produce_when_room(producer, options, value, key, delivery):
-    """The local queue is full: wait for deliveries to make room, never drop the line."""
-    topic, headers, timeout = options.topic, options.headers, options.timeout
+# -f json: base64 makes 4 bytes of 3 and JSON escapes a control byte as 6: no record of a message within
+# message.max.bytes is longer than this many times the limit (plus room for the other fields)
+JSON_EXPANSION = 6
+
+
+def read_and_produce_json(producer, options, delivery, skipped, log):
+    """-f json: read_and_produce for JSON records, one per line. Not inlined: json.loads costs more than a call."""
+    fd = sys.stdin.fileno()
+    if os.isatty(fd):
+        log.warning("type one JSON record per line; Ctrl-D to finish, Ctrl-C to stop")
+    progress = Progress(options.show_progress, "lines")
+    lineno = sent = 0
+    reader = InputLines(JSON_EXPANSION * delivery.max_bytes + 65536, None)
+    while not Stop.signum and not delivery.stopped_by:
+        if not wait_readable(fd, producer, delivery):
+            break
+        block = read_block(fd)
+        lines, too_long = reader.feed(block) if block else reader.end()
+        if too_long is not None:
+            lineno, sent = lineno + 1, sent + 1  # read, and counted as failed
+            refuse_too_long(lineno, too_long, delivery, log, "JSON record")
+        first, lineno = lineno + 1, lineno + len(lines)
+        for index, line in enumerate(lines):
+            if not line:
+                continue
+            try:
+                message = options.records.parse(line)
+            except BadRecord as bad:
+                log.error("line %d: %s: %r%s", first + index, bad, _preview(line), "; skipped"
+                          if options.skip_bad_lines else " (--skip-bad-lines to go on)")
+                if not options.skip_bad_lines:
+                    return sent, first + index
+                skipped.append(first + index)
+                continue
+            try:
+                refused = produce_record(producer, options, delivery, message, first + index)
+                if refused:
+                    log.error("line %d: %s", first + index, refused)
+            except _Abort as abort:
+                unsent = sum(1 for later in lines[index:] if later)
+                delivery.fail(unsent, str(abort))
+                sent += unsent  # read and counted as failed
+                break
+            sent += 1
+        producer.poll(0)  # serve delivery reports and errors without waiting
+        delivery.errors.check(producer, "messages wait in the queue")
+        progress.update(lineno)
+        if not block:
+            break
+    progress.clear()
+    return sent + stopped_mid_line(reader, lineno + 1, delivery, log, "JSON record"), None
+
+
+def stopped_mid_line(reader, lineno, delivery, log, what="message"):
+    """Reading stopped (a signal, a fatal error) before line `lineno` ended: a line already too long to send
+    is counted as failed (returns 1); the start of any other is not a line yet, and is said to be dropped."""
+    if reader.skipping is not None:
+        refuse_too_long(lineno, reader.skipping, delivery, log, what)
+        return 1
+    if reader.rest:
+        log.warning("line %d: its first %s bytes came without a newline before the stop: not sent, not counted",
+                    lineno, f"{len(reader.rest):,}")
+    return 0
+
+
+def read_block(fd):
+    try:
+        return os.read(fd, READ_BLOCK)
+    except OSError as e:
+        raise CliError(f"cannot read stdin: {e.strerror}")
+
+
+def produce_record(producer, options, delivery, record, lineno):
+    """One parsed JSON record to produce(); a refusal is counted as failed with its line number, and returned."""
+    from confluent_kafka import KafkaException
+
+    key, value, headers, partition, timestamp = record
+    if options.headers:
+        headers = (headers or []) + options.headers
+    message = {"value": value, "key": key, "headers": headers, "partition": partition, "timestamp": timestamp}
+    try:
+        producer.produce(options.topic, **message)
+    except BufferError:
+        produce_when_room(producer, options, delivery, message)
+    except KafkaException as e:
+        reason = describe_produce_error(e, len(value or b""), delivery.max_bytes)
+        if e.args[0].name() == "_UNKNOWN_PARTITION":
+            reason = (f"partition {partition} does not exist in topic '{options.topic}' "
+                      "(--no-keep-partition lets the key choose one)")
+        delivery.fail(1, f"line {lineno}: {reason}")
+        return reason
+    return None
+
+
+def refuse_too_long(lineno, line, delivery, log, what="message"):
+    """A line InputLines skipped because it can never be sent: failed, with its line number and size."""
+    reason = (f"line {lineno}: {what} of {line.value_size:,} bytes is larger than the limit of "
+              f"{delivery.max_bytes:,} bytes (message.max.bytes){' allows for a message' if what != 'message' else ''}"
+              "; skipped, never held in memory")
+    delivery.fail(1, reason)
+    log.error("%s", reason)
+
+
+def produce_when_room(producer, options, delivery, message):
+    """The local queue is full: wait for deliveries to make room, never drop the line (`message`: produce()'s
+    keyword arguments)."""
+    topic, timeout = options.topic, options.timeout
     queued = len(producer)
     stalled_since = time.monotonic()
     while True:
@@ -291,17 +510,19 @@ def produce_when_room(producer, options, value, key, delivery):
         producer.poll(0.002)
         delivery.errors.check(producer, "the local queue is full, so reading stdin pauses")
         try:
-            producer.produce(topic, value, key, headers=headers)
+            producer.produce(topic, **message)
             return
         except BufferError:
             pass
         if delivery.stopped_by:
-            raise _Abort()
+            raise _Abort(delivery.stopped_by)
+        if Stop.count > 1:
+            raise _Abort(f"not sent: a second {Stop.name()} ended the wait for room in the local queue")
         if len(producer) < queued:
             queued, stalled_since = len(producer), time.monotonic()
         elif time.monotonic() - stalled_since > timeout:
             delivery.fatal = delivery.fatal or f"no delivery progress for {timeout:g} s (is the broker reachable?)"
-            raise _Abort()
+            raise _Abort(delivery.fatal)
 
 
 class _Abort(Exception):
@@ -320,13 +541,28 @@ def _preview(line, limit=40):
 
 
 def finish(producer, delivery, timeout):
-    """Wait up to `timeout` for deliveries; whatever is left is purged and so counted as failed."""
-    remaining = producer.flush(0 if delivery.stopped_by else timeout)
-    if remaining:
-        producer.purge()
-        producer.flush(5)
-        if delivery.failed and delivery.first_reason and "Purged" in delivery.first_reason:
-            delivery.first_reason = delivery.stopped_by or f"not delivered within --timeout {timeout:g} s"
+    """Wait up to `timeout` for deliveries (not at all after a fatal error; a second signal ends the wait).
+
+    Then only what never left this machine is purged, and so failed. What is in flight stays: purging it
+    would not take it back from the broker, which may have it or may store it later; it is 'not confirmed'.
+    After this the counts are final: reports served later (e.g. while the client closes) change nothing."""
+    deadline = time.monotonic() + (0 if delivery.stopped_by else timeout)
+    while producer.flush(min(0.2, max(0.0, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline or Stop.count > 1:
+            break
+        delivery.errors.check(producer, "waiting for the last deliveries")
+    if len(producer):
+        delivery.purge_reason = (f"not sent: a second {Stop.name()} ended the wait" if Stop.count > 1 else
+                                 delivery.stopped_by or f"not sent within --timeout {timeout:g} s")
+        producer.purge(in_queue=True, in_flight=False)  # blocking: the purged messages' reports are queued
+    producer.poll(0)  # serve them, and any report that came during the last wait
+    delivery.closed = True
+    # len(): messages not yet finished; after poll(0) that is what is in flight (or acknowledged a moment ago)
+    delivery.not_confirmed = len(producer)
+    if delivery.not_confirmed:
+        delivery.unconfirmed_reason = ("a second " + Stop.name() + " ended the wait" if Stop.count > 1 else
+                                       "the run stopped (above) before they were acknowledged" if delivery.stopped_by
+                                       else f"no acknowledgement within --timeout {timeout:g} s")
 
 
 @dataclass(frozen=True)
@@ -339,22 +575,31 @@ class Reading:
 
 
 def report(log, options, delivery, reading, seconds):
+    """The summary on stderr: every line read is in exactly one bucket, then why anything went wrong."""
     sent, bad_line, skipped = reading.sent, reading.bad_line, reading.skipped
-    quiet, topic = options.quiet, options.topic
-    delivered = sent - delivery.failed
+    # (a report can come after len() looked, in the instant before counting closed: never count a line twice)
+    not_confirmed = min(delivery.not_confirmed, sent - delivery.failed)
+    delivered = sent - delivery.failed - not_confirmed
     if delivery.stopped_by:
         log.error("%s", delivery.stopped_by)
-    if not quiet or delivery.failed:
-        summary = f"{delivered:,} delivered to {topic}, {delivery.failed:,} failed"
+    trouble = delivery.failed or not_confirmed
+    if not options.quiet or trouble:
+        summary = f"{delivered:,} delivered to {options.topic}, {delivery.failed:,} failed"
+        if not_confirmed:
+            summary += f", {not_confirmed:,} not confirmed"
         if delivery.failed:
             summary += f"; first failure: {delivery.first_reason}"
+        if not_confirmed:
+            summary += (f"; not confirmed: {delivery.unconfirmed_reason}, the broker may have "
+                        f"{'it' if not_confirmed == 1 else 'them'}")
         if Stop.signum:
-            summary += f"; stopped by {signal.Signals(Stop.signum).name}"
+            summary += f"; stopped by {Stop.name()}"
+        bad = "no key separator" if options.records is None else "not a JSON record"
         if bad_line:
-            summary += f"; stopped reading at line {bad_line} (no key separator)"
+            summary += f"; stopped reading at line {bad_line} ({bad})"
         if skipped:
-            summary += f"; {len(skipped):,} lines without separator skipped (first: line {skipped[0]})"
-        log.log(40 if delivery.failed else 30, "%s (%.1f s)", summary, seconds)
+            summary += f"; {len(skipped):,} lines skipped ({bad}; first: line {skipped[0]})"
+        log.log(40 if trouble else 30, "%s (%.1f s)", summary, seconds)
 
 
 if __name__ == "__main__":

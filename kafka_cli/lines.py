@@ -10,17 +10,21 @@ class LineParser:
     read_and_produce inlines parse() in its per-line loop; a unit test holds the two to the same result.
     """
 
-    def __init__(self, separator, no_key):
+    def __init__(self, separator, no_key, null_values=frozenset()):
         self.separator = separator
         self.no_key = no_key
+        self.null_values = null_values  # values sent as null (a tombstone): --null-value, and b"" with -Z
 
     def parse(self, line):
         """(key, value) for one line without its ending; None if it has no separator."""
         if self.no_key:
-            return None, line
-        key, found, value = line.partition(self.separator)
-        if not found:
-            return None
+            key, value = None, line
+        else:
+            key, found, value = line.partition(self.separator)
+            if not found:
+                return None
+        if self.null_values and value in self.null_values:
+            value = None
         # An empty key ("":value) is sent as no key at all, which is how consumer.py prints one.
         return key or None, value
 
@@ -32,3 +36,91 @@ def split_lines(block):
     if b"\r" in block:
         lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
     return lines, rest
+
+
+# A UTF-8 byte order mark (as Windows editors write) at the very start of the input is not data.
+BOM = b"\xef\xbb\xbf"
+
+
+class InputLines:
+    """stdin's blocks turned into complete lines, in memory bounded by the longest line that could be sent.
+
+    A line longer than `limit` (the client's message.max.bytes) can never be sent: once the unfinished line
+    outgrows it, its bytes are only counted, not kept, until its newline (or the end of input) comes, and
+    it is returned as a TooLong in place of the line. So `< /dev/zero` or a huge file without a newline
+    takes constant memory and linear time. A byte order mark at the very start is dropped.
+    """
+
+    def __init__(self, limit, separator):
+        self.separator = separator  # None with --no-key
+        # over this, key + value alone exceed the limit (+1: a final \r belongs to the line ending)
+        self.cap = limit + len(separator or b"") + 1
+        self.rest = b""  # the unfinished line
+        self.at_start = True
+        self.skipping = None  # the TooLong line being skipped to its end
+
+    def feed(self, block):
+        """(the complete lines up to the end of `block`, the too-long line that ended in it or None).
+
+        A too-long line that ends here comes before every line of the list, having begun before them."""
+        if self.at_start:
+            block, self.rest = self.rest + block, b""
+            if len(block) < len(BOM) and BOM.startswith(block):
+                self.rest = block  # perhaps the start of a BOM: decide when more comes
+                return [], None
+            self.at_start = False
+            if block.startswith(BOM):
+                block = block[len(BOM):]
+        too_long = None
+        if self.skipping is not None:
+            end = block.find(b"\n")
+            if end < 0:
+                self.skipping.add(block)
+                return [], None
+            too_long, self.skipping = self.skipping.add(block[:end]), None
+            block = block[end + 1:]
+        lines, rest = split_lines(self.rest + block)
+        if len(rest) > self.cap:
+            self.skipping, rest = TooLong(self.separator).add(rest), b""
+        self.rest = rest
+        return lines, too_long
+
+    def end(self):
+        """At the end of input: (the last line, if it had no newline, as a list; the too-long line or None)."""
+        too_long, self.skipping = self.skipping, None
+        rest, self.rest = self.rest, b""
+        return ([rest[:-1] if rest.endswith(b"\r") else rest] if rest else []), too_long
+
+
+class TooLong:
+    """A line too long to send, skipped: how long it is, and how long its value (without key and separator)."""
+
+    def __init__(self, separator):
+        self.separator = separator
+        self.size = 0
+        self.key_size = None  # where the first separator starts; None: none yet (or --no-key)
+        self.tail = b""  # the last bytes seen, in case a separator straddles two blocks
+        self.last = b""
+
+    def add(self, data):
+        if self.separator is not None and self.key_size is None:
+            seen = self.tail + data
+            found = seen.find(self.separator)
+            if found >= 0:
+                self.key_size = self.size - len(self.tail) + found
+            self.tail = seen[len(seen) - len(self.separator) + 1:] if len(self.separator) > 1 else b""
+        if data:
+            self.size += len(data)
+            self.last = data[-1:]
+        return self
+
+    @property
+    def line_size(self):
+        """Without the line ending: a final \\r went with the \\n."""
+        return self.size - (self.last == b"\r")
+
+    @property
+    def value_size(self):
+        if self.key_size is None:
+            return self.line_size
+        return max(0, self.line_size - self.key_size - len(self.separator))

@@ -266,7 +266,7 @@ def test_consumer_option_errors(args, message, write_config):
 
 def test_bootstrap_servers_from_x_only(write_config):
     path = write_config("[default]\nsecurity.protocol=PLAINTEXT\n")
-    result = run(producer.main, "producer.py", path, "-X", "bootstrap.servers=127.0.0.1:1", "--timeout", "0", "-q")
+    result = run(producer.main, "producer.py", path, "-X", "bootstrap.servers=127.0.0.1:1", "--timeout", "1", "-q")
     # With no broker on port 1 it gets as far as looking for one: exit 1, not a config error.
     assert "bootstrap.servers is not set" not in result.stderr
     assert result.exit_code == 1

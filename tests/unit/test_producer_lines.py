@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, example, given, strategies as st
 
 import producer
-from kafka_cli.lines import LineParser, split_lines
+from kafka_cli.lines import BOM, InputLines, LineParser, TooLong, split_lines
 
 
 # -- split_lines ----------------------------------------------------------------------------
@@ -28,20 +28,21 @@ def test_split_lines(block, lines, rest):
     assert split_lines(block) == (lines, rest)
 
 
-def read_loop(blocks):
-    """What read_and_produce does with the blocks os.read returns: carry the unfinished rest."""
-    out, rest = [], b""
+def read_loop(blocks, limit=10**9, separator=b":"):
+    """What read_and_produce does with the blocks os.read returns: InputLines carries the unfinished rest.
+    A line too long to send comes as its TooLong."""
+    out, reader = [], InputLines(limit, separator)
     for block in list(blocks) + [b""]:  # b"" is end of input
-        if not block:
-            lines, rest = ([rest[:-1] if rest.endswith(b"\r") else rest] if rest else []), b""
-        else:
-            lines, rest = split_lines(rest + block)
-        out += lines
+        lines, too_long = reader.feed(block) if block else reader.end()
+        assert len(reader.rest) <= reader.cap  # memory: never more than one sendable line is kept
+        out += ([too_long] if too_long else []) + lines
     return out
 
 
 def lines_of(data):
-    """The lines of a whole stream, written independently of split_lines."""
+    """The lines of a whole stream, written independently of split_lines (a BOM at the start is no data)."""
+    if data.startswith(BOM):
+        data = data[len(BOM):]
     pieces = data.split(b"\n")
     if pieces[-1] == b"":
         pieces.pop()
@@ -53,7 +54,8 @@ def cut(data, points):
     return [data[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
-stream = st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b":", b"k", b"v", b"\x00", b"\xff", b"long value " * 3]),
+stream = st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b":", b"k", b"v", b"\x00", b"\xff", b"long value " * 3,
+                                   BOM, BOM[:2]]),
                   max_size=60).map(b"".join) | st.binary(max_size=300)
 
 
@@ -61,6 +63,9 @@ stream = st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b":", b"k", b"v", b"\x
 @example(data=b"a\r\nb", points=[2])       # \r and \n in different blocks
 @example(data=b"a\r", points=[])           # \r at the very end
 @example(data=b"\n", points=[])
+@example(data=BOM + b"k:v\n", points=[1, 2])  # a BOM cut over blocks
+@example(data=b"\xef\xbb", points=[1])        # a BOM's start and no more: data
+@example(data=b"k:v\n" + BOM + b"x:y\n", points=[])  # only at the very start is it no data
 def test_blocks_give_the_same_lines_as_the_whole_stream(data, points):
     blocks = cut(data, points)
     assert b"".join(blocks) == data
@@ -95,7 +100,7 @@ class NoClusterErrors:
         pass
 
 
-def run_read_and_produce(blocks, parser, skip_bad_lines=False, fake=None, headers=None):
+def run_read_and_produce(blocks, parser, skip_bad_lines=False, fake=None, headers=None, max_bytes=1_000_000):
     """read_and_produce over `blocks` (what each os.read returns), with a fake producer."""
     fake = FakeProducer() if fake is None else fake  # (a FakeProducer is falsy: len() == 0)
     read_fd, write_fd = os.pipe()
@@ -118,9 +123,11 @@ def run_read_and_produce(blocks, parser, skip_bad_lines=False, fake=None, header
         mp.setattr(producer.sys, "stdin", Stdin())
         mp.setattr(producer, "wait_readable", lambda *args: True)
         mp.setattr(producer.Stop, "signum", None)
+        mp.setattr(producer.Stop, "count", 0)
         try:
-            delivery = producer.Delivery()
+            delivery = run_read_and_produce.delivery = producer.Delivery()
             delivery.errors = NoClusterErrors()
+            delivery.max_bytes = max_bytes
             options = producer.ProducerOptions(topic="t", parser=parser, headers=headers, skip_bad_lines=skip_bad_lines,
                                                timeout=1.0, quiet=False, show_progress=False)
             result = producer.read_and_produce(fake, options, delivery, skipped, logging.getLogger("test.producer"))
@@ -223,3 +230,51 @@ def test_read_and_produce_splits_each_line_as_line_parser_does(data, points):
     parsed = [parser.parse(line) for line in lines_of(data) if line]
     assert messages == [p for p in parsed if p is not None]
     assert len(skipped) == parsed.count(None)
+
+
+# -- InputLines: bounded memory for lines too long to send ---------------------------------------------------
+@given(data=stream, points=st.lists(st.integers(min_value=0), max_size=20), limit=st.integers(1, 40),
+       separator=st.sampled_from([b":", b"::", None]))
+@example(data=b"k:" + b"x" * 100 + b"\r\nnext:1\n", points=[10, 50], limit=20, separator=b":")
+def test_too_long_lines_are_counted_not_kept(data, points, limit, separator):
+    """Every line comes whole, or (if it outgrew the limit while unfinished) as a TooLong of the same size."""
+    got = read_loop(cut(data, points), limit, separator)
+    expected = lines_of(data)
+    assert len(got) == len(expected)
+    for item, line in zip(got, expected):
+        if isinstance(item, TooLong):
+            assert item.line_size == len(line) and len(line) > limit
+            key, found, value = line.partition(separator) if separator else (b"", b"", line)
+            assert item.value_size == (len(value) if found else len(line))
+        else:
+            assert item == line
+
+
+def test_a_huge_line_without_newline_is_skipped_in_linear_time_and_bounded_memory():
+    reader = InputLines(1000, b":")
+    block = b"\0" * 65536
+    for _ in range(4096):  # 256 MiB through, never more than the limit kept
+        assert reader.feed(block) == ([], None)
+        assert len(reader.rest) <= reader.cap
+    lines, too_long = reader.feed(b"tail\nk:v\n")
+    assert lines == [b"k:v"] and too_long.line_size == 4096 * 65536 + 4 and too_long.value_size == too_long.line_size
+    assert reader.end() == ([], None)
+
+
+def test_read_and_produce_reports_a_too_long_line_with_its_number_and_goes_on():
+    fake = FakeProducer()
+    (sent, bad), messages, _ = run_read_and_produce([b"a:1\nb:" + b"x" * 1200, b"x" * 200 + b"\r\nc:3\n"],
+                                                    LineParser(b":", False), fake=fake, max_bytes=1000)
+    assert messages == [(b"a", b"1"), (b"c", b"3")]
+    assert (sent, bad) == (3, None)
+    assert run_read_and_produce.delivery.failed == 1
+    assert run_read_and_produce.delivery.first_reason.startswith(
+        "line 2: message of 1,400 bytes is larger than the limit of 1,000 bytes (message.max.bytes)")
+
+
+@given(data=stream, points=st.lists(st.integers(min_value=0), max_size=20),
+       nulls=st.sampled_from([frozenset([b""]), frozenset([b"v"]), frozenset([b"", b"k:v"])]))
+def test_read_and_produce_sends_null_values_as_line_parser_does(data, points, nulls):
+    parser = LineParser(b":", False, nulls)
+    _, messages, _ = run_read_and_produce(cut(data, points), parser, skip_bad_lines=True)
+    assert messages == [p for p in (parser.parse(line) for line in lines_of(data) if line) if p is not None]

@@ -1,0 +1,79 @@
+"""Producer input for -f json: each line one of the objects `consumer.py -f json` writes, turned back into
+the fields of a message (key, value, headers, partition, timestamp), with bytes restored exactly.
+
+    {"topic": ..., "partition": 0, "offset": 7, "timestamp": 1700000000000, "key": "k",
+     "value": {"base64": "AAEC"}, "headers": [["name", "value"], ["other", null]]}
+
+key, value and header values: a string (its UTF-8 bytes), {"base64": "..."} (any bytes), or null.
+"topic" and "offset" are ignored: the producer writes to its -t topic and the broker assigns offsets.
+"""
+
+import base64
+import binascii
+import json
+
+
+class BadRecord(ValueError):
+    """A line that is not such an object; the message says what is wrong with it."""
+
+
+def _bytes(what, data):
+    if data is None:
+        return None
+    if isinstance(data, str):
+        try:
+            return data.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800" is no UTF-8 text
+            raise BadRecord(f"{what} is a string that is not valid Unicode (use {{\"base64\": ...}})")
+    if isinstance(data, dict) and len(data) == 1 and isinstance(data.get("base64"), str):
+        try:
+            return base64.b64decode(data["base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRecord(f"{what}: {{\"base64\": ...}} does not hold valid base64")
+    raise BadRecord(f"{what} must be a string, {{\"base64\": \"...\"}} or null")
+
+
+def _number(what, data, least):
+    if data is None:
+        return None
+    if isinstance(data, bool) or not isinstance(data, int) or data < least:
+        raise BadRecord(f"{what} must be a whole number of at least {least}, or null")
+    return data
+
+
+def _headers(data):
+    if data is None:
+        return None
+    if not isinstance(data, list):
+        raise BadRecord("headers must be a list of [name, value] pairs")
+    headers = []
+    for item in data:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+            raise BadRecord("each header must be a [name, value] pair with a string name")
+        headers.append((item[0], _bytes(f"header {item[0]!r}", item[1])))
+    return headers or None
+
+
+class JsonRecords:
+    """Parses lines into produce() arguments; `keep_partition` / `keep_timestamp` say whether a record's own
+    partition and timestamp are used (else the partitioner picks, and the broker's clock stamps)."""
+
+    def __init__(self, keep_partition, keep_timestamp):
+        self.keep_partition = keep_partition
+        self.keep_timestamp = keep_timestamp
+
+    def parse(self, line):
+        """(key, value, headers, partition, timestamp) for produce(): partition -1 and timestamp 0 mean unset."""
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError) as e:  # (UnicodeDecodeError is a ValueError)
+            raise BadRecord(f"not valid JSON ({e})" if isinstance(e, ValueError) else "not valid JSON")
+        if not isinstance(record, dict):
+            raise BadRecord("not a JSON object")
+        key = _bytes("key", record.get("key"))
+        value = _bytes("value", record.get("value"))
+        headers = _headers(record.get("headers"))
+        partition = _number("partition", record.get("partition"), 0)
+        timestamp = _number("timestamp", record.get("timestamp"), 0)
+        return (key, value, headers, partition if self.keep_partition and partition is not None else -1,
+                timestamp if self.keep_timestamp and timestamp else 0)
