@@ -2,59 +2,32 @@
 Kafka's default): the first metadata answer for a new topic says 'unknown' while the broker creates it, and
 the producer must wait for the topic rather than call it missing.
 
-The broker here is this module's own, with auto-creation switched on in its server.properties.
-TODO(merge): use the shared `kafka_autocreate` fixture once local_kafka has --auto-create-topics.
+The broker is the session's `kafka_autocreate` (tests/conftest.py).
 """
 
-import atexit
-import os
 import subprocess
 import time
 import uuid
 
 import pytest
 
-from local_kafka import LocalKafka
-
 from .faults_report import record
 from .test_faults import command, read_topic
 
 
-class AutoCreatingKafka(LocalKafka):
-    def _write_server_properties(self):
-        super()._write_server_properties()
-        path = self.workdir / "server.properties"
-        text = path.read_text()
-        assert "auto.create.topics.enable=false" in text
-        path.write_text(text.replace("auto.create.topics.enable=false", "auto.create.topics.enable=true"))
-
-
-@pytest.fixture(scope="module")
-def autocreate_kafka(tmp_path_factory):
-    if os.environ.get("KAFKA_TEST_BOOTSTRAP_SERVERS"):
-        pytest.skip("needs a broker configured to create topics: only with the project's own local broker")
-    broker = AutoCreatingKafka(workdir=tmp_path_factory.mktemp("autocreate-kafka"))
-    atexit.register(broker.stop)
-    try:
-        broker.start()
-        yield broker
-    finally:
-        broker.stop()
-
-
 @pytest.mark.slow
 @pytest.mark.local_broker_only
-def test_fresh_topics_are_created_and_written_every_time(autocreate_kafka):
+def test_fresh_topics_are_created_and_written_every_time(kafka_autocreate):
     runs = 25
     outcomes, seconds = [], []
     for i in range(runs):
         topic = f"auto-{uuid.uuid4().hex[:10]}"
         began = time.monotonic()
-        result = subprocess.run(command("producer.py", autocreate_kafka.plaintext_config, "-t", topic),
+        result = subprocess.run(command("producer.py", kafka_autocreate.plaintext_config, "-t", topic),
                                 input=f"k{i}:first\nk{i}:second\n".encode(), capture_output=True, timeout=120)
         seconds.append(time.monotonic() - began)
         err = result.stderr.decode(errors="replace")
-        stored = read_topic(autocreate_kafka.plaintext_bootstrap, topic)
+        stored = read_topic(kafka_autocreate.plaintext_bootstrap, topic)
         outcomes.append((result.returncode, "does not exist" in err, stored == [(f"k{i}", "first"),
                                                                              (f"k{i}", "second")], err))
     refused = sum(1 for _, missing, _, _ in outcomes if missing)
