@@ -657,9 +657,20 @@ class KafkaCluster(_LocalKafkaBase):
         self._wait_answers(node, time.monotonic() + timeout)
 
     def leader_of(self, topic, partition, timeout=10):
-        """The node id leading `partition` of `topic` (-1 while it has no leader)."""
-        found = self.admin().list_topics(topic, timeout=timeout).topics[topic]
-        return found.partitions[partition].leader
+        """The node id leading `partition` of `topic` (-1 while it has no leader).
+
+        Asks again while the answering node does not know the partition yet: a new topic reaches each
+        node's metadata at its own moment, so right after creation one node may still say "unknown topic"."""
+        admin = self.admin()
+        deadline = time.monotonic() + timeout
+        while True:
+            found = admin.list_topics(topic, timeout=timeout).topics.get(topic)
+            if found is not None and found.error is None and partition in found.partitions:
+                return found.partitions[partition].leader
+            if time.monotonic() > deadline:
+                raise LauncherError(f"{topic}: no metadata for partition {partition} within {timeout} s "
+                                    f"({found.error if found is not None else 'topic not listed'})")
+            time.sleep(0.2)
 
     def coordinator_of(self, group, timeout=60):
         """The node id of the group coordinator for `group`.
