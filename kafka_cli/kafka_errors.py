@@ -1,5 +1,11 @@
 """librdkafka's runtime errors turned into sentences a person can act on, each naming the config key
-to look at; and ClusterErrors, the error callback that decides which of them end a run."""
+to look at; and ClusterErrors, the error callback that decides which of them end a run.
+
+A produce request refused for too few in-sync replicas (NOT_ENOUGH_REPLICAS, or NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+reaches neither the error callback nor librdkafka's log at its default level: librdkafka retries it quietly
+and says so only in its "msg" debug context ("... encountered error: Broker: Not enough in-sync replicas
+(actions Retry,MsgNotPersisted)"). So a producer's ClusterErrors switches that context on, unless the config
+chooses its own `debug`, and terminal.py turns the first such line into one sentence (not_enough_replicas)."""
 
 import time
 
@@ -36,6 +42,31 @@ def _ssl_reason(text):
     return text
 
 
+# librdkafka's texts for the two broker errors (rd_kafka_err2str), as its "msg" debug lines quote them
+NOT_ENOUGH_REPLICAS_TEXTS = ("Broker: Not enough in-sync replicas",
+                             "Broker: Messages are written to the log, but to fewer in-sync replicas than required")
+
+
+def not_enough_replicas(log_line):
+    """The sentence for a librdkafka log line that reports a produce request refused for too few in-sync
+    replicas (it will be retried); None for any other line."""
+    if not any(text in log_line for text in NOT_ENOUGH_REPLICAS_TEXTS):
+        return None
+    after_append = "fewer in-sync replicas than required" in log_line
+    code = "NOT_ENOUGH_REPLICAS_AFTER_APPEND" if after_append else "NOT_ENOUGH_REPLICAS"
+    return (f"the cluster has fewer in-sync replicas than the topic's min.insync.replicas ({code}: brokers are down "
+            f"or lagging), so it refuses writes with acks=all; retrying until --timeout, nothing counted delivered "
+            f"until a broker confirms it")
+
+
+def watch_replicas(config):
+    """Have librdkafka log produce requests refused for too few in-sync replicas (its "msg" debug context)
+    where it otherwise retries them in silence. Only for a producer (its config has `acks`, which the
+    producer sets before making the client) and only if the config does not choose its own `debug`."""
+    if config.get("acks") is not None:
+        config.set_default("debug", "msg")
+
+
 def is_connectivity_error(err):
     from confluent_kafka import KafkaError
 
@@ -52,6 +83,7 @@ class ClusterErrors:
     def __init__(self, config, log):
         self.config = config
         self.log = log
+        watch_replicas(config)  # made before the client: its config is still open
         self._fatal = None
         self._unverified = False  # a certificate verify failure, not yet looked into
         self.trouble = None  # (first error text, since when)

@@ -9,6 +9,8 @@ import re
 import sys
 import time
 
+from .kafka_errors import not_enough_replicas
+
 
 class _Redact(logging.Filter):
     def __init__(self, redactor):
@@ -36,6 +38,26 @@ class _Once(logging.Filter):
         return True
 
 
+class _ReplicasWatch(logging.Filter):
+    """librdkafka says that the cluster refuses writes for too few in-sync replicas only in a debug line (see
+    kafka_errors.watch_replicas). Say it once, in our words, through the script's log; pass on only the
+    lines at or above `level` (the client log's level for this verbosity), so the debug lines stay hidden."""
+
+    def __init__(self, log, level):
+        super().__init__()
+        self.log = log
+        self.level = level
+        self.said = False
+
+    def filter(self, record):
+        if not self.said:
+            sentence = not_enough_replicas(record.getMessage())
+            if sentence:
+                self.said = True
+                self.log.warning("%s", sentence)
+        return record.levelno >= self.level
+
+
 class _ClientLogFilter(logging.Filter):
     """At default verbosity, drop the connection-failure lines our error callback already explains,
     and the transient ones librdkafka recovers from by itself (they end in "retrying")."""
@@ -55,7 +77,10 @@ def setup_logging(prog, verbosity, quiet, redactor):
     log.propagate = False
     log.setLevel(logging.ERROR if quiet else logging.INFO if verbosity else logging.WARNING)
     client_log = logging.getLogger(f"{prog}.librdkafka")
-    client_log.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING)
+    level = logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING
+    # every line reaches the filters (debug lines too), the watch drops those below `level`
+    client_log.setLevel(logging.DEBUG)
+    client_log.filters[:] = [_ReplicasWatch(log, level)]
     if verbosity == 0:
         client_log.addFilter(_ClientLogFilter())
         client_log.addFilter(_Once())
