@@ -1,158 +1,29 @@
 """Failover on the three-node cluster: producer.py and consumer.py run as processes, as a user runs them,
-while the leader of the busiest partition is SIGKILLed (and restarted) or paused.
+while brokers are SIGKILLed, paused, stopped in turn (a rolling restart), or two of three go down.
 
 Every scenario reads the topic back with a plain confluent-kafka consumer and counts lines in and out,
-duplicates and per-key order violations (lines are `kN:SEQ`, SEQ counting up per key), and appends a
-row to $FAULTS_REPORT when set (see faults_report.py).
+duplicates and per-key order violations (lines are `kN:SEQ`, SEQ counting up per key; see cluster_load.py),
+and appends a row to $FAULTS_REPORT when set (see faults_report.py). Every test leaves all three nodes
+running with every replica in sync.
 """
 
 import collections
-import os
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException
 
-from local_kafka import create_topic
-from local_kafka.broker import SilentLogger
-
+from .cluster_load import (FEEDER, NOT_ENOUGH_REPLICAS_SAID, QUIET, Group, PacedFeed, Script, duplicates,
+                           expected_lines, new_topic, order_violations, read_back, stored, stored_total, summary,
+                           wait_for, write_lines)
 from .faults_report import record
-from .scripts import ROOT
+from .scripts import consume
 
 pytestmark = [pytest.mark.slow, pytest.mark.local_broker_only]
-QUIET = SilentLogger()
-# only the two leading numbers; later versions may add more to the line (", N not confirmed")
-SUMMARY = re.compile(r"([\d,]+) delivered to \S+, ([\d,]+) failed")
-
-# Writes `count` lines `k<i % keys>:<i // keys>` in chunks, pausing between them, so that a fault
-# surely lands while lines are still coming.
-FEEDER = """
-import sys, time
-count, keys, chunk, pause = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-out = sys.stdout.buffer
-for start in range(0, count, chunk):
-    out.write("".join(f"k{i % keys}:{i // keys}\\n" for i in range(start, min(count, start + chunk))).encode())
-    out.flush()
-    time.sleep(pause)
-"""
-
-
-def expected_lines(count, keys):
-    return [f"k{i % keys}:{i // keys}" for i in range(count)]
-
-
-class Script:
-    """producer.py or consumer.py as a process; threads gather its stdout lines and stderr."""
-
-    def __init__(self, script, config, *args, stdin=subprocess.DEVNULL):
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / script), str(config), *map(str, args)], cwd=ROOT,
-                                     stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.out, self.err = bytearray(), bytearray()
-        self.lock = threading.Lock()
-        self.ended = None  # monotonic time of its exit, stamped by a thread that waits for it
-        self.threads = [threading.Thread(target=self._gather, args=(s, b), daemon=True)
-                        for s, b in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))]
-        self.threads.append(threading.Thread(target=self._stamp_end, daemon=True))
-        for t in self.threads:
-            t.start()
-
-    def _stamp_end(self):
-        self.proc.wait()
-        self.ended = time.monotonic()
-
-    def _gather(self, stream, buffer):
-        for chunk in iter(lambda: os.read(stream.fileno(), 65536), b""):
-            with self.lock:
-                buffer.extend(chunk)
-
-    def lines(self):
-        with self.lock:
-            data = bytes(self.out)
-        return data[:data.rfind(b"\n") + 1].decode().splitlines()
-
-    def stderr(self):
-        with self.lock:
-            return bytes(self.err).decode(errors="replace")
-
-    def finish(self, timeout):
-        """Its exit code; killed (so negative) if it has not ended within `timeout`."""
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            for t in self.threads:
-                t.join(10)
-        return self.proc.returncode
-
-
-def summary(stderr):
-    found = SUMMARY.findall(stderr)
-    assert len(found) == 1, f"expected one summary line in: {stderr[-2000:]}"
-    return tuple(int(n.replace(",", "")) for n in found[0])
-
-
-def stored(consumer, topic, partitions):
-    """{partition: high watermark}."""
-    return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-
-
-def read_back(bootstrap, topic, partitions, timeout=120):
-    """Every line in `topic`, partition by partition in offset order, read to the high watermarks."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"failover-reader-{uuid.uuid4().hex[:8]}",
-                         "enable.auto.commit": False, "logger": QUIET})
-    try:
-        ends = {p: end for p, end in stored(consumer, topic, partitions).items() if end > 0}
-        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
-        lines = {p: [] for p in ends}
-        deadline = time.monotonic() + timeout
-        while any(len(lines[p]) < ends[p] for p in ends):
-            assert time.monotonic() < deadline, f"reading {topic} back stuck at {({p: len(v) for p, v in lines.items()})}"
-            for msg in consumer.consume(10000, 1.0):
-                if msg.error() is None and msg.offset() < ends[msg.partition()]:
-                    lines[msg.partition()].append(f"{msg.key().decode()}:{msg.value().decode()}")
-        return lines
-    finally:
-        consumer.close()
-
-
-def order_violations(lines):
-    """How many times a key's sequence number does not follow the one before it, in reading order."""
-    last, bad = {}, 0
-    for line in lines:
-        key, _, seq = line.partition(":")
-        if int(seq) != last.get(key, -1) + 1:
-            bad += 1
-        last[key] = int(seq)
-    return bad
-
-
-def duplicates(lines):
-    return sum(n - 1 for n in collections.Counter(lines).values() if n > 1)
-
-
-def new_topic(cluster, partitions):
-    name = f"failover-{uuid.uuid4().hex[:10]}"
-    create_topic(cluster.admin(), name, partitions, replication_factor=3)
-    cluster.wait_full_isr(name, timeout=60)
-    return name
-
-
-def wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.1)
-    return value
 
 
 def test_leader_killed_mid_produce_and_restarted_every_line_once_in_order(kafka_cluster):
@@ -210,7 +81,7 @@ def test_leader_killed_mid_produce_and_restarted_every_line_once_in_order(kafka_
            outcome="exactly once, in order" if not (dupes or missing or disorder or exit_code) else "FAILED")
     assert exit_code == 0, err
     assert "Traceback" not in err
-    assert summary(err) == (count, 0)
+    assert summary(err) == (count, 0, 0)
     assert collections.Counter(got) == collections.Counter(expected), f"{missing} missing, {dupes} duplicates"
     assert disorder == 0
 
@@ -272,8 +143,230 @@ def test_leader_paused_for_20_s_producer_and_consumer_both_recover(kafka_cluster
                                                                  or duplicates(stored_lines)) else "FAILED")
     assert producer_exit == 0, err
     assert "Traceback" not in err and "Traceback" not in consumer.stderr()
-    assert summary(err) == (count, 0)
+    assert summary(err) == (count, 0, 0)
     assert collections.Counter(stored_lines) == collections.Counter(expected)
     assert disorder == 0
     assert consumer_exit == 0, consumer.stderr()
     assert set(printed) == set(expected)  # duplicates are allowed (at-least-once) and counted in the report
+
+
+def restore(cluster, topics):
+    """Every node running again, every replica of `topics` and of the group offsets in sync: the next test's cluster."""
+    for node_id, node in cluster.nodes.items():
+        node.resume()  # a no-op unless paused
+        if not node.running():
+            cluster.restart(node_id)
+    for topic in (*topics, "__consumer_offsets"):
+        cluster.wait_full_isr(topic, timeout=120)
+
+
+def test_rolling_restart_under_load_nothing_lost_order_kept_group_duplicates_counted(kafka_cluster):
+    keys = 300
+    topic = new_topic(kafka_cluster, 6)
+    group = f"g-rolling-{uuid.uuid4().hex[:8]}"
+    config = kafka_cluster.plaintext_config
+    readers = Group(config, topic, group, 3)
+    producer = Script("producer.py", config, "-t", topic, "--timeout", "120", stdin=subprocess.PIPE)
+    feed = PacedFeed(producer.proc.stdin, keys, chunk=200, pause=0.2)  # about 1,000 lines a second, all along
+    rolled = []
+    try:
+        wait_for(lambda: len(readers.printed()) >= 2_000, 120,
+                 f"the group printing 2,000 lines (stderr: {readers.stderr()})")
+        coordinator = kafka_cluster.coordinator_of(group)
+        for node_id in sorted(kafka_cluster.nodes):
+            began = time.monotonic()
+            kafka_cluster.stop_node(node_id)  # SIGTERM: a controlled shutdown moves its leaders away first
+            down = time.monotonic()
+            kafka_cluster.restart(node_id)
+            # the next node goes down only once this one is back in every ISR: never two replicas missing
+            kafka_cluster.wait_full_isr(topic, timeout=120)
+            kafka_cluster.wait_full_isr("__consumer_offsets", timeout=120)
+            rolled.append((node_id, round(down - began, 1), round(time.monotonic() - began, 1)))
+        count = feed.stop()
+        fed_until = time.monotonic()
+        exit_code = producer.finish(timeout=180)
+        expected = expected_lines(count, keys)
+        readers.wait_printed(expected, 180)
+        caught_up = time.monotonic()
+        consumer_exits = readers.stop()
+    finally:
+        feed.stop()
+        producer.finish(1)
+        readers.stop(1)
+        restore(kafka_cluster, [topic])
+    by_partition = read_back(kafka_cluster.plaintext_bootstrap, topic, range(6))
+    got = [text for lines in by_partition.values() for text in lines]
+    disorder = sum(order_violations(lines) for lines in by_partition.values())
+    printed = readers.printed()
+    across, within = readers.duplicates_between_members()
+    err = producer.stderr()
+    ok = not (exit_code or any(consumer_exits) or disorder or duplicates(got)) and set(printed) >= set(expected)
+    record("3 nodes: rolling restart (each node stopped with SIGTERM, restarted, full ISR before the next) "
+           "while producer.py writes ~1,000 lines/s and 3 consumer.py -g read",
+           injected="; ".join(f"node {n} down {d} s, back in every ISR {b} s after its stop" for n, d, b in rolled)
+                    + f" (group coordinator at the start: node {coordinator})",
+           lines_in=count, lines_out=len(got), duplicates=duplicates(got), order_violations=disorder,
+           printed=len(printed), printed_duplicates=duplicates(printed), printed_by_two_members=across,
+           printed_twice_by_one_member=within, exit_code=exit_code, consumer_exits=consumer_exits,
+           recovery_s=max(b for _, _, b in rolled), group_caught_up_after_feed_s=round(caught_up - fed_until, 1),
+           outcome=(f"nothing lost, stored once in order; the group printed {duplicates(printed):,} twice "
+                    f"({across:,} by a second member after a partition moved)") if ok else "FAILED")
+    assert exit_code == 0, err
+    assert "Traceback" not in err and "Traceback" not in readers.stderr()
+    assert summary(err) == (count, 0, 0)
+    assert collections.Counter(got) == collections.Counter(expected)
+    assert disorder == 0
+    assert consumer_exits == [0, 0, 0], readers.stderr()
+    assert set(printed) == set(expected)  # at-least-once: duplicates allowed, counted above
+
+
+def test_group_coordinator_killed_while_consumers_commit_rerun_skips_nothing(kafka_cluster):
+    keys = 200
+    topic = new_topic(kafka_cluster, 3)
+    group = f"g-coord-kill-{uuid.uuid4().hex[:8]}"
+    config = kafka_cluster.plaintext_config
+    readers = Group(config, topic, group, 2)
+    producer = Script("producer.py", config, "-t", topic, "--timeout", "120", stdin=subprocess.PIPE)
+    feed = PacedFeed(producer.proc.stdin, keys, chunk=200, pause=0.2)
+    victim = None
+    try:
+        wait_for(lambda: len(readers.printed()) >= 3_000, 120,
+                 f"the group printing 3,000 lines (stderr: {readers.stderr()})")
+        victim = kafka_cluster.coordinator_of(group)
+        printed_at_kill = len(readers.printed())
+        kafka_cluster.kill(victim)
+        killed = time.monotonic()
+        # the group's offsets move to another node once the controller fences the dead one
+        successor = wait_for(lambda: (lambda c: c if c != victim else None)(kafka_cluster.coordinator_of(group)),
+                             120, f"a coordinator for {group} other than node {victim}")
+        moved = time.monotonic()
+        # the members go on printing and committing (every 5 s, to the successor) before they are stopped
+        wait_for(lambda: len(readers.printed()) >= printed_at_kill + 8_000, 120,
+                 f"the group printing 8,000 more lines after the kill (stderr: {readers.stderr()})")
+        consumer_exits = readers.stop()  # mid-stream: the feed still runs, the re-run must take over from here
+        first_run = readers.printed()
+        kafka_cluster.restart(victim)
+        count = feed.stop()
+        exit_code = producer.finish(timeout=180)
+    finally:
+        feed.stop()
+        producer.finish(1)
+        readers.stop(1)
+        restore(kafka_cluster, [topic])
+    rerun = consume(config, topic, "-g", group, "-e", timeout=180)
+    rerun_lines = rerun.stdout.decode().splitlines()
+    expected = expected_lines(count, keys)
+    printed = first_run + rerun_lines
+    skipped = len(set(expected) - set(printed))
+    by_partition = read_back(kafka_cluster.plaintext_bootstrap, topic, range(3))
+    got = [text for lines in by_partition.values() for text in lines]
+    err = producer.stderr()
+    record("3 nodes: group coordinator SIGKILLed while 2 consumer.py -g print and commit; group re-run with -e",
+           injected=f"kill -9 node {victim} (coordinator of the group) after {printed_at_kill:,} lines printed; "
+                    f"node {successor} took the group over {moved - killed:.1f} s later; members stopped by SIGINT "
+                    f"mid-stream; node {victim} restarted",
+           lines_in=count, lines_out=len(set(printed)), duplicates=duplicates(printed), skipped=skipped,
+           first_run_printed=len(first_run), rerun_printed=len(rerun_lines), stored=len(got),
+           stored_duplicates=duplicates(got), exit_code=exit_code, consumer_exits=consumer_exits,
+           rerun_exit=rerun.returncode, recovery_s=round(moved - killed, 1),
+           outcome=(f"nothing skipped over run and re-run; {duplicates(printed):,} printed twice"
+                    if not (skipped or exit_code or rerun.returncode or any(consumer_exits)) else "FAILED"))
+    assert exit_code == 0, err
+    assert summary(err) == (count, 0, 0)
+    assert collections.Counter(got) == collections.Counter(expected)
+    assert consumer_exits == [0, 0], readers.stderr()
+    assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+    assert b"Traceback" not in rerun.stderr and "Traceback" not in readers.stderr()
+    assert skipped == 0, f"{skipped:,} lines never printed by the run or its re-run"
+
+
+def in_sync_only(cluster, topics, node_id):
+    """True once every partition of `topics` has `node_id` as its only in-sync replica."""
+    try:
+        found = cluster.admin().list_topics(timeout=5).topics
+    except KafkaException:
+        return False
+    return all(sorted(p.isrs) == [node_id] for t in topics for p in found[t].partitions.values())
+
+
+def test_two_of_three_brokers_down_producer_waits_says_why_then_finishes_or_reports_at_timeout(kafka_cluster):
+    """Below min.insync.replicas=2 the cluster refuses acks=all writes (NOT_ENOUGH_REPLICAS). Two producers
+    run through the same outage: one (--timeout 120) keeps its stdin open until a broker is back and must
+    deliver everything; the other (--timeout 15) ends its input during the outage and must report the
+    lines it could not write as failed or not confirmed, exit 1, and never count them delivered."""
+    keys, first, waits_total, gives_up_total = 50, 1_000, 2_000, 1_500
+    topics = [new_topic(kafka_cluster, 3), new_topic(kafka_cluster, 3)]  # waits' and gives_up's
+    config, bootstrap = kafka_cluster.plaintext_config, kafka_cluster.plaintext_bootstrap
+    # Both start (and get their idempotence producer id) while the cluster is whole: with two of the three
+    # controllers gone no node can hand out a new one, and a producer started then waits for that instead.
+    waits = Script("producer.py", config, "-t", topics[0], "--timeout", "120", stdin=subprocess.PIPE)
+    gives_up = Script("producer.py", config, "-t", topics[1], "--timeout", "15", stdin=subprocess.PIPE)
+    down = []
+    try:
+        for script in (waits, gives_up):
+            write_lines(script.proc.stdin, 0, first, keys)
+        for topic in topics:
+            wait_for(lambda: stored_total(bootstrap, topic, range(3)) == first, 60, f"{first} lines in {topic}")
+        keep = kafka_cluster.leader_of(topics[0], 0)
+        for node_id in sorted(set(kafka_cluster.nodes) - {keep}):
+            # a controlled shutdown takes the node out of every ISR at once (a kill would leave the ISR as it
+            # was: with no controller majority left, nobody could shrink it, and writes would time out instead)
+            kafka_cluster.stop_node(node_id)
+            down.append(node_id)
+        outage = time.monotonic()
+        wait_for(lambda: in_sync_only(kafka_cluster, topics, keep), 60, f"node {keep} alone in sync")
+        write_lines(waits.proc.stdin, first, waits_total, keys)
+        write_lines(gives_up.proc.stdin, first, gives_up_total, keys)
+        gives_up.proc.stdin.close()
+        gave_up = gives_up.finish(timeout=120)
+        wait_for(lambda: NOT_ENOUGH_REPLICAS_SAID in waits.stderr(), 60,
+                 f"producer.py saying why it waits (stderr: {waits.stderr()[-1000:]})")
+        stored_during_outage = stored_total(bootstrap, topics[0], range(3))
+        still_running = waits.proc.poll() is None
+        kafka_cluster.restart(down[0])
+        back = time.monotonic()
+        waits.proc.stdin.close()
+        waited = waits.finish(timeout=180)
+        done = waits.ended or time.monotonic()
+    finally:
+        for script in (waits, gives_up):
+            script.proc.stdin.close()
+            script.finish(1)
+        restore(kafka_cluster, topics)
+    expected = expected_lines(waits_total, keys)
+    by_partition = read_back(bootstrap, topics[0], range(3))
+    got = [text for lines in by_partition.values() for text in lines]
+    disorder = sum(order_violations(lines) for lines in by_partition.values())
+    gave_up_stored = [text for lines in read_back(bootstrap, topics[1], range(3)).values() for text in lines]
+    delivered, failed, unconfirmed = summary(gives_up.stderr())
+    waits_err, gives_up_err = waits.stderr(), gives_up.stderr()
+    record("3 nodes: two of three stopped (below min.insync.replicas=2) while producer.py writes; one node back",
+           injected=f"SIGTERM nodes {down[0]} and {down[1]} after {first:,} lines were stored; {waits_total - first:,} "
+                    f"more lines written during the outage; node {down[0]} restarted {back - outage:.1f} s later",
+           lines_in=waits_total, lines_out=len(got), duplicates=duplicates(got), order_violations=disorder,
+           exit_code=waited, stored_during_outage=stored_during_outage, recovery_s=round(done - back, 1),
+           said_why=[text for text in waits_err.splitlines() if NOT_ENOUGH_REPLICAS_SAID in text],
+           outcome="waited, said NOT_ENOUGH_REPLICAS, then every line once" if not (
+               waited or disorder or collections.Counter(got) != collections.Counter(expected)) else "FAILED")
+    record("3 nodes: two of three stopped; producer.py --timeout 15 ends its input during the outage",
+           injected=f"SIGTERM nodes {down[0]} and {down[1]} after {first:,} lines were stored; "
+                    f"{gives_up_total - first:,} more lines, then end of input",
+           lines_in=gives_up_total, lines_out=len(gave_up_stored), duplicates=duplicates(gave_up_stored),
+           exit_code=gave_up, delivered=delivered, failed=failed, not_confirmed=unconfirmed,
+           recovery_s=round((gives_up.ended or outage) - outage, 1), said_why=NOT_ENOUGH_REPLICAS_SAID in gives_up_err,
+           outcome=f"{delivered:,} delivered, {failed:,} failed, {unconfirmed:,} not confirmed; exit {gave_up}")
+    # the one that waited: said why, claimed and stored nothing while it could not, then wrote every line once
+    assert NOT_ENOUGH_REPLICAS_SAID in waits_err
+    assert waits_err.count(NOT_ENOUGH_REPLICAS_SAID) == 1  # said once, not once per retry
+    assert still_running and stored_during_outage == first
+    assert waited == 0, waits_err
+    assert summary(waits_err) == (waits_total, 0, 0)
+    assert collections.Counter(got) == collections.Counter(expected)
+    assert disorder == 0
+    # the one that gave up: the lines written before the outage delivered, the others reported, exit 1
+    assert NOT_ENOUGH_REPLICAS_SAID in gives_up_err
+    assert gave_up == 1, gives_up_err
+    assert (delivered, failed + unconfirmed) == (first, gives_up_total - first), gives_up_err
+    assert "Traceback" not in waits_err + gives_up_err
+    # what it counted delivered is stored, exactly once; nothing else was claimed
+    assert set(expected_lines(first, keys)) <= set(gave_up_stored) and duplicates(gave_up_stored) == 0
