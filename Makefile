@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SHELL  := /bin/bash
 
-.PHONY: demo test unit bench kafka-start kafka-stop clean
+.PHONY: demo test unit bench soak kafka-start kafka-stop clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt bench/requirements.txt
 	python3 -m venv $(VENV)
@@ -26,6 +26,10 @@ unit: $(VENV)/.installed
 bench: $(VENV)/.installed
 	@command -v kcat >/dev/null || { echo "kcat is needed: apt-get install kcat"; exit 1; }
 	$(PYTHON) bench/run.py
+
+## the long soak run: random kills and pauses of one node of a 3-node cluster under load (SOAK_SECONDS, SOAK_SEED)
+soak: $(VENV)/.installed
+	SOAK_SECONDS=$${SOAK_SECONDS:-600} $(PYTHON) -m pytest -s -p no:cacheprovider tests/integration/test_soak.py
 
 kafka-start: $(VENV)/.installed
 	$(PYTHON) -m local_kafka start

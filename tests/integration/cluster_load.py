@@ -213,6 +213,16 @@ def wait_for(condition, timeout, what):
     return value
 
 
+def restore(cluster, topics):
+    """Every node running again, every replica of `topics` and of the group offsets in sync: the next test's cluster."""
+    for node_id, node in cluster.nodes.items():
+        node.resume()  # a no-op unless paused
+        if not node.running():
+            cluster.restart(node_id)
+    for topic in (*topics, "__consumer_offsets"):
+        cluster.wait_full_isr(topic, timeout=120)
+
+
 class Group:
     """`n` consumer.py -g GROUP processes on one topic, and what they printed."""
 

@@ -18,8 +18,8 @@ import pytest
 from confluent_kafka import Consumer, KafkaException
 
 from .cluster_load import (FEEDER, NOT_ENOUGH_REPLICAS_SAID, QUIET, Group, PacedFeed, Script, duplicates,
-                           expected_lines, new_topic, order_violations, read_back, stored, stored_total, summary,
-                           wait_for, write_lines)
+                           expected_lines, new_topic, order_violations, read_back, restore, stored, stored_total,
+                           summary, wait_for, write_lines)
 from .faults_report import record
 from .scripts import consume
 
@@ -148,16 +148,6 @@ def test_leader_paused_for_20_s_producer_and_consumer_both_recover(kafka_cluster
     assert disorder == 0
     assert consumer_exit == 0, consumer.stderr()
     assert set(printed) == set(expected)  # duplicates are allowed (at-least-once) and counted in the report
-
-
-def restore(cluster, topics):
-    """Every node running again, every replica of `topics` and of the group offsets in sync: the next test's cluster."""
-    for node_id, node in cluster.nodes.items():
-        node.resume()  # a no-op unless paused
-        if not node.running():
-            cluster.restart(node_id)
-    for topic in (*topics, "__consumer_offsets"):
-        cluster.wait_full_isr(topic, timeout=120)
 
 
 def test_rolling_restart_under_load_nothing_lost_order_kept_group_duplicates_counted(kafka_cluster):
