@@ -5,7 +5,8 @@ A produce request refused for too few in-sync replicas (NOT_ENOUGH_REPLICAS, or 
 reaches neither the error callback nor librdkafka's log at its default level: librdkafka retries it quietly
 and says so only in its "msg" debug context ("... encountered error: Broker: Not enough in-sync replicas
 (actions Retry,MsgNotPersisted)"). So a producer's ClusterErrors switches that context on, unless the config
-chooses its own `debug`, and terminal.py turns the first such line into one sentence (not_enough_replicas)."""
+chooses its own `debug`, and terminal.py turns the first such line into one sentence (not_enough_replicas);
+likewise the first failure to get an idempotent producer id (no_producer_id)."""
 
 import time
 
@@ -57,6 +58,17 @@ def not_enough_replicas(log_line):
     return (f"the cluster has fewer in-sync replicas than the topic's min.insync.replicas ({code}: brokers are down "
             f"or lagging), so it refuses writes with acks=all; retrying until --timeout, nothing counted delivered "
             f"until a broker confirms it")
+
+
+def no_producer_id(log_line):
+    """The sentence for librdkafka's line that it cannot get an idempotent producer id (it retries), which the
+    default log filter would drop as a "retrying" line; None for any other line. A cluster hands out producer
+    ids through its controllers, so this is what a producer started while most of them are down meets."""
+    if "Failed to acquire idempotence PID" not in log_line:
+        return None
+    reason = log_line.rsplit(": ", 2)[-2] if log_line.count(": ") >= 2 else log_line
+    return (f"the cluster does not give this producer an id for idempotent writes yet ({reason}); this happens "
+            f"while most of its controllers are down; nothing is sent before it has one: retrying until --timeout")
 
 
 def watch_replicas(config):

@@ -9,7 +9,7 @@ import re
 import sys
 import time
 
-from .kafka_errors import not_enough_replicas
+from .kafka_errors import no_producer_id, not_enough_replicas
 
 
 class _Redact(logging.Filter):
@@ -38,23 +38,27 @@ class _Once(logging.Filter):
         return True
 
 
-class _ReplicasWatch(logging.Filter):
-    """librdkafka says that the cluster refuses writes for too few in-sync replicas only in a debug line (see
-    kafka_errors.watch_replicas). Say it once, in our words, through the script's log; pass on only the
-    lines at or above `level` (the client log's level for this verbosity), so the debug lines stay hidden."""
+class _WhyWaiting(logging.Filter):
+    """Two reasons for a producer to wait say nothing at the default log level: too few in-sync replicas
+    (librdkafka tells it only in a debug line, see kafka_errors.watch_replicas) and no producer id (a line
+    ending in "retrying", which _ClientLogFilter drops). Say each once, in our words, through the script's
+    log; pass on only the lines at or above `level` (the client log's level), so debug lines stay hidden."""
+
+    REASONS = (not_enough_replicas, no_producer_id)
 
     def __init__(self, log, level):
         super().__init__()
         self.log = log
         self.level = level
-        self.said = False
+        self.said = set()
 
     def filter(self, record):
-        if not self.said:
-            sentence = not_enough_replicas(record.getMessage())
-            if sentence:
-                self.said = True
-                self.log.warning("%s", sentence)
+        if len(self.said) < len(self.REASONS):
+            for reason in self.REASONS:
+                sentence = reason not in self.said and reason(record.getMessage())
+                if sentence:
+                    self.said.add(reason)
+                    self.log.warning("%s", sentence)
         return record.levelno >= self.level
 
 
@@ -78,9 +82,9 @@ def setup_logging(prog, verbosity, quiet, redactor):
     log.setLevel(logging.ERROR if quiet else logging.INFO if verbosity else logging.WARNING)
     client_log = logging.getLogger(f"{prog}.librdkafka")
     level = logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity else logging.WARNING
-    # every line reaches the filters (debug lines too), the watch drops those below `level`
+    # every line reaches the filters (debug lines too); _WhyWaiting drops those below `level`
     client_log.setLevel(logging.DEBUG)
-    client_log.filters[:] = [_ReplicasWatch(log, level)]
+    client_log.filters[:] = [_WhyWaiting(log, level)]
     if verbosity == 0:
         client_log.addFilter(_ClientLogFilter())
         client_log.addFilter(_Once())

@@ -17,7 +17,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, KafkaException
 
-from .cluster_load import (FEEDER, NOT_ENOUGH_REPLICAS_SAID, QUIET, Group, PacedFeed, Script, duplicates,
+from .cluster_load import (FEEDER, NO_PRODUCER_ID_SAID, NOT_ENOUGH_REPLICAS_SAID, QUIET, Group, PacedFeed, Script, duplicates,
                            expected_lines, new_topic, order_violations, read_back, restore, stored, stored_total,
                            summary, wait_for, write_lines)
 from .faults_report import record
@@ -291,7 +291,7 @@ def test_two_of_three_brokers_down_producer_waits_says_why_then_finishes_or_repo
     # controllers gone no node can hand out a new one, and a producer started then waits for that instead.
     waits = Script("producer.py", config, "-t", topics[0], "--timeout", "120", stdin=subprocess.PIPE)
     gives_up = Script("producer.py", config, "-t", topics[1], "--timeout", "15", stdin=subprocess.PIPE)
-    down = []
+    down, late = [], None
     try:
         for script in (waits, gives_up):
             write_lines(script.proc.stdin, 0, first, keys)
@@ -305,10 +305,17 @@ def test_two_of_three_brokers_down_producer_waits_says_why_then_finishes_or_repo
             down.append(node_id)
         outage = time.monotonic()
         wait_for(lambda: in_sync_only(kafka_cluster, topics, keep), 60, f"node {keep} alone in sync")
+        # A producer started now: a node hands out producer ids from a block the controllers gave it, so it
+        # gets one only if the node left has ids to spare, else it waits for a controller majority. Either
+        # way it must say why it waits and report its lines undelivered at --timeout. Lines `late:N`.
+        late = Script("producer.py", config, "-t", topics[1], "--timeout", "10", stdin=subprocess.PIPE)
+        late.proc.stdin.write(b"".join(b"late:%d\n" % i for i in range(10)))
+        late.proc.stdin.close()
         write_lines(waits.proc.stdin, first, waits_total, keys)
         write_lines(gives_up.proc.stdin, first, gives_up_total, keys)
         gives_up.proc.stdin.close()
         gave_up = gives_up.finish(timeout=120)
+        late_exit = late.finish(timeout=120)
         wait_for(lambda: NOT_ENOUGH_REPLICAS_SAID in waits.stderr(), 60,
                  f"producer.py saying why it waits (stderr: {waits.stderr()[-1000:]})")
         stored_during_outage = stored_total(bootstrap, topics[0], range(3))
@@ -319,9 +326,10 @@ def test_two_of_three_brokers_down_producer_waits_says_why_then_finishes_or_repo
         waited = waits.finish(timeout=180)
         done = waits.ended or time.monotonic()
     finally:
-        for script in (waits, gives_up):
-            script.proc.stdin.close()
-            script.finish(1)
+        for script in (waits, gives_up, late):
+            if script is not None:
+                script.proc.stdin.close()
+                script.finish(1)
         restore(kafka_cluster, topics)
     expected = expected_lines(waits_total, keys)
     by_partition = read_back(bootstrap, topics[0], range(3))
@@ -345,6 +353,18 @@ def test_two_of_three_brokers_down_producer_waits_says_why_then_finishes_or_repo
            exit_code=gave_up, delivered=delivered, failed=failed, not_confirmed=unconfirmed,
            recovery_s=round((gives_up.ended or outage) - outage, 1), said_why=NOT_ENOUGH_REPLICAS_SAID in gives_up_err,
            outcome=f"{delivered:,} delivered, {failed:,} failed, {unconfirmed:,} not confirmed; exit {gave_up}")
+    record("3 nodes: two of three stopped; producer.py started during the outage (--timeout 10)",
+           injected=f"nodes {down[0]} and {down[1]} stopped; a new producer.py with 10 lines",
+           lines_in=10, lines_out=sum(text.startswith("late:") for text in gave_up_stored), exit_code=late_exit,
+           recovery_s=round((late.ended or outage) - outage, 1),
+           said_why=[text for text in late.stderr().splitlines()
+                     if NO_PRODUCER_ID_SAID in text or NOT_ENOUGH_REPLICAS_SAID in text],
+           outcome="said why; {:,} delivered, {:,} failed, {:,} not confirmed; exit {}".format(*summary(late.stderr()),
+                                                                                               late_exit))
+    late_delivered, late_failed, late_unconfirmed = summary(late.stderr())
+    assert late_exit == 1, late.stderr()
+    assert (late_delivered, late_failed + late_unconfirmed) == (0, 10), late.stderr()
+    assert NO_PRODUCER_ID_SAID in late.stderr() or NOT_ENOUGH_REPLICAS_SAID in late.stderr()
     # the one that waited: said why, claimed and stored nothing while it could not, then wrote every line once
     assert NOT_ENOUGH_REPLICAS_SAID in waits_err
     assert waits_err.count(NOT_ENOUGH_REPLICAS_SAID) == 1  # said once, not once per retry
@@ -360,3 +380,4 @@ def test_two_of_three_brokers_down_producer_waits_says_why_then_finishes_or_repo
     assert "Traceback" not in waits_err + gives_up_err
     # what it counted delivered is stored, exactly once; nothing else was claimed
     assert set(expected_lines(first, keys)) <= set(gave_up_stored) and duplicates(gave_up_stored) == 0
+    assert not any(text.startswith("late:") for text in gave_up_stored)
