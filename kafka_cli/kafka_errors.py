@@ -63,12 +63,16 @@ def not_enough_replicas(log_line):
 def no_producer_id(log_line):
     """The sentence for librdkafka's line that it cannot get an idempotent producer id (it retries), which the
     default log filter would drop as a "retrying" line; None for any other line. A cluster hands out producer
-    ids through its controllers, so this is what a producer started while most of them are down meets."""
+    ids through its controllers, so this is what a producer started while most of them are down meets. Right
+    after a broker starts it also fails once or twice and passes: say it only when it lasts (NO_PRODUCER_ID_AFTER)."""
     if "Failed to acquire idempotence PID" not in log_line:
         return None
     reason = log_line.rsplit(": ", 2)[-2] if log_line.count(": ") >= 2 else log_line
-    return (f"the cluster does not give this producer an id for idempotent writes yet ({reason}); this happens "
-            f"while most of its controllers are down; nothing is sent before it has one: retrying until --timeout")
+    return (f"the cluster has not given this producer an id for idempotent writes ({reason}); it hands them out "
+            f"only while a majority of its controllers runs; nothing is sent before: retrying until --timeout")
+
+
+NO_PRODUCER_ID_AFTER = 3.0  # seconds of failing before it is said (measured: a fresh broker fails it once)
 
 
 def watch_replicas(config):

@@ -9,7 +9,7 @@ import re
 import sys
 import time
 
-from .kafka_errors import no_producer_id, not_enough_replicas
+from .kafka_errors import NO_PRODUCER_ID_AFTER, no_producer_id, not_enough_replicas
 
 
 class _Redact(logging.Filter):
@@ -42,23 +42,27 @@ class _WhyWaiting(logging.Filter):
     """Two reasons for a producer to wait say nothing at the default log level: too few in-sync replicas
     (librdkafka tells it only in a debug line, see kafka_errors.watch_replicas) and no producer id (a line
     ending in "retrying", which _ClientLogFilter drops). Say each once, in our words, through the script's
-    log; pass on only the lines at or above `level` (the client log's level), so debug lines stay hidden."""
+    log, the second only once it has lasted; pass on only the lines at or above `level` (the client log's
+    level), so the debug lines stay hidden."""
 
-    REASONS = (not_enough_replicas, no_producer_id)
+    REASONS = ((not_enough_replicas, 0.0), (no_producer_id, NO_PRODUCER_ID_AFTER))
 
     def __init__(self, log, level):
         super().__init__()
         self.log = log
         self.level = level
+        self.first_seen = {}
         self.said = set()
 
     def filter(self, record):
         if len(self.said) < len(self.REASONS):
-            for reason in self.REASONS:
+            for reason, after in self.REASONS:
                 sentence = reason not in self.said and reason(record.getMessage())
                 if sentence:
-                    self.said.add(reason)
-                    self.log.warning("%s", sentence)
+                    first = self.first_seen.setdefault(reason, record.created)
+                    if record.created - first >= after:
+                        self.said.add(reason)
+                        self.log.warning("%s", sentence)
         return record.levelno >= self.level
 
 

@@ -29,7 +29,7 @@ SUMMARY = re.compile(r"([\d,]+) delivered to \S+, ([\d,]+) failed(?:, ([\d,]+) n
 # what producer.py says once when the cluster refuses writes for too few in-sync replicas
 NOT_ENOUGH_REPLICAS_SAID = "fewer in-sync replicas than the topic's min.insync.replicas"
 # and when it cannot get a producer id for idempotence (the controllers have no majority)
-NO_PRODUCER_ID_SAID = "does not give this producer an id for idempotent writes yet"
+NO_PRODUCER_ID_SAID = "has not given this producer an id for idempotent writes"
 
 # Writes `count` lines in chunks, pausing between them, so that a fault surely lands while lines are still
 # coming. A separate process: 300,000 lines from a thread of the test would compete with its other threads.
