@@ -8,6 +8,7 @@ and says so only in its "msg" debug context ("... encountered error: Broker: Not
 chooses its own `debug`, and terminal.py turns the first such line into one sentence (not_enough_replicas);
 likewise the first failure to get an idempotent producer id (no_producer_id)."""
 
+import functools
 import time
 
 
@@ -43,18 +44,22 @@ def _ssl_reason(text):
     return text
 
 
-# librdkafka's texts for the two broker errors (rd_kafka_err2str), as its "msg" debug lines quote them
-NOT_ENOUGH_REPLICAS_TEXTS = ("Broker: Not enough in-sync replicas",
-                             "Broker: Messages are written to the log, but to fewer in-sync replicas than required")
+@functools.lru_cache(maxsize=1)
+def _not_enough_replicas_texts():
+    """{librdkafka's text for the error (as its debug lines quote it): the error's name}, from librdkafka itself."""
+    from confluent_kafka import KafkaError
+
+    return {KafkaError(code).str(): name for code, name in (
+        (KafkaError.NOT_ENOUGH_REPLICAS, "NOT_ENOUGH_REPLICAS"),
+        (KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND, "NOT_ENOUGH_REPLICAS_AFTER_APPEND"))}
 
 
 def not_enough_replicas(log_line):
     """The sentence for a librdkafka log line that reports a produce request refused for too few in-sync
     replicas (it will be retried); None for any other line."""
-    if not any(text in log_line for text in NOT_ENOUGH_REPLICAS_TEXTS):
+    code = next((name for text, name in _not_enough_replicas_texts().items() if text in log_line), None)
+    if code is None:
         return None
-    after_append = "fewer in-sync replicas than required" in log_line
-    code = "NOT_ENOUGH_REPLICAS_AFTER_APPEND" if after_append else "NOT_ENOUGH_REPLICAS"
     return (f"the cluster has fewer in-sync replicas than the topic's min.insync.replicas ({code}: brokers are down "
             f"or lagging), so it refuses writes with acks=all; retrying until --timeout, nothing counted delivered "
             f"until a broker confirms it")
