@@ -26,7 +26,7 @@ import click
 from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import CliError
-from kafka_cli.formats import FORMATS
+from kafka_cli.formats import FORMATS, Style
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
 from kafka_cli.secrets import Redactor
@@ -70,6 +70,8 @@ class State:
         self.rewound = set()
         self.ever_assigned = False
         self.cooperative = False
+        self.exit_at_end = False
+        self.missing = set()  # subscribed names (or ^patterns) the broker said do not exist (yet)
 
     @property
     def stopped_by(self):
@@ -102,7 +104,9 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 @click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), help="Exit when nothing arrives for SECONDS.")
 @click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
-@click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True, help="Between key and value in text format.")
+@click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True,
+              help=r"Between key and value in text format. kcat's escapes work: \t tab, \n newline, \r, "
+                   r"\0 NUL, \xHH any byte, \\ a backslash (-K '\t' is a tab).")
 def main(config_file, properties, quiet, verbose, topics, group, from_beginning, max_messages, exit_at_end,
          timeout, output_format, key_separator):
     """Print the messages of a Kafka topic on stdout, one per line.
@@ -122,15 +126,32 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
     """
     redactor = Redactor()
     with redactor.guard():
+        require_stdout()
         log, client_log = setup_logging("consumer.py", verbose, quiet, redactor)
         config = load_config(config_file, "consumer", properties, redactor)
-        separator = unescape(key_separator)
+        # Decided once: on a terminal every format escapes what the terminal would obey (ESC, C1, bidi...).
+        style = Style(separator=unescape(key_separator), terminal=sys.stdout.isatty(),
+                      warn=lambda text: log.warning("%s", text))
         options = ConsumerOptions(
             topics=tuple(topics) or (DEFAULT_TOPIC,), group=group, from_beginning=from_beginning,
             max_messages=max_messages, exit_at_end=exit_at_end, idle_timeout=timeout,
-            render=FORMATS[output_format](separator), text_separator=separator if output_format == "text" else None,
-            quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet))
+            render=FORMATS[output_format](style), text_separator=fast_text_separator(output_format, style),
+            terminal=style.terminal, quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet))
         run(config, options, log, client_log, verbose)
+
+
+def require_stdout():
+    """`consumer.py >&-`: Python starts with sys.stdout None, and the next file or socket opened takes fd 1;
+    writing messages there would send them to a broker connection. Refuse before anything is opened."""
+    if sys.stdout is None:
+        raise CliError("stdout is closed: there is nowhere to print the messages (use > FILE or > /dev/null)")
+
+
+def fast_text_separator(output_format, style):
+    """The separator when the loop may inline the text format (raw bytes, no null marker), else None."""
+    if output_format == "text" and not style.terminal and not style.null_marker:
+        return style.separator
+    return None
 
 
 @dataclass(frozen=True)
@@ -144,7 +165,8 @@ class ConsumerOptions:
     exit_at_end: bool
     idle_timeout: float  # --timeout, or None
     render: object  # message -> bytes line, from kafka_cli.formats
-    text_separator: bytes  # set when the format is text: the loop inlines it
+    text_separator: bytes  # set when the loop may inline the text format (see fast_text_separator)
+    terminal: bool  # stdout is a terminal (output escaped by render)
     quiet: bool
     show_progress: bool
 
@@ -167,6 +189,10 @@ def configure(config, options, log, verbose):
     # librdkafka waits 1 s before fetching again once its local queue is full; reading a topic to its
     # end then stalls every second. 10 ms keeps the queue topped up (measured: 2.5x faster to the end).
     config.set_default("fetch.queue.backoff.ms", "10")
+    # A topic created after we subscribed (or a new one matching a ^pattern) is only seen at the next metadata
+    # refresh: librdkafka's default of 5 minutes would leave a waiting consumer blind that long. One small
+    # metadata request every 3 s costs the broker next to nothing.
+    config.set_default("topic.metadata.refresh.interval.ms", "3000")
     if options.exit_at_end:
         config.set("enable.partition.eof", "true", "--exit-at-end")
 
@@ -177,6 +203,7 @@ def run(config, options, log, client_log, verbose):
     from confluent_kafka import Consumer
 
     state = State()
+    state.exit_at_end = options.exit_at_end
     state.cooperative = ("cooperative" in config.get("partition.assignment.strategy", "")
                          or config.get("group.protocol", "classic") == "consumer")
     state.errors = ClusterErrors(config, log)
@@ -241,9 +268,8 @@ def consume(consumer, state, options, log, config):
         if first is None:
             state.errors.check(consumer, "waiting for it")
             if idle_timeout is not None and time.monotonic() - last_activity >= idle_timeout:
-                if not state.ever_assigned and state.errors.trouble:
-                    state.fatal = (f"no broker answered within --timeout {idle_timeout:g} s: check bootstrap.servers "
-                                   f"({config.get('bootstrap.servers')}) in {config.path}")
+                if not state.ever_assigned:
+                    state.fatal = nothing_to_read(state, idle_timeout, config)
                 break
             continue
         if state.errors.said:
@@ -319,12 +345,40 @@ def store_written(consumer, batch, complete):
         consumer.store_offsets(offsets=[TopicPartition(t, p, o) for (t, p), o in last.items()])
 
 
+def nothing_to_read(state, idle_timeout, config):
+    """Why a run ended by --timeout before it got any partition, or None if it simply had nothing to read."""
+    if state.errors.trouble:
+        return (f"no broker answered within --timeout {idle_timeout:g} s: check bootstrap.servers "
+                f"({config.get('bootstrap.servers')}) in {config.path}")
+    if state.missing:
+        return "; ".join(absent(name) for name in sorted(state.missing)) + f" (waited --timeout {idle_timeout:g} s)"
+    return None
+
+
+def absent(name):
+    if name.startswith("^"):
+        return f"no topic matching '{name}' exists"
+    return f"topic '{name}' does not exist"
+
+
+def topic_missing(name, state, log, config):
+    """A subscribed topic (or any topic matching a ^pattern) is not there. With -e that ends the run; else the
+    consumer says so once and waits: the subscription stays, and the next metadata refresh (see
+    topic.metadata.refresh.interval.ms in configure) finds the topic once it is created."""
+    where = config.get("bootstrap.servers")
+    if state.exit_at_end:
+        state.fatal = f"{absent(name)} on {where} (check -t, or create it first)"
+    elif name not in state.missing:
+        state.missing.add(name)
+        log.warning("%s yet on %s: waiting for it to be created (Ctrl-C or --timeout end the wait)",
+                    absent(name), where)
+
+
 def handle_message_error(err, msg, state, log, config):
     from confluent_kafka import KafkaError
 
     if err.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC):
-        state.fatal = (f"topic '{msg.topic()}' does not exist on {config.get('bootstrap.servers')} "
-                       "(check -t, or create it first)")
+        topic_missing(msg.topic(), state, log, config)
     elif err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
         state.fatal = f"user '{config.get('sasl.username', '')}' may not read topic '{msg.topic()}' (the broker's ACLs)"
     elif err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
