@@ -188,3 +188,69 @@ def check_verbose(stdout, expected):
 
 
 check_output = {"text": check_text, "json": check_json, "verbose": check_verbose}
+
+
+# -- c. a terminal on stdout ------------------------------------------------------------------------------------
+EVIL = b"\x1b[2J\x07\x9b" + "\x9b\u202e".encode()  # clear screen, bell, CSI as a byte and as U+009B, RLO
+EVIL_UTF8 = "\x1b[2J\x07\x9b\u202e".encode()  # the same as valid UTF-8: JSON shows it as a string, not base64
+ESCAPED = {"text": [b"k\\x1b[2J\\x07\\x9b\\u009b\\u202e:v\\x1b[2J\\x07\\u009b\\u202e"],
+           "json": [b'"value":"v\\u001b[2J\\u0007\\u009b\\u202e"', b'[["h\\u202e","\\u001b[2J\\u0007\\u009b\\u202e"]]'],
+           "verbose": [b"key=k\\x1b[2J\\x07\\x9b\\u009b\\u202e  value=v\\x1b[2J\\x07\\u009b\\u202e  "
+                       b"headers: h\\u202e=\\x1b[2J\\x07\\u009b\\u202e"]}
+
+
+def read_terminal(command):
+    """Run `command` with stdout on a pseudo-terminal; all it wrote there, and its stderr."""
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(command, stdout=secondary, stderr=subprocess.PIPE, cwd=ROOT)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    err = process.stderr.read()
+    process.wait(60)
+    os.close(primary)
+    return process.returncode, b"".join(chunks), err
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "verbose"])
+def test_nothing_from_the_data_controls_the_terminal(kafka, make_topic, group, output_format):
+    topic = make_topic(1)
+    writer = producer(kafka)
+    writer.produce(topic, key=b"k" + EVIL, value=b"v" + EVIL_UTF8, headers=[("h" + "\u202e", EVIL_UTF8)])
+    assert writer.flush(30) == 0
+    code, shown, err = read_terminal([sys.executable, str(ROOT / "consumer.py"), str(kafka.plaintext_config),
+                                      "-t", topic, "-g", group, "-e", "-f", output_format])
+    assert code == 0, err
+    for raw in (b"\x1b", b"\x07", b"\x9b", "\u202e".encode()):
+        assert raw not in shown
+    for escaped in ESCAPED[output_format]:
+        assert escaped in shown
+
+
+def test_text_to_a_pipe_stays_byte_exact(kafka, make_topic, group):
+    topic = make_topic(1)
+    writer = producer(kafka)
+    writer.produce(topic, key=b"k" + EVIL, value=b"v" + EVIL)
+    assert writer.flush(30) == 0
+    assert consume(kafka.plaintext_config, topic, "-g", group, "-e").stdout == b"k" + EVIL + b":v" + EVIL + b"\n"
+
+
+# -- d. stdout closed -----------------------------------------------------------------------------------------
+def test_closed_stdout_is_refused_and_nothing_is_committed(kafka, make_topic, group):
+    topic = make_topic(1)
+    writer = producer(kafka)
+    writer.produce(topic, key=b"k", value=b"v")
+    assert writer.flush(30) == 0
+    command = f"'{sys.executable}' consumer.py '{kafka.plaintext_config}' -t {topic} -g {group} -e >&-"
+    closed = subprocess.run(["bash", "-c", command], capture_output=True, cwd=ROOT, timeout=120)
+    assert closed.returncode == 1
+    assert closed.stderr == b"Error: stdout is closed: there is nowhere to print the messages " \
+                            b"(use > FILE or > /dev/null)\n"
+    assert lines_of(consume(kafka.plaintext_config, topic, "-g", group, "-e").stdout) == ["k:v"]
