@@ -234,9 +234,10 @@ def configure(config, options, log, verbose):
     # librdkafka waits 1 s before fetching again once its local queue is full; reading a topic to its
     # end then stalls every second. 10 ms keeps the queue topped up (measured: 2.5x faster to the end).
     config.set_default("fetch.queue.backoff.ms", "10")
-    # A topic created after we subscribed (or a new one matching a ^pattern) is only seen at the next metadata
-    # refresh: librdkafka's default of 5 minutes would leave a waiting consumer blind that long. One small
-    # metadata request every 3 s costs the broker next to nothing.
+    # A new topic matching a ^pattern is only seen at the next full metadata refresh: with librdkafka's default
+    # of 5 minutes a waiting consumer stayed blind (measured: nothing after 100 s; with 3 s, printed 3.1 s after
+    # the topic was created). A missing named topic is re-checked by librdkafka anyway (2.0 s either way).
+    # One metadata request every 3 s costs the broker next to nothing.
     config.set_default("topic.metadata.refresh.interval.ms", "3000")
     if options.exit_at_end:
         config.set("enable.partition.eof", "true", "--exit-at-end")
