@@ -33,10 +33,14 @@ def read_headers(msg, style):
     try:
         return msg.headers() or []
     except (SystemError, UnicodeError, ValueError):
-        if style.warn:
-            style.warn(f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}: a header name is not UTF-8, which "
-                       "confluent-kafka cannot read; the message is shown with its headers marked unreadable")
+        warn_unreadable(msg, style)
         return None
+
+
+def warn_unreadable(msg, style):
+    if style.warn:
+        style.warn(f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}: a header name is not UTF-8, which "
+                   "confluent-kafka cannot read; the message is shown with its headers marked unreadable")
 
 
 def format_text(style):
@@ -94,7 +98,7 @@ def format_json(style):
         try:  # not read_headers(): this runs for every message, and most have no headers
             headers = msg.headers()
         except (SystemError, UnicodeError, ValueError):
-            read_headers(msg, style)  # fails the same way, and warns
+            warn_unreadable(msg, style)
             headers, header_text = None, UNREADABLE_HEADERS_JSON
         if headers:
             header_text = "[" + ",".join("[%s,%s]" % (json_safe(encode_json_string(name)), json_text(value))
