@@ -122,11 +122,13 @@ def split_chunk(chunk, separator, no_key, null_values):
         if b"" in lines or (null_values and not null_values.isdisjoint(lines)):
             return None
         return None, lines
-    lines = chunk.count(b"\n")
-    if len(separator) != 1 or separator == b"\n" or chunk.count(separator) != lines:
+    if len(separator) != 1 or separator == b"\n":
         return None
     parts = chunk.replace(b"\n", separator).split(separator)
     parts.pop()  # after the final newline
+    if len(parts) % 2:
+        return None  # more separators than lines (bytes.count would say so sooner, but it reads byte by byte)
+    lines = len(parts) // 2
     woven = [b""] * (4 * lines)
     woven[0::2] = parts
     woven[1::2] = [separator, b"\n"] * lines
