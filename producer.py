@@ -404,10 +404,10 @@ def read_and_produce(producer, options, delivery, skipped, log):
                     delivery.fail(unsent, str(abort))
                     sent += unsent  # read and counted as failed
                     break
+                except KafkaException as e:  # refused once there was room: the same as refused at once
+                    refuse_line(e, len(value or b""), first_lineno + index, delivery, log)
             except KafkaException as e:
-                reason = describe_produce_error(e, len(value or b""), delivery.max_bytes)
-                delivery.fail(1, f"line {first_lineno + index}: {reason}")
-                log.error("line %d: %s", first_lineno + index, reason)
+                refuse_line(e, len(value or b""), first_lineno + index, delivery, log)
             sent += 1
         producer.poll(0)  # serve delivery reports and errors without waiting
         delivery.errors.check(producer, "messages wait in the queue")
@@ -499,10 +499,11 @@ def produce_record(producer, options, delivery, record, lineno):
         headers = (headers or []) + options.headers
     message = {"value": value, "key": key, "headers": headers, "partition": partition, "timestamp": timestamp}
     try:
-        producer.produce(options.topic, **message)
-    except BufferError:
-        produce_when_room(producer, options, delivery, message)
-    except KafkaException as e:
+        try:
+            producer.produce(options.topic, **message)
+        except BufferError:
+            produce_when_room(producer, options, delivery, message)
+    except KafkaException as e:  # refused at once, or once there was room
         reason = describe_produce_error(e, len(value or b""), delivery.max_bytes)
         if e.args[0].name() == "_UNKNOWN_PARTITION":
             reason = (f"partition {partition} does not exist in topic '{options.topic}' "
@@ -585,9 +586,14 @@ def produce_all(producer, options, delivery, plain, log):
                 return len(values)
             except KafkaException as e:  # refused once there was room (e.g. a fatal error came meanwhile)
                 error = e
-        reason = describe_produce_error(error, len(values[index]), delivery.max_bytes)
-        delivery.fail(1, f"line {first_lineno + index}: {reason}")
-        log.error("line %d: %s", first_lineno + index, reason)
+        refuse_line(error, len(values[index]), first_lineno + index, delivery, log)
+
+
+def refuse_line(e, size, lineno, delivery, log):
+    """A line the client refused in produce(): failed, with its number and the reason."""
+    reason = describe_produce_error(e, size, delivery.max_bytes)
+    delivery.fail(1, f"line {lineno}: {reason}")
+    log.error("line %d: %s", lineno, reason)
 
 
 def describe_produce_error(e, size, limit):

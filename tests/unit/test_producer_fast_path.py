@@ -79,3 +79,13 @@ def test_fast_path_counts_the_rest_of_the_chunk_failed_when_the_wait_for_room_en
     assert messages == [(b"a", b"1"), (b"b", b"2")]
     assert (sent, bad) == (4, None)
     assert run_read_and_produce.delivery.failed == 2
+
+
+def test_line_by_line_path_counts_a_line_refused_once_there_was_room():
+    # \r\n endings keep the block off the fast path; the refused value is refused when retried after a full queue
+    fake = ChoosyProducer(refuse={b"2"}, full_at={2})
+    (sent, bad), messages, _ = run_read_and_produce([b"a:1\r\nb:2\r\nc:3\r\n"], LineParser(b":", False), fake=fake)
+    assert messages == [(b"a", b"1"), (b"c", b"3")]
+    assert (sent, bad) == (3, None)
+    assert run_read_and_produce.delivery.failed == 1
+    assert run_read_and_produce.delivery.first_reason.startswith("line 2: message of ")
