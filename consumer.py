@@ -27,7 +27,7 @@ from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import CliError, ConfigError
 from kafka_cli.format_string import TOKENS, format_string
-from kafka_cli.formats import FORMATS, Style
+from kafka_cli.formats import FORMATS, Style, batch_renderer
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
 from kafka_cli.positions import Until, end_offsets, parse_position, partitions_to_read, start_offsets
@@ -163,7 +163,7 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
         options = ConsumerOptions(
             topics=topics, group=group, from_beginning=from_beginning,
             max_messages=max_messages, exit_at_end=exit_at_end, idle_timeout=timeout,
-            render=factory(style), text_separator=None if format_string_text else fast_text_separator(output_format, style),
+            render_batch=batch_renderer(factory, style), text_separator=None if format_string_text else fast_text_separator(output_format, style),
             terminal=style.terminal, quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet),
             direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at)
         run(config, options, log, client_log, verbose)
@@ -200,7 +200,7 @@ class ConsumerOptions:
     max_messages: int  # or None
     exit_at_end: bool
     idle_timeout: float  # --timeout, or None
-    render: object  # message -> bytes line, from kafka_cli.formats
+    render_batch: object  # batch of messages -> their lines (bytes), from kafka_cli.formats.batch_renderer
     text_separator: bytes  # set when the loop may inline the text format (see fast_text_separator)
     terminal: bool  # stdout is a terminal (output escaped by render)
     quiet: bool
@@ -337,7 +337,7 @@ def consume(consumer, state, options, log, config):
     and everything they touch is a local variable."""
     from confluent_kafka import KafkaError
 
-    render, text_separator, until = options.render, options.text_separator, state.until
+    render_batch, text_separator, until = options.render_batch, options.text_separator, state.until
     max_messages, exit_at_end, idle_timeout = options.max_messages, options.exit_at_end, options.idle_timeout
     fd = sys.stdout.fileno()
     progress = Progress(options.show_progress, "messages")
@@ -360,16 +360,14 @@ def consume(consumer, state, options, log, config):
         last_activity = time.monotonic()
         if until is not None:
             batch = until.take(batch)
-        chunks = []
-        append = chunks.append
         if text_separator is not None:  # the default format, inlined: this runs once per message
+            chunks = []
+            append = chunks.append
             for msg in batch:
                 if msg.error() is None:
                     append((msg.key() or b"") + text_separator + (msg.value() or b"") + b"\n")
-        else:
-            for msg in batch:
-                if msg.error() is None:
-                    append(render(msg))
+        else:  # one line per message without error(); json renders the whole batch at once (formats.py)
+            chunks = render_batch(batch)
         if len(chunks) < len(batch):
             for msg in batch:
                 err = msg.error()

@@ -9,9 +9,11 @@ names that are not UTF-8, timestamps of any value or none.
 import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import repeat
 from json.encoder import encode_basestring as encode_json_string
+from operator import is_not, itemgetter, methodcaller
 
-from .escaping import for_terminal, json_safe, printable
+from .escaping import RAW_IN_JSON_TABLE, for_terminal, json_safe, json_safe_but_del, printable
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 NO_TIMESTAMP = -1  # Kafka's own marker for "no timestamp", whatever the timestamp type says
@@ -110,6 +112,134 @@ def format_json(style):
     return as_json
 
 
+# -- json, a batch at a time ----------------------------------------------------------------------------
+# The loop hands the renderer up to 2000 messages at once. format_json costs about 2 us of Python per message;
+# here each field is read for the whole batch by C-level map(), the keys (and the values) are checked in one
+# pass over their joined bytes, and C fills one bytes template per message. Same bytes as format_json, message
+# for message (tests/unit/test_json_batch.py holds it to that on generated batches).
+_KIND, _STAMP = itemgetter(0), itemgetter(1)
+_UNREADABLE = object()  # in a batch's headers column: that message's header names could not be read
+
+
+class _Methods:
+    """The messages' methods, to map over a batch: cimpl.Message's own (a C call each) when all are of one type."""
+
+    def __init__(self, batch):
+        self.kind = type(batch[0]) if len(set(map(type, batch))) == 1 else None
+
+    def __getattr__(self, name):
+        return getattr(self.kind, name) if self.kind else methodcaller(name)
+
+
+class _TopicTexts(dict):
+    """topic name -> its JSON string as bytes, made on first sight."""
+
+    def __missing__(self, topic):
+        text = self[topic] = encode_json_string(topic).encode("utf-8", "surrogateescape")
+        return text
+
+
+def json_template(key_quoted, value_quoted, timestamp_text):
+    """The bytes template of one line: quotes around the key and value when their column comes without them;
+    the timestamp as a number (%d) or as ready text (%s, when some are null)."""
+    key, value = (b'"%s"' if key_quoted else b"%s"), (b'"%s"' if value_quoted else b"%s")
+    stamp = b"%s" if timestamp_text else b"%d"
+    return (b'{"topic":%s,"partition":%d,"offset":%d,"timestamp":' + stamp + b',"key":' + key
+            + b',"value":' + value + b',"headers":%s}\n')
+
+
+def json_strings(column):
+    """(pieces, quoted): the JSON text of each key (or value) of a batch, as bytes; quoted when the pieces
+    are the insides of JSON strings and the template adds the quotes."""
+    nulls = column.count(None)
+    if nulls == len(column):
+        return repeat(b"null"), False
+    if not nulls:
+        blob = b" ".join(column)  # an ASCII separator: the whole is valid UTF-8 exactly when every part is
+        if b"\0" not in blob.translate(RAW_IN_JSON_TABLE) and (blob.isascii() or _is_utf8(blob)):
+            return column, True  # nothing to escape: the bytes are their JSON string's insides
+        insides = _escaped_together(column)
+        if insides is not None:
+            return insides, True
+    return [json_text(data).encode("utf-8", "surrogateescape") for data in column], False
+
+
+def _is_utf8(blob):
+    try:
+        blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _escaped_together(column):
+    """The insides of each item's JSON string, escaped in one call over all of them joined by DEL (which the
+    JSON encoder keeps as it is); None when an item holds a DEL itself or is not UTF-8."""
+    blob = b"\x7f".join(column)
+    if blob.count(b"\x7f") != len(column) - 1:
+        return None
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    insides = json_safe_but_del(encode_json_string(text)).encode("utf-8").split(b"\x7f")
+    insides[0] = insides[0][1:]  # the quotes around the whole (one after the other: a batch of one has both)
+    insides[-1] = insides[-1][:-1]
+    return insides
+
+
+def batch_headers(batch, headers, style):
+    """Each message's headers (a list or None), _UNREADABLE for one whose header names cannot be read."""
+    result = []
+    messages = iter(batch)
+    while True:
+        try:
+            result.extend(map(headers, messages))  # stops at a message whose headers() raises
+            return result
+        except (SystemError, UnicodeError, ValueError):
+            warn_unreadable(batch[len(result)], style)  # headers() is not called twice: a second call returns []
+            result.append(_UNREADABLE)
+
+
+def headers_json(headers):
+    """The headers' JSON text as bytes."""
+    if headers is _UNREADABLE:
+        return UNREADABLE_HEADERS_JSON.encode()
+    if not headers:
+        return b"[]"
+    return ("[" + ",".join("[%s,%s]" % (json_safe(encode_json_string(name)), json_text(value))
+                           for name, value in headers) + "]").encode("utf-8", "surrogateescape")
+
+
+def format_json_batch(style):
+    """format_json for a whole batch: the list of lines of its messages that have no error()."""
+    topic_texts = _TopicTexts()
+
+    def as_json_lines(batch):
+        if not batch:
+            return []
+        message = _Methods(batch)
+        errors = list(map(message.error, batch))
+        if any(map(is_not, errors, repeat(None))):  # not errors.count(None): KafkaError == None raises
+            batch = [msg for msg, error in zip(batch, errors) if error is None]
+            if not batch:
+                return []
+        headers = batch_headers(batch, message.headers, style)
+        header_texts = list(map(headers_json, headers)) if any(headers) else repeat(b"[]")
+        keys, key_quoted = json_strings(list(map(message.key, batch)))
+        values, value_quoted = json_strings(list(map(message.value, batch)))
+        timestamps = list(map(message.timestamp, batch))
+        stamps = list(map(_STAMP, timestamps))
+        some_null = 0 in map(_KIND, timestamps)  # TIMESTAMP_NOT_AVAILABLE
+        if some_null:
+            stamps = [b"%d" % stamp if kind else b"null" for kind, stamp in timestamps]
+        template = json_template(key_quoted, value_quoted, some_null)
+        return list(map(template.__mod__, zip(map(topic_texts.__getitem__, map(message.topic, batch)),
+                                              map(message.partition, batch), map(message.offset, batch),
+                                              stamps, keys, values, header_texts)))
+    return as_json_lines
+
+
 def for_people(data):
     """One line of printable text for any bytes: backslashes doubled first, so an escape is never ambiguous."""
     if data is None:
@@ -147,3 +277,20 @@ def format_verbose(style):
 
 
 FORMATS = {"text": format_text, "json": format_json, "verbose": format_verbose}
+
+
+def one_by_one(render):
+    """A batch renderer from a one-message renderer."""
+    def each(batch):
+        return [render(msg) for msg in batch if msg.error() is None]
+    return each
+
+
+BATCH_FORMATS = {format_json: format_json_batch}  # formats with their own batch renderer
+
+
+def batch_renderer(factory, style):
+    """batch of messages -> list of lines (one per message without error()), for a format's factory."""
+    if factory in BATCH_FORMATS:
+        return BATCH_FORMATS[factory](style)
+    return one_by_one(factory(style))
