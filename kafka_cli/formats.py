@@ -139,13 +139,20 @@ class _TopicTexts(dict):
         return text
 
 
-def json_template(key_quoted, value_quoted, timestamp_text):
-    """The bytes template of one line: quotes around the key and value when their column comes without them;
-    the timestamp as a number (%d) or as ready text (%s, when some are null)."""
+def json_template(start, key_quoted, value_quoted, timestamp_text):
+    """The bytes template of one line after its start (topic and partition): quotes around the key and value
+    when their column comes without them; the timestamp as a number (%d) or as ready text (%s, some are null)."""
     key, value = (b'"%s"' if key_quoted else b"%s"), (b'"%s"' if value_quoted else b"%s")
     stamp = b"%s" if timestamp_text else b"%d"
-    return (b'{"topic":%s,"partition":%d,"offset":%d,"timestamp":' + stamp + b',"key":' + key
-            + b',"value":' + value + b',"headers":%s}\n')
+    return start + b'"offset":%d,"timestamp":' + stamp + b',"key":' + key + b',"value":' + value + b',"headers":%s}\n'
+
+
+def line_start(topics, partitions, topic_texts):
+    """(start of the template, its columns): topic and partition written into the template when the whole batch
+    is of one partition (nearly always: librdkafka hands over a partition's fetched messages together)."""
+    if topics.count(topics[0]) == len(topics) and partitions.count(partitions[0]) == len(partitions):
+        return (b'{"topic":%s,"partition":%d,' % (topic_texts[topics[0]], partitions[0])).replace(b"%", b"%%"), ()
+    return b'{"topic":%s,"partition":%d,', (map(topic_texts.__getitem__, topics), partitions)
 
 
 def json_strings(column):
@@ -229,14 +236,14 @@ def format_json_batch(style):
         keys, key_quoted = json_strings(list(map(message.key, batch)))
         values, value_quoted = json_strings(list(map(message.value, batch)))
         timestamps = list(map(message.timestamp, batch))
-        stamps = list(map(_STAMP, timestamps))
+        stamps = map(_STAMP, timestamps)
         some_null = 0 in map(_KIND, timestamps)  # TIMESTAMP_NOT_AVAILABLE
         if some_null:
             stamps = [b"%d" % stamp if kind else b"null" for kind, stamp in timestamps]
-        template = json_template(key_quoted, value_quoted, some_null)
-        return list(map(template.__mod__, zip(map(topic_texts.__getitem__, map(message.topic, batch)),
-                                              map(message.partition, batch), map(message.offset, batch),
-                                              stamps, keys, values, header_texts)))
+        start, columns = line_start(list(map(message.topic, batch)), list(map(message.partition, batch)), topic_texts)
+        template = json_template(start, key_quoted, value_quoted, some_null)
+        return list(map(template.__mod__, zip(*columns, map(message.offset, batch), stamps, keys, values,
+                                              header_texts)))
     return as_json_lines
 
 

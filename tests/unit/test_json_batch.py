@@ -21,10 +21,13 @@ datas = st.none() | plain | any_bytes | nasty_bytes | st.sampled_from(
 timestamps = st.tuples(st.sampled_from([TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME]),
                        st.integers(min_value=-2 ** 63, max_value=2 ** 63 - 1)) | st.just((TIMESTAMP_NOT_AVAILABLE, -1))
 messages = st.builds(
-    FakeMessage, key=datas, value=datas, topic=st.sampled_from(["orders", "t.é", 'we"ird\\']),
+    FakeMessage, key=datas, value=datas, topic=st.sampled_from(["orders", "t.é", "50%", 'we"ird\\']),
     partition=st.integers(0, 2 ** 31 - 1), offset=st.integers(0, 2 ** 63 - 1), timestamp=timestamps,
     headers=st.none() | st.just([]) | st.lists(st.tuples(header_names, any_bytes), max_size=3),
     error=st.none() | st.none() | st.just(EOF))
+one_partition = st.builds(  # the usual batch: topic and partition go into the template
+    FakeMessage, key=datas, value=datas, topic=st.just("50%d"), partition=st.just(7), timestamp=timestamps,
+    headers=st.none() | st.lists(st.tuples(header_names, any_bytes), max_size=2), error=st.none())
 
 
 def one_at_a_time(batch, style=Style()):
@@ -33,7 +36,8 @@ def one_at_a_time(batch, style=Style()):
 
 
 @settings(max_examples=300)
-@given(batch=st.lists(messages, max_size=12) | st.lists(messages, max_size=1))
+@given(batch=st.lists(messages, max_size=12) | st.lists(messages, max_size=1)
+       | st.lists(one_partition, min_size=2, max_size=12))
 @example(batch=[FakeMessage(key=b"a\x7f", value=b"x"), FakeMessage(key=b"b", value=b"y")])
 @example(batch=[FakeMessage(key="\x85".encode(), value=b"\xff"), FakeMessage(key=b"\x7f", value=b"\xc3")])
 @example(batch=[FakeMessage(key=b"\xc3", value=b"a"), FakeMessage(key=b"\xa9", value=b"b")])  # é split in two
