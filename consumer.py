@@ -30,7 +30,6 @@ from kafka_cli.format_string import TOKENS, format_string
 from kafka_cli.formats import FORMATS, Style, batch_renderer
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
-from kafka_cli.positions import Until, end_offsets, parse_position, partitions_to_read, start_offsets
 from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
@@ -156,8 +155,7 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
                       terminal=sys.stdout.isatty(), warn=lambda text: log.warning("%s", text))
         factory = format_string(format_string_text) if format_string_text else FORMATS[output_format]
         topics = tuple(topics) or (DEFAULT_TOPIC,)
-        start_at = parse_position(start) if start is not None else None
-        until_at = parse_position(until, "--until") if until is not None else None
+        start_at, until_at = positions(start, until)
         direct = bool(partitions) or start_at is not None or until_at is not None
         check_combinations(topics, direct, from_beginning, start_at)
         options = ConsumerOptions(
@@ -167,6 +165,17 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
             terminal=style.terminal, quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet),
             direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at)
         run(config, options, log, client_log, verbose)
+
+
+def positions(start, until):
+    """-o and --until as positions.Position values (None when not given). kafka_cli.positions (and datetime)
+    is imported only when one is given: a run without them does not pay for it at start-up."""
+    if start is None and until is None:
+        return None, None
+    from kafka_cli.positions import parse_position
+
+    return (parse_position(start) if start is not None else None,
+            parse_position(until, "--until") if until is not None else None)
 
 
 def check_combinations(topics, direct, from_beginning, start_at):
@@ -277,7 +286,7 @@ def run(config, options, log, client_log, verbose):
 
 def assign_directly(consumer, state, options, log):
     """-p/-o/--until: the partitions asked for, each from its -o position, like kcat's simple consumer."""
-    from kafka_cli.positions import Position
+    from kafka_cli.positions import Position, Until, end_offsets, partitions_to_read, start_offsets
 
     chosen = partitions_to_read(consumer, options.topics, options.partitions)
     start = options.start or Position("stored", 0, "stored")  # the group's position, else auto.offset.reset

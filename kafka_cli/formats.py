@@ -10,10 +10,14 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import repeat
-from json.encoder import encode_basestring as encode_json_string
 from operator import is_not, itemgetter, methodcaller
 
 from .escaping import RAW_IN_JSON_TABLE, for_terminal, json_safe, json_safe_but_del, printable
+
+try:  # json.encoder's encode_basestring itself, without importing the json package (its decoder) at start-up
+    from _json import encode_basestring as encode_json_string
+except ImportError:  # an interpreter without the C accelerator
+    from json.encoder import encode_basestring as encode_json_string
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 NO_TIMESTAMP = -1  # Kafka's own marker for "no timestamp", whatever the timestamp type says
