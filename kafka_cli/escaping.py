@@ -82,5 +82,5 @@ def _raw_in_json(byte):
     return (0x20 <= byte < 0x7F and byte not in b'"\\') or (byte >= 0x80 and byte not in b"\xc2\xe2")
 
 
-# bytes.translate() table: 0 for a byte that needs a closer look in a JSON string, 1 for one that does not.
-RAW_IN_JSON_TABLE = bytes(_raw_in_json(byte) for byte in range(256))
+# The bytes that need a closer look in a JSON string (37 of them).
+NOT_RAW_IN_JSON = bytes(byte for byte in range(256) if not _raw_in_json(byte))
