@@ -27,10 +27,9 @@ from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import CliError, ConfigError
 from kafka_cli.format_string import TOKENS, format_string
-from kafka_cli.formats import FORMATS, Style
+from kafka_cli.formats import FORMATS, Style, batch_renderer
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
-from kafka_cli.positions import Until, end_offsets, parse_position, partitions_to_read, start_offsets
 from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
@@ -156,17 +155,27 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
                       terminal=sys.stdout.isatty(), warn=lambda text: log.warning("%s", text))
         factory = format_string(format_string_text) if format_string_text else FORMATS[output_format]
         topics = tuple(topics) or (DEFAULT_TOPIC,)
-        start_at = parse_position(start) if start is not None else None
-        until_at = parse_position(until, "--until") if until is not None else None
+        start_at, until_at = positions(start, until)
         direct = bool(partitions) or start_at is not None or until_at is not None
         check_combinations(topics, direct, from_beginning, start_at)
         options = ConsumerOptions(
             topics=topics, group=group, from_beginning=from_beginning,
             max_messages=max_messages, exit_at_end=exit_at_end, idle_timeout=timeout,
-            render=factory(style), text_separator=None if format_string_text else fast_text_separator(output_format, style),
+            render_batch=batch_renderer(factory, style), text_separator=None if format_string_text else fast_text_separator(output_format, style),
             terminal=style.terminal, quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet),
             direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at)
         run(config, options, log, client_log, verbose)
+
+
+def positions(start, until):
+    """-o and --until as positions.Position values (None when not given). kafka_cli.positions (and datetime)
+    is imported only when one is given: a run without them does not pay for it at start-up."""
+    if start is None and until is None:
+        return None, None
+    from kafka_cli.positions import parse_position
+
+    return (parse_position(start) if start is not None else None,
+            parse_position(until, "--until") if until is not None else None)
 
 
 def check_combinations(topics, direct, from_beginning, start_at):
@@ -200,7 +209,7 @@ class ConsumerOptions:
     max_messages: int  # or None
     exit_at_end: bool
     idle_timeout: float  # --timeout, or None
-    render: object  # message -> bytes line, from kafka_cli.formats
+    render_batch: object  # batch of messages -> their lines (bytes), from kafka_cli.formats.batch_renderer
     text_separator: bytes  # set when the loop may inline the text format (see fast_text_separator)
     terminal: bool  # stdout is a terminal (output escaped by render)
     quiet: bool
@@ -277,7 +286,7 @@ def run(config, options, log, client_log, verbose):
 
 def assign_directly(consumer, state, options, log):
     """-p/-o/--until: the partitions asked for, each from its -o position, like kcat's simple consumer."""
-    from kafka_cli.positions import Position
+    from kafka_cli.positions import Position, Until, end_offsets, partitions_to_read, start_offsets
 
     chosen = partitions_to_read(consumer, options.topics, options.partitions)
     start = options.start or Position("stored", 0, "stored")  # the group's position, else auto.offset.reset
@@ -337,7 +346,7 @@ def consume(consumer, state, options, log, config):
     and everything they touch is a local variable."""
     from confluent_kafka import KafkaError
 
-    render, text_separator, until = options.render, options.text_separator, state.until
+    render_batch, text_separator, until = options.render_batch, options.text_separator, state.until
     max_messages, exit_at_end, idle_timeout = options.max_messages, options.exit_at_end, options.idle_timeout
     fd = sys.stdout.fileno()
     progress = Progress(options.show_progress, "messages")
@@ -360,16 +369,14 @@ def consume(consumer, state, options, log, config):
         last_activity = time.monotonic()
         if until is not None:
             batch = until.take(batch)
-        chunks = []
-        append = chunks.append
         if text_separator is not None:  # the default format, inlined: this runs once per message
+            chunks = []
+            append = chunks.append
             for msg in batch:
                 if msg.error() is None:
                     append((msg.key() or b"") + text_separator + (msg.value() or b"") + b"\n")
-        else:
-            for msg in batch:
-                if msg.error() is None:
-                    append(render(msg))
+        else:  # one line per message without error(); json renders the whole batch at once (formats.py)
+            chunks = render_batch(batch)
         if len(chunks) < len(batch):
             for msg in batch:
                 err = msg.error()

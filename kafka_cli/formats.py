@@ -9,9 +9,15 @@ names that are not UTF-8, timestamps of any value or none.
 import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from json.encoder import encode_basestring as encode_json_string
+from itertools import repeat
+from operator import itemgetter, methodcaller
 
-from .escaping import for_terminal, json_safe, printable
+from .escaping import NOT_RAW_IN_JSON, for_terminal, json_safe, json_safe_but_del, printable
+
+try:  # json.encoder's encode_basestring itself, without importing the json package (its decoder) at start-up
+    from _json import encode_basestring as encode_json_string
+except ImportError:  # an interpreter without the C accelerator
+    from json.encoder import encode_basestring as encode_json_string
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 NO_TIMESTAMP = -1  # Kafka's own marker for "no timestamp", whatever the timestamp type says
@@ -110,6 +116,147 @@ def format_json(style):
     return as_json
 
 
+# -- json, a batch at a time ----------------------------------------------------------------------------
+# The loop hands the renderer up to 2000 messages at once. format_json costs about 2 us of Python per message;
+# here each field is read for the whole batch by C-level map(), the keys (and the values) are checked in one
+# pass over their joined bytes, and C fills one bytes template per message. Same bytes as format_json, message
+# for message (tests/unit/test_json_batch.py holds it to that on generated batches).
+_KIND, _STAMP = itemgetter(0), itemgetter(1)
+_UNREADABLE = object()  # in a batch's headers column: that message's header names could not be read
+
+
+class _Methods:
+    """The messages' methods, to map over a batch: confluent-kafka's Message's own (a C call each, which would
+    raise TypeError for any other type: no need to check the whole batch), else called by name (test doubles)."""
+
+    def __init__(self, batch):
+        kind = type(batch[0])
+        self.kind = kind if kind.__module__ == "confluent_kafka.cimpl" else None
+
+    def __getattr__(self, name):
+        return getattr(self.kind, name) if self.kind else methodcaller(name)
+
+
+class _TopicTexts(dict):
+    """topic name -> its JSON string as bytes, made on first sight."""
+
+    def __missing__(self, topic):
+        text = self[topic] = encode_json_string(topic).encode("utf-8", "surrogateescape")
+        return text
+
+
+_QUOTED, _AS_IS, _NUMBER, _NO_HEADERS = b'"%s"', b"%s", b"%d", b"[]"  # the fields' places in json_template
+
+
+def json_template(start, timestamp, key, value, headers):
+    """The bytes template of one line: its start (topic and partition, or their places) and the places of the
+    other fields: _QUOTED (a column of JSON strings' insides), _AS_IS (of JSON texts), _NUMBER, or the text
+    itself when it is the same for the whole batch (_NO_HEADERS)."""
+    return (start + b'"offset":%d,"timestamp":' + timestamp + b',"key":' + key + b',"value":' + value
+            + b',"headers":' + headers + b"}\n")
+
+
+def line_start(topics, partitions, topic_texts):
+    """(start of the template, its columns): topic and partition written into the template when the whole batch
+    is of one partition (nearly always: librdkafka hands over a partition's fetched messages together)."""
+    if topics.count(topics[0]) == len(topics) and partitions.count(partitions[0]) == len(partitions):
+        return (b'{"topic":%s,"partition":%d,' % (topic_texts[topics[0]], partitions[0])).replace(b"%", b"%%"), ()
+    return b'{"topic":%s,"partition":%d,', (map(topic_texts.__getitem__, topics), partitions)
+
+
+def json_strings(column):
+    """(pieces, place in the template): the JSON text of each key (or value) of a batch, as bytes, or the
+    insides of JSON strings (place _QUOTED), or nothing when the text is the same for all (null)."""
+    try:
+        blob = b" ".join(column)  # an ASCII separator: the whole is valid UTF-8 exactly when every part is
+    except TypeError:  # a null among them (cheaper than column.count(None) when there is none)
+        if column.count(None) == len(column):
+            return (), b"null"
+    else:
+        # one memchr() pass per byte that needs a closer look: several times cheaper than a translate()
+        if not any(map(blob.__contains__, NOT_RAW_IN_JSON)) and (blob.isascii() or _is_utf8(blob)):
+            return (column,), _QUOTED  # nothing to escape: the bytes are their JSON string's insides
+        insides = _escaped_together(column)
+        if insides is not None:
+            return (insides,), _QUOTED
+    return ([json_text(data).encode("utf-8", "surrogateescape") for data in column],), _AS_IS
+
+
+def _is_utf8(blob):
+    try:
+        blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _escaped_together(column):
+    """The insides of each item's JSON string, escaped in one call over all of them joined by DEL (which the
+    JSON encoder keeps as it is); None when an item holds a DEL itself or is not UTF-8."""
+    blob = b"\x7f".join(column)
+    if blob.count(b"\x7f") != len(column) - 1:
+        return None
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    insides = json_safe_but_del(encode_json_string(text)).encode("utf-8").split(b"\x7f")
+    insides[0] = insides[0][1:]  # the quotes around the whole (one after the other: a batch of one has both)
+    insides[-1] = insides[-1][:-1]
+    return insides
+
+
+def batch_headers(batch, headers, style):
+    """Each message's headers (a list or None), _UNREADABLE for one whose header names cannot be read."""
+    result = []
+    messages = iter(batch)
+    while True:
+        try:
+            result.extend(map(headers, messages))  # stops at a message whose headers() raises
+            return result
+        except (SystemError, UnicodeError, ValueError):
+            warn_unreadable(batch[len(result)], style)  # headers() is not called twice: a second call returns []
+            result.append(_UNREADABLE)
+
+
+def headers_json(headers):
+    """The headers' JSON text as bytes."""
+    if headers is _UNREADABLE:
+        return UNREADABLE_HEADERS_JSON.encode()
+    if not headers:
+        return b"[]"
+    return ("[" + ",".join("[%s,%s]" % (json_safe(encode_json_string(name)), json_text(value))
+                           for name, value in headers) + "]").encode("utf-8", "surrogateescape")
+
+
+def format_json_batch(style):
+    """format_json for a whole batch: the list of lines of its messages that have no error()."""
+    topic_texts = _TopicTexts()
+
+    def as_json_lines(batch):
+        if not batch:
+            return []
+        message = _Methods(batch)
+        errors = list(map(message.error, batch))
+        if any(errors):  # a KafkaError is always true (and errors.count(None) would raise: KafkaError == None)
+            batch = [msg for msg, error in zip(batch, errors) if error is None]
+            if not batch:
+                return []
+        headers = batch_headers(batch, message.headers, style)
+        header_texts, header_place = ((list(map(headers_json, headers)),), _AS_IS) if any(headers) else ((), _NO_HEADERS)
+        keys, key_place = json_strings(list(map(message.key, batch)))
+        values, value_place = json_strings(list(map(message.value, batch)))
+        timestamps = list(map(message.timestamp, batch))
+        stamps, stamp_place = (map(_STAMP, timestamps),), _NUMBER
+        if 0 in map(_KIND, timestamps):  # TIMESTAMP_NOT_AVAILABLE: null
+            stamps, stamp_place = ([b"%d" % stamp if kind else b"null" for kind, stamp in timestamps],), _AS_IS
+        start, columns = line_start(list(map(message.topic, batch)), list(map(message.partition, batch)), topic_texts)
+        template = json_template(start, stamp_place, key_place, value_place, header_place)
+        return list(map(template.__mod__, zip(*columns, map(message.offset, batch), *stamps, *keys, *values,
+                                              *header_texts)))
+    return as_json_lines
+
+
 def for_people(data):
     """One line of printable text for any bytes: backslashes doubled first, so an escape is never ambiguous."""
     if data is None:
@@ -147,3 +294,20 @@ def format_verbose(style):
 
 
 FORMATS = {"text": format_text, "json": format_json, "verbose": format_verbose}
+
+
+def one_by_one(render):
+    """A batch renderer from a one-message renderer."""
+    def each(batch):
+        return [render(msg) for msg in batch if msg.error() is None]
+    return each
+
+
+BATCH_FORMATS = {format_json: format_json_batch}  # formats with their own batch renderer
+
+
+def batch_renderer(factory, style):
+    """batch of messages -> list of lines (one per message without error()), for a format's factory."""
+    if factory in BATCH_FORMATS:
+        return BATCH_FORMATS[factory](style)
+    return one_by_one(factory(style))
