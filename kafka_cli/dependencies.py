@@ -13,11 +13,10 @@ def require_installed(prog, script_dir):
     missing = [package for module, package in REQUIRED if importlib.util.find_spec(module) is None]
     if not missing:
         return
+    how = "install them with `pip install -r requirements.txt`, or run `make demo` (it creates .venv) and use .venv/bin/python"
     venv = os.path.join(script_dir, ".venv")
-    if os.path.isdir(venv):
-        how = f"run it with {os.path.join(venv, 'bin', 'python')} or activate that virtualenv first"
-    else:
-        how = "run `make demo` (creates .venv) or `pip install -r requirements.txt`"
+    if os.path.isdir(venv) and not os.path.realpath(sys.prefix).startswith(os.path.realpath(venv)):
+        how = f"this Python is not the one in {venv}: activate it first (. {venv}/bin/activate), or " + how
     sys.stderr.write(f"{prog}: the Python package{'s' if len(missing) > 1 else ''} {' and '.join(missing)} "
                      f"{'are' if len(missing) > 1 else 'is'} not installed for {sys.executable}: {how}\n")
     sys.exit(2)

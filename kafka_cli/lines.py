@@ -63,11 +63,16 @@ class InputLines:
         """(the complete lines up to the end of `block`, the too-long line that ended in it or None).
 
         A too-long line that ends here comes before every line of the list, having begun before them."""
+        chunk, too_long = self.feed_chunk(block)
+        return split_lines(chunk)[0], too_long
+
+    def feed_chunk(self, block):
+        """feed(), with the complete lines as one bytes object, each line still ending in its newline."""
         if self.at_start:
             block, self.rest = self.rest + block, b""
             if len(block) < len(BOM) and BOM.startswith(block):
                 self.rest = block  # perhaps the start of a BOM: decide when more comes
-                return [], None
+                return b"", None
             self.at_start = False
             if block.startswith(BOM):
                 block = block[len(BOM):]
@@ -76,20 +81,63 @@ class InputLines:
             end = block.find(b"\n")
             if end < 0:
                 self.skipping.add(block)
-                return [], None
+                return b"", None
             too_long, self.skipping = self.skipping.add(block[:end]), None
             block = block[end + 1:]
-        lines, rest = split_lines(self.rest + block)
+        data = self.rest + block
+        cut = data.rfind(b"\n") + 1
+        chunk, rest = data[:cut], data[cut:]
         if len(rest) > self.cap:
             self.skipping, rest = TooLong(self.separator).add(rest), b""
         self.rest = rest
-        return lines, too_long
+        return chunk, too_long
 
     def end(self):
         """At the end of input: (the last line, if it had no newline, as a list; the too-long line or None)."""
+        chunk, too_long = self.end_chunk()
+        return split_lines(chunk)[0], too_long
+
+    def end_chunk(self):
+        """end(), with the last line (if any) as a chunk, as feed_chunk() gives: ending in a newline."""
         too_long, self.skipping = self.skipping, None
         rest, self.rest = self.rest, b""
-        return ([rest[:-1] if rest.endswith(b"\r") else rest] if rest else []), too_long
+        return (rest + b"\n" if rest else b""), too_long
+
+
+def split_chunk(chunk, separator, no_key, null_values):
+    """The fast path's split of a chunk of whole lines: (keys, values), one per line, or None if any line
+    needs the line-by-line path (read_and_produce): an empty line, a \\r, a line without the separator or
+    with more than one, an empty key, a null marker, or a separator of more than one byte. keys is None
+    with --no-key (values are the lines).
+
+    Work per line is done by bytes methods over the whole chunk, in C: no Python bytecode runs per line.
+    With the separator s, every line is KEY s VALUE: the chunk with each newline made an s, split at s,
+    alternates key, value. That holds only if each line has exactly one s, which the last step proves: the
+    parts joined back with s and newline in turn must be the chunk, byte for byte."""
+    if b"\r" in chunk:
+        return None
+    if no_key:
+        lines = chunk.split(b"\n")
+        lines.pop()  # after the final newline
+        if b"" in lines or (null_values and not null_values.isdisjoint(lines)):
+            return None
+        return None, lines
+    if len(separator) != 1 or separator == b"\n":
+        return None
+    parts = chunk.replace(b"\n", separator).split(separator)
+    parts.pop()  # after the final newline
+    if len(parts) % 2:
+        return None  # more separators than lines (bytes.count would say so sooner, but it reads byte by byte)
+    lines = len(parts) // 2
+    woven = [b""] * (4 * lines)
+    woven[0::2] = parts
+    woven[1::2] = [separator, b"\n"] * lines
+    if b"".join(woven) != chunk:
+        return None  # a line with no separator and another with two: the alternation is off
+    keys, values = parts[0::2], parts[1::2]
+    if b"" in keys or (null_values and not null_values.isdisjoint(values)):
+        return None  # an empty key is sent as no key, a marker as null: the line-by-line path does both
+    return keys, values
 
 
 class TooLong:

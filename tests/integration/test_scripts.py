@@ -181,7 +181,7 @@ def test_missing_topic_is_named(kafka, config_file, group):
     produced = produce(config_file, "no-such-topic", ["k:v"])
     assert produced.returncode == 1
     assert "topic 'no-such-topic' does not exist" in produced.stderr.decode()
-    consumed = consume(config_file, "no-such-topic", "-g", group, "--timeout", "20")
+    consumed = consume(config_file, "no-such-topic", "-g", group, "-e")
     assert consumed.returncode == 1
     assert "topic 'no-such-topic' does not exist" in consumed.stderr.decode()
     assert no_traceback(produced) and no_traceback(consumed)

@@ -12,7 +12,7 @@ from hypothesis import assume, example, given, strategies as st
 
 import consumer
 from consumer import write_all
-from kafka_cli.formats import FORMATS, format_json, format_text, format_verbose, json_bytes
+from kafka_cli.formats import FORMATS, Style, format_json, format_text, format_verbose, json_bytes
 from kafka_cli.lines import LineParser, split_lines
 
 
@@ -66,7 +66,7 @@ def test_formats_table():
     (b"\xff\x00", b"\x00\xfe", b"|", b"\xff\x00|\x00\xfe\n"),  # bytes as they are
 ])
 def test_text(key, value, separator, line):
-    assert format_text(separator)(FakeMessage(key=key, value=value)) == line
+    assert format_text(Style(separator=separator))(FakeMessage(key=key, value=value)) == line
 
 
 separators = st.sampled_from([b":", b"|", b"\t", b"\x00", b"::", "→".encode()])
@@ -79,7 +79,7 @@ maybe_bytes = st.none() | st.binary(max_size=50).map(lambda b: b.replace(b"\n", 
 def test_text_output_reads_back_through_the_producer(separator, key, value):
     assume(key is None or (key + separator).find(separator) == len(key))
     assume(value is None or not value.endswith(b"\r"))
-    output = format_text(separator)(FakeMessage(key=key, value=value))
+    output = format_text(Style(separator=separator))(FakeMessage(key=key, value=value))
     lines, rest = split_lines(output)
     assert rest == b""
     assert [LineParser(separator, no_key=False).parse(line) for line in lines] == [(key or None, value or b"")]
@@ -88,18 +88,18 @@ def test_text_output_reads_back_through_the_producer(separator, key, value):
 # -- json ------------------------------------------------------------------------------------
 def test_json_exact_output():
     msg = FakeMessage(key=b"k1", value='{"a": "é"}'.encode(), headers=[("source", b"import"), ("trace", None)])
-    assert format_json(b":")(msg) == (
+    assert format_json(Style())(msg) == (
         '{"topic":"orders","partition":2,"offset":41,"timestamp":1700000000123,"key":"k1",'
         '"value":"{\\"a\\": \\"é\\"}","headers":[["source","import"],["trace",null]]}\n').encode()
 
 
 def test_json_has_exactly_these_fields():
-    record = json.loads(format_json(b":")(FakeMessage()))
+    record = json.loads(format_json(Style())(FakeMessage()))
     assert list(record) == ["topic", "partition", "offset", "timestamp", "key", "value", "headers"]
 
 
 def test_json_nulls_and_no_headers():
-    record = json.loads(format_json(b":")(FakeMessage(key=None, value=None, headers=None)))
+    record = json.loads(format_json(Style())(FakeMessage(key=None, value=None, headers=None)))
     assert (record["key"], record["value"], record["headers"]) == (None, None, [])
 
 
@@ -109,7 +109,7 @@ def test_json_nulls_and_no_headers():
     ((TIMESTAMP_NOT_AVAILABLE, -1), None),
 ])
 def test_json_timestamp(timestamp, expected):
-    assert json.loads(format_json(b":")(FakeMessage(timestamp=timestamp)))["timestamp"] == expected
+    assert json.loads(format_json(Style())(FakeMessage(timestamp=timestamp)))["timestamp"] == expected
 
 
 @pytest.mark.parametrize("data, expected", [
@@ -145,7 +145,7 @@ header_names = st.text(max_size=10).filter(lambda s: not any(0xD800 <= ord(c) <=
 @example(key=b"\x00", value=b"\xff\xfe\x00", headers=[("h", b"\x00\xff")])
 @example(key=b"\n", value="\r\n\u2028\x85".encode(), headers=[("\n", b"\n")])
 def test_json_decodes_back_to_the_same_bytes(key, value, headers):
-    output = format_json(b":")(FakeMessage(key=key, value=value, headers=headers))
+    output = format_json(Style())(FakeMessage(key=key, value=value, headers=headers))
     assert output.endswith(b"\n") and output.count(b"\n") == 1  # one line per message
     record = json.loads(output.decode("utf-8"))  # strict UTF-8
     assert decode(record["key"]) == key
@@ -156,25 +156,25 @@ def test_json_decodes_back_to_the_same_bytes(key, value, headers):
 # -- verbose -----------------------------------------------------------------------------------
 def test_verbose_exact_output():
     msg = FakeMessage(key=b"k1", value=b"line 1\nline 2\r\n", headers=[("source", b"import"), ("trace", None)])
-    assert format_verbose(b":")(msg) == (
+    assert format_verbose(Style())(msg) == (
         b"orders [2] @ 41  2023-11-14T22:13:20.123Z  key=k1  value=line 1\\nline 2\\r\\n"
         b"  headers: source=import, trace=null\n")
 
 
 def test_verbose_without_timestamp_key_value_or_headers():
     msg = FakeMessage(key=None, value=None, timestamp=(TIMESTAMP_NOT_AVAILABLE, -1), headers=[])
-    assert format_verbose(b":")(msg) == b"orders [2] @ 41  -  key=null  value=null\n"
+    assert format_verbose(Style())(msg) == b"orders [2] @ 41  -  key=null  value=null\n"
 
 
 def test_verbose_escapes_backslash_and_shows_bad_bytes():
-    line = format_verbose(b":")(FakeMessage(key=b"a\\b", value="é".encode() + b"\xff"))
+    line = format_verbose(Style())(FakeMessage(key=b"a\\b", value="é".encode() + b"\xff"))
     assert b"  key=a\\\\b  value=\xc3\xa9\\" in line  # a\\b, then é as UTF-8 and an escape for the bad byte
     assert line.endswith(b"xff\n")
     assert b"\xff" not in line
 
 
 def test_verbose_tells_a_bad_byte_from_its_escape():
-    render = format_verbose(b":")
+    render = format_verbose(Style())
     assert render(FakeMessage(value=b"\xff")) != render(FakeMessage(value=b"\\xff"))
     assert render(FakeMessage(value=b"\xff")).endswith(b"value=\\xff\n")
 
@@ -182,14 +182,14 @@ def test_verbose_tells_a_bad_byte_from_its_escape():
 @given(key=any_bytes, value=any_bytes, headers=st.none() | st.lists(st.tuples(st.just("h"), any_bytes), max_size=3))
 @example(key=b"\r", value=b"a\nb\r\nc", headers=[("h", b"\n")])
 def test_verbose_is_one_line_per_message(key, value, headers):
-    line = format_verbose(b":")(FakeMessage(key=key, value=value, headers=headers))
+    line = format_verbose(Style())(FakeMessage(key=key, value=value, headers=headers))
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert b"\r" not in line
     line.decode("utf-8")  # printable on any UTF-8 terminal
 
 
 def test_verbose_header_name_with_newline_stays_on_one_line():
-    line = format_verbose(b":")(FakeMessage(headers=[("evil\nname", b"v")]))
+    line = format_verbose(Style())(FakeMessage(headers=[("evil\nname", b"v")]))
     assert line.count(b"\n") == 1
 
 

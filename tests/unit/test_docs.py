@@ -24,7 +24,8 @@ def option_table(script):
 
 def options_of(command):
     """Every option, -h/--help included (click adds it outside command.params)."""
-    return [p for p in command.get_params(click.Context(command)) if isinstance(p, click.Option)]
+    return [p for p in command.get_params(click.Context(command, **command.context_settings))
+            if isinstance(p, click.Option)]
 
 
 def names_in(cell):

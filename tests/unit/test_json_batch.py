@@ -1,0 +1,90 @@
+"""-f json a batch at a time (formats.format_json_batch): the same bytes as format_json, message for message.
+
+format_json is held to the output from before the batch renderer (test_escaping.py: json_before plus the new
+\\u escapes), so these tests hold the batch renderer to it too, on batches of every kind of message."""
+
+from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME, TIMESTAMP_NOT_AVAILABLE, KafkaError
+from confluent_kafka import Message
+from hypothesis import example, given, settings, strategies as st
+
+from kafka_cli.formats import FORMATS, Style, batch_renderer, format_json, format_json_batch
+
+from .test_consumer_output import FakeMessage, any_bytes, header_names
+from .test_escaping import UnreadableHeaders, nasty_bytes
+
+EOF = KafkaError(KafkaError._PARTITION_EOF)
+
+# columns that take each of the batch renderer's ways: plain ASCII, UTF-8 to escape, DEL, not UTF-8, nulls
+plain = st.binary(max_size=30).map(lambda b: bytes(c % 95 + 32 for c in b))
+datas = st.none() | plain | any_bytes | nasty_bytes | st.sampled_from(
+    [b"", b"\x7f", "é°\u2028".encode(), b'{"a": "\\u00e9"}', b"\xc2", b"\xe2\x80", b"x\x7fy"])
+timestamps = st.tuples(st.sampled_from([TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME]),
+                       st.integers(min_value=-2 ** 63, max_value=2 ** 63 - 1)) | st.just((TIMESTAMP_NOT_AVAILABLE, -1))
+messages = st.builds(
+    FakeMessage, key=datas, value=datas, topic=st.sampled_from(["orders", "t.é", "50%", 'we"ird\\']),
+    partition=st.integers(0, 2 ** 31 - 1), offset=st.integers(0, 2 ** 63 - 1), timestamp=timestamps,
+    headers=st.none() | st.just([]) | st.lists(st.tuples(header_names, any_bytes), max_size=3),
+    error=st.none() | st.none() | st.just(EOF))
+one_partition = st.builds(  # the usual batch: topic and partition go into the template
+    FakeMessage, key=datas, value=datas, topic=st.just("50%d"), partition=st.just(7), timestamp=timestamps,
+    headers=st.none() | st.lists(st.tuples(header_names, any_bytes), max_size=2), error=st.none())
+
+
+def one_at_a_time(batch, style=Style()):
+    render = format_json(style)
+    return [render(msg) for msg in batch if msg.error() is None]
+
+
+@settings(max_examples=300)
+@given(batch=st.lists(messages, max_size=12) | st.lists(messages, max_size=1)
+       | st.lists(one_partition, min_size=2, max_size=12))
+@example(batch=[FakeMessage(key=b"a\x7f", value=b"x"), FakeMessage(key=b"b", value=b"y")])
+@example(batch=[FakeMessage(key="\x85".encode(), value=b"\xff"), FakeMessage(key=b"\x7f", value=b"\xc3")])
+@example(batch=[FakeMessage(key=b"\xc3", value=b"a"), FakeMessage(key=b"\xa9", value=b"b")])  # é split in two
+@example(batch=[FakeMessage(error=EOF)])
+def test_batch_is_the_same_bytes_as_one_at_a_time(batch):
+    assert format_json_batch(Style())(batch) == one_at_a_time(batch)
+
+
+@given(keys=st.lists(st.none() | plain, min_size=1, max_size=8), values=st.lists(plain, min_size=8, max_size=8))
+def test_null_keys_and_plain_values(keys, values):
+    batch = [FakeMessage(key=k, value=v) for k, v in zip(keys, values)]
+    assert format_json_batch(Style())(batch) == one_at_a_time(batch)
+
+
+def test_real_messages():
+    batch = [Message(topic="orders", partition=p, offset=o, key=k, value=v, headers=h, error=e, timestamp=t)
+             for p, o, k, v, h, e, t in [
+                 (0, 1, b"k", b"v", None, None, (TIMESTAMP_CREATE_TIME, 17)),
+                 (1, 2, None, "é\u202e".encode(), [("h", b"\xff"), ("g", None)], None, (TIMESTAMP_NOT_AVAILABLE, -1)),
+                 (1, 3, None, None, None, EOF, (TIMESTAMP_NOT_AVAILABLE, -1)),
+                 (2, 3, b'"', b"\x00\\", [], None, (TIMESTAMP_LOG_APPEND_TIME, 5))]]
+    assert format_json_batch(Style())(batch) == one_at_a_time(batch) == [
+        b'{"topic":"orders","partition":0,"offset":1,"timestamp":17,"key":"k","value":"v","headers":[]}\n',
+        b'{"topic":"orders","partition":1,"offset":2,"timestamp":null,"key":null,"value":"\xc3\xa9\\u202e",'
+        b'"headers":[["h",{"base64":"/w=="}],["g",null]]}\n',
+        b'{"topic":"orders","partition":2,"offset":3,"timestamp":5,"key":"\\"","value":"\\u0000\\\\",'
+        b'"headers":[]}\n']
+
+
+def test_unreadable_headers_in_a_batch_warn_once_each():
+    warnings = []
+    batch = [FakeMessage(offset=1), UnreadableHeaders(offset=2), FakeMessage(offset=3, headers=[("h", b"v")]),
+             UnreadableHeaders(offset=4)]
+    lines = format_json_batch(Style(warn=warnings.append))(batch)
+    assert [line.endswith(b'"headers":{"unreadable":"a header name is not UTF-8"}}\n') for line in lines] == [
+        False, True, False, True]
+    assert lines[2].endswith(b'"headers":[["h","v"]]}\n')
+    assert [w.split(":")[0] for w in warnings] == ["orders [2] @ 2", "orders [2] @ 4"]
+
+
+def test_nothing_or_only_errors():
+    assert format_json_batch(Style())([]) == []
+    assert format_json_batch(Style())([FakeMessage(error=EOF), FakeMessage(error=EOF)]) == []
+
+
+def test_every_format_has_a_batch_renderer():
+    batch = [FakeMessage(value=b"a"), FakeMessage(error=EOF), FakeMessage(value=b"b")]
+    for factory in FORMATS.values():
+        render = factory(Style())
+        assert batch_renderer(factory, Style())(batch) == [render(batch[0]), render(batch[2])]
