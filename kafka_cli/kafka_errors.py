@@ -4,8 +4,8 @@ to look at; and ClusterErrors, the error callback that decides which of them end
 A produce request refused for too few in-sync replicas (NOT_ENOUGH_REPLICAS, or NOT_ENOUGH_REPLICAS_AFTER_APPEND)
 reaches neither the error callback nor librdkafka's log at its default level: librdkafka retries it quietly
 and says so only in its "msg" debug context ("... encountered error: Broker: Not enough in-sync replicas
-(actions Retry,MsgNotPersisted)"). So a producer's ClusterErrors switches that context on, unless the config
-chooses its own `debug`, and terminal.py turns the first such line into one sentence (not_enough_replicas);
+(actions Retry,MsgNotPersisted)"). So producer.py switches that context on, unless the config chooses its own
+`debug`, and terminal.py turns the first such line into one sentence (not_enough_replicas);
 likewise the first failure to get an idempotent producer id (no_producer_id)."""
 
 import functools
@@ -80,14 +80,6 @@ def no_producer_id(log_line):
 NO_PRODUCER_ID_AFTER = 3.0  # seconds of failing before it is said (measured: a fresh broker fails it once)
 
 
-def watch_replicas(config):
-    """Have librdkafka log produce requests refused for too few in-sync replicas (its "msg" debug context)
-    where it otherwise retries them in silence. Only for a producer (its config has `acks`, which the
-    producer sets before making the client) and only if the config does not choose its own `debug`."""
-    if config.get("acks") is not None:
-        config.set_default("debug", "msg")
-
-
 def is_connectivity_error(err):
     from confluent_kafka import KafkaError
 
@@ -104,7 +96,6 @@ class ClusterErrors:
     def __init__(self, config, log):
         self.config = config
         self.log = log
-        watch_replicas(config)  # made before the client: its config is still open
         self._fatal = None
         self._unverified = False  # a certificate verify failure, not yet looked into
         self.trouble = None  # (first error text, since when)

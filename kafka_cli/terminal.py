@@ -40,7 +40,7 @@ class _Once(logging.Filter):
 
 class _WhyWaiting(logging.Filter):
     """Two reasons for a producer to wait say nothing at the default log level: too few in-sync replicas
-    (librdkafka tells it only in a debug line, see kafka_errors.watch_replicas) and no producer id (a line
+    (librdkafka tells it only in a debug line, producer.py sets debug=msg for it) and no producer id (a line
     ending in "retrying", which _ClientLogFilter drops). Say each once, in our words, through the script's
     log, the second only once it has lasted; pass on only the lines at or above `level` (the client log's
     level), so the debug lines stay hidden."""
