@@ -133,7 +133,9 @@ def test_shell_start_status_stop_uses_other_ports_and_leaves_nothing(kafka, tmp_
 
 
 HOLDER = """
-import sys, time
+import signal, sys, time
+# Ctrl-C as in a terminal: a shell starts background jobs (CI's, for one) with SIGINT ignored, and children inherit that
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {root!r})
 from local_kafka import LocalKafka
 with LocalKafka({workdir}) as broker:
@@ -161,9 +163,7 @@ def test_no_jvm_survives_its_owner(sig, tmp_path):
         pid = int(pid)
         assert pid_alive(pid)
         holder.send_signal(sig)
-        # the clean stop is bounded (30 s, then SIGKILL); one CI run on a busy machine needed more than 60 s
-        # in all, cause not found: allow 120 s rather than fail on the machine's speed
-        holder.wait(120)
+        holder.wait(60)
         assert wait_gone(pid, 40)
         if sig == signal.SIGKILL:
             assert workdir == str(given) and made_by_launcher(workdir)
