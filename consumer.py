@@ -151,10 +151,11 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
         log, client_log = setup_logging("consumer.py", verbose, quiet, redactor)
         config = load_config(config_file, "consumer", properties, redactor)
         # Decided once: on a terminal every format escapes what the terminal would obey (ESC, C1, bidi...).
-        style = Style(separator=unescape(key_separator), null_marker=unescape(null_marker),
-                      terminal=sys.stdout.isatty(), warn=lambda text: log.warning("%s", text))
-        factory = format_string(format_string_text) if format_string_text else FORMATS[output_format]
         topics = tuple(topics) or (DEFAULT_TOPIC,)
+        style = Style(separator=unescape(key_separator), null_marker=unescape(null_marker),
+                      terminal=sys.stdout.isatty(), warn=lambda text: log.warning("%s", text),
+                      only_topic=only_topic(topics))
+        factory = format_string(format_string_text) if format_string_text else FORMATS[output_format]
         start_at, until_at = positions(start, until)
         direct = bool(partitions) or start_at is not None or until_at is not None
         check_combinations(topics, direct, from_beginning, start_at)
@@ -165,6 +166,12 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
             terminal=style.terminal, quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet),
             direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at)
         run(config, options, log, client_log, verbose)
+
+
+def only_topic(topics):
+    """The topic every message of the run comes from, when there is exactly one (not a ^pattern), else None."""
+    names = set(topics)
+    return next(iter(names)) if len(names) == 1 and not topics[0].startswith("^") else None
 
 
 def positions(start, until):

@@ -82,5 +82,6 @@ def _raw_in_json(byte):
     return (0x20 <= byte < 0x7F and byte not in b'"\\') or (byte >= 0x80 and byte not in b"\xc2\xe2")
 
 
-# The bytes that need a closer look in a JSON string (37 of them).
+# The bytes that need a closer look in a JSON string (37 of them), and all the others.
 NOT_RAW_IN_JSON = bytes(byte for byte in range(256) if not _raw_in_json(byte))
+RAW_IN_JSON = bytes(byte for byte in range(256) if _raw_in_json(byte))

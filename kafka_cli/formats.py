@@ -10,9 +10,9 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import repeat
-from operator import itemgetter, methodcaller
+from operator import methodcaller
 
-from .escaping import NOT_RAW_IN_JSON, for_terminal, json_safe, json_safe_but_del, printable
+from .escaping import NOT_RAW_IN_JSON, RAW_IN_JSON, for_terminal, json_safe, json_safe_but_del, printable
 
 try:  # json.encoder's encode_basestring itself, without importing the json package (its decoder) at start-up
     from _json import encode_basestring as encode_json_string
@@ -31,6 +31,7 @@ class Style:
     null_marker: bytes = b""  # a null key or value in text and -F
     terminal: bool = False  # stdout is a terminal: nothing from the data may control it
     warn: object = None  # called with a sentence when a part of a message cannot be shown
+    only_topic: str = None  # the one topic a run reads, when it names exactly one: no need to ask each message
 
 
 def read_headers(msg, style):
@@ -121,7 +122,6 @@ def format_json(style):
 # here each field is read for the whole batch by C-level map(), the keys (and the values) are checked in one
 # pass over their joined bytes, and C fills one bytes template per message. Same bytes as format_json, message
 # for message (tests/unit/test_json_batch.py holds it to that on generated batches).
-_KIND, _STAMP = itemgetter(0), itemgetter(1)
 _UNREADABLE = object()  # in a batch's headers column: that message's header names could not be read
 
 
@@ -145,41 +145,77 @@ class _TopicTexts(dict):
         return text
 
 
-_QUOTED, _AS_IS, _NUMBER, _NO_HEADERS = b'"%s"', b"%s", b"%d", b"[]"  # the fields' places in json_template
+class _StampTexts(dict):
+    """(timestamp type, ms) -> the timestamp's JSON text as bytes. Messages written together share their
+    timestamp, so a batch of 2,000 has a few distinct ones: a lookup is cheaper than formatting each."""
+
+    def __missing__(self, timestamp):
+        kind, stamp = timestamp
+        text = self[timestamp] = b"%d" % stamp if kind else b"null"  # TIMESTAMP_NOT_AVAILABLE: null
+        return text
 
 
-def json_template(start, timestamp, key, value, headers):
+_STAMPS_KEPT = 10_000  # beyond that many distinct timestamps the texts are made afresh
+
+
+_QUOTED, _AS_IS, _NO_HEADERS = b'"%s"', b"%s", b"[]"  # the fields' places in json_template
+
+
+def json_template(start, key, value, headers):
     """The bytes template of one line: its start (topic and partition, or their places) and the places of the
-    other fields: _QUOTED (a column of JSON strings' insides), _AS_IS (of JSON texts), _NUMBER, or the text
-    itself when it is the same for the whole batch (_NO_HEADERS)."""
-    return (start + b'"offset":%d,"timestamp":' + timestamp + b',"key":' + key + b',"value":' + value
+    other fields: _QUOTED (a column of JSON strings' insides), _AS_IS (of JSON texts), or the text itself when
+    it is the same for the whole batch (_NO_HEADERS). The offset is a number, the timestamp a JSON text."""
+    return (start + b'"offset":%d,"timestamp":%s,"key":' + key + b',"value":' + value
             + b',"headers":' + headers + b"}\n")
 
 
 def line_start(topics, partitions, topic_texts):
     """(start of the template, its columns): topic and partition written into the template when the whole batch
-    is of one partition (nearly always: librdkafka hands over a partition's fetched messages together)."""
-    if topics.count(topics[0]) == len(topics) and partitions.count(partitions[0]) == len(partitions):
-        return (b'{"topic":%s,"partition":%d,' % (topic_texts[topics[0]], partitions[0])).replace(b"%", b"%%"), ()
-    return b'{"topic":%s,"partition":%d,', (map(topic_texts.__getitem__, topics), partitions)
+    is of one partition (nearly always: librdkafka hands over a partition's fetched messages together).
+    `topics` is the topic's name when the run reads one topic only: then no message was asked for its topic."""
+    if isinstance(topics, str):
+        one_topic, topic = True, topics
+    else:
+        one_topic, topic = topics.count(topics[0]) == len(topics), topics[0]
+    if one_topic and partitions.count(partitions[0]) == len(partitions):
+        return (b'{"topic":%s,"partition":%d,' % (topic_texts[topic], partitions[0])).replace(b"%", b"%%"), ()
+    texts = repeat(topic_texts[topic], len(partitions)) if isinstance(topics, str) else map(topic_texts.__getitem__, topics)
+    return b'{"topic":%s,"partition":%d,', (texts, partitions)
 
 
 def json_strings(column):
     """(pieces, place in the template): the JSON text of each key (or value) of a batch, as bytes, or the
     insides of JSON strings (place _QUOTED), or nothing when the text is the same for all (null)."""
-    try:
-        blob = b" ".join(column)  # an ASCII separator: the whole is valid UTF-8 exactly when every part is
-    except TypeError:  # a null among them (cheaper than column.count(None) when there is none)
-        if column.count(None) == len(column):
-            return (), b"null"
+    if len(column[0] or b"") >= LARGE_ITEM:
+        if None not in column and _each_as_is(column):
+            return (column,), _QUOTED
     else:
-        # one memchr() pass per byte that needs a closer look: several times cheaper than a translate()
-        if not any(map(blob.__contains__, NOT_RAW_IN_JSON)) and (blob.isascii() or _is_utf8(blob)):
-            return (column,), _QUOTED  # nothing to escape: the bytes are their JSON string's insides
-        insides = _escaped_together(column)
-        if insides is not None:
-            return (insides,), _QUOTED
+        try:
+            blob = b" ".join(column)  # an ASCII separator: the whole is valid UTF-8 exactly when every part is
+        except TypeError:  # a null among them (cheaper than column.count(None) when there is none)
+            if column.count(None) == len(column):
+                return (), b"null"
+        else:
+            # one memchr() pass per byte that needs a closer look: fewer instructions than a translate()
+            if not any(map(blob.__contains__, NOT_RAW_IN_JSON)) and (blob.isascii() or _is_utf8(blob)):
+                return (column,), _QUOTED  # nothing to escape: the bytes are their JSON string's insides
+    insides = _escaped_together(column) if None not in column else None
+    if insides is not None:
+        return (insides,), _QUOTED
     return ([json_text(data).encode("utf-8", "surrogateescape") for data in column],), _AS_IS
+
+
+# From this size of the first item on, a batch's items are looked at one by one: joining 2,000 items of 10 KB
+# would copy 20 MB only to look at them, and 37 memchr() passes over 20 MB no longer run from the cache (a
+# translate() deleting every byte that stands for itself is one pass). Below it, one look at all of them
+# joined saves a call per item.
+LARGE_ITEM = 1024
+_RAW_DELETED = methodcaller("translate", None, RAW_IN_JSON)
+
+
+def _each_as_is(column):
+    """True when every item (bytes) is valid UTF-8 and holds nothing to escape in a JSON string."""
+    return not any(map(_RAW_DELETED, column)) and (all(map(bytes.isascii, column)) or all(map(_is_utf8, column)))
 
 
 def _is_utf8(blob):
@@ -231,7 +267,7 @@ def headers_json(headers):
 
 def format_json_batch(style):
     """format_json for a whole batch: the list of lines of its messages that have no error()."""
-    topic_texts = _TopicTexts()
+    topic_texts, stamp_texts = _TopicTexts(), _StampTexts()
 
     def as_json_lines(batch):
         if not batch:
@@ -246,13 +282,13 @@ def format_json_batch(style):
         header_texts, header_place = ((list(map(headers_json, headers)),), _AS_IS) if any(headers) else ((), _NO_HEADERS)
         keys, key_place = json_strings(list(map(message.key, batch)))
         values, value_place = json_strings(list(map(message.value, batch)))
-        timestamps = list(map(message.timestamp, batch))
-        stamps, stamp_place = (map(_STAMP, timestamps),), _NUMBER
-        if 0 in map(_KIND, timestamps):  # TIMESTAMP_NOT_AVAILABLE: null
-            stamps, stamp_place = ([b"%d" % stamp if kind else b"null" for kind, stamp in timestamps],), _AS_IS
-        start, columns = line_start(list(map(message.topic, batch)), list(map(message.partition, batch)), topic_texts)
-        template = json_template(start, stamp_place, key_place, value_place, header_place)
-        return list(map(template.__mod__, zip(*columns, map(message.offset, batch), *stamps, *keys, *values,
+        if len(stamp_texts) > _STAMPS_KEPT:
+            stamp_texts.clear()
+        stamps = map(stamp_texts.__getitem__, map(message.timestamp, batch))
+        topics = style.only_topic or list(map(message.topic, batch))
+        start, columns = line_start(topics, list(map(message.partition, batch)), topic_texts)
+        template = json_template(start, key_place, value_place, header_place)
+        return list(map(template.__mod__, zip(*columns, map(message.offset, batch), stamps, *keys, *values,
                                               *header_texts)))
     return as_json_lines
 

@@ -88,3 +88,22 @@ def test_every_format_has_a_batch_renderer():
     for factory in FORMATS.values():
         render = factory(Style())
         assert batch_renderer(factory, Style())(batch) == [render(batch[0]), render(batch[2])]
+
+
+# values of 1 KiB and more: each item is looked at on its own (formats.LARGE_ITEM), not joined to the others
+large = datas.map(lambda data: data if data is None else (data or b"x") * (1024 // len(data or b"x") + 1))
+
+
+@settings(max_examples=200)
+@given(keys=st.lists(datas | large, min_size=1, max_size=6), values=st.lists(large | datas, min_size=6, max_size=6))
+@example(keys=[b"k"], values=[b"a" * 1024 + "é\u2028".encode(), b"\x7f" * 2000, b"\xff" * 1024, None, b"", b"ok" * 600])
+def test_large_items_the_same_bytes_as_one_at_a_time(keys, values):
+    batch = [FakeMessage(key=k, value=v) for k, v in zip(keys, values)]
+    assert format_json_batch(Style())(batch) == one_at_a_time(batch)
+
+
+@given(batch=st.lists(st.builds(FakeMessage, key=datas, value=datas, topic=st.just("orders"),
+                                partition=st.integers(0, 3), error=st.none()), min_size=1, max_size=8))
+def test_one_topic_named_in_the_style(batch):
+    """The consumer reads one topic: the renderer is told its name and does not ask each message."""
+    assert format_json_batch(Style(only_topic="orders"))(batch) == one_at_a_time(batch)
