@@ -215,7 +215,9 @@ def run(config, options, log, client_log, verbose):
     # line into one sentence (measured: a few hundred lines per 500,000 messages, no cost seen).
     for name, value in (("acks", "all"), ("enable.idempotence", "true"), ("partitioner", "murmur2_random"),
                         ("linger.ms", "20"), ("batch.num.messages", "10000"),
-                        ("delivery.report.only.error", "true"), ("debug", "msg")):
+                        ("delivery.report.only.error", "true"), ("debug", "msg"),
+                        # connect to every broker as soon as it is known, not when first needed: see ask_again_for_producer_id
+                        ("enable.sparse.connections", "false")):
         config.set_default(name, value)
 
     from confluent_kafka import KafkaError, Producer
@@ -266,6 +268,7 @@ def check_topic(producer, topic, timeout, delivery, config):
         found = metadata.topics.get(topic)
         error = found.error if found is not None else None
         if found is not None and error is None and found.partitions:
+            ask_again_for_producer_id(producer, topic)
             return
         name = error.name() if error is not None else "UNKNOWN_TOPIC_OR_PART"
         if "AUTHORIZATION" in name:
@@ -279,6 +282,22 @@ def check_topic(producer, topic, timeout, delivery, config):
         if time.monotonic() >= deadline:
             raise CliError(f"topic '{topic}' is not ready after {timeout:g} s ({name}); nothing was read or sent")
         time.sleep(0.05)
+
+
+def ask_again_for_producer_id(producer, topic):
+    """One more metadata request, so that the idempotent producer gets its producer id now, not in 500 ms.
+
+    librdkafka asks for the id when a metadata answer arrives, or on a 500 ms timer if no broker was up.
+    The first answer comes over the bootstrap connection, which librdkafka drops as soon as it learns the
+    broker's id, so at that moment often no broker is up: one line then took 0.6 s instead of 0.15 s (in 2
+    of 8 runs). With every known broker connected at once (enable.sparse.connections=false), this second
+    answer comes from a connected broker within a millisecond or two, and the id request goes out with it."""
+    from confluent_kafka import KafkaException
+
+    try:
+        producer.list_topics(topic, timeout=1.0)
+    except KafkaException:
+        pass  # the timer asks anyway
 
 
 class _NoAnswer(Exception):
