@@ -22,7 +22,7 @@ test: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(PYTHON) -m pytest tests/unit
 
-## the throughput benchmark: producer.py and consumer.py beside kcat and Kafka's Java tools
+## the benchmark: producer.py and consumer.py beside kcat and Kafka's Java tools, at three message sizes (throughput, latency, end to end)
 bench: $(VENV)/.installed
 	@command -v kcat >/dev/null || { echo "kcat is needed: apt-get install kcat"; exit 1; }
 	$(PYTHON) bench/run.py

@@ -22,6 +22,7 @@ class Sample:
     kind: str
     timed_until: str
     sample: int
+    value_bytes: int = 0
     ok: bool = False
     reason: str = ""
     seconds: float = 0.0    # spawn to exit, or to the first line printed
@@ -72,7 +73,7 @@ class LatencyBench:
 
     def measure(self, probe, sample):
         """One probe, once, checked."""
-        result = Sample(probe.name, probe.kind, probe.timed_until, sample)
+        result = Sample(probe.name, probe.kind, probe.timed_until, sample, self.bench.workload.value_bytes)
         if probe.script and not probe.script.exists():
             result.reason = f"{probe.script.name} not found in {probe.script.parent}"
             return result
@@ -110,6 +111,7 @@ class LatencyBench:
                 for probe in rotated(PROBES, k):
                     if problem and probe.timed_until == FIRST_LINE:
                         results.append(report(Sample(probe.name, probe.kind, probe.timed_until, k,
+                                                     self.bench.workload.value_bytes,
                                                      reason=f"pre-filling failed: {problem}")))
                     else:
                         results.append(report(self.measure(probe, k)))

@@ -41,6 +41,7 @@ class Run:
     benchmark: str
     tool: str
     round: int
+    value_bytes: int = 0  # of every message's value in this run
     ok: bool = False
     reason: str = ""      # why it FAILED
     rate: float = 0.0     # messages/s over the wall time
@@ -100,7 +101,7 @@ class Bench:
 
     # -- one tool, one round --
     def run(self, tool, topic, rnd):
-        run = Run(tool.benchmark, tool.name, rnd)
+        run = Run(tool.benchmark, tool.name, rnd, self.workload.value_bytes)
         if tool.script and not tool.script.exists():
             run.reason = f"{tool.script.name} not found in {tool.script.parent}"
             return run
@@ -183,7 +184,8 @@ class Bench:
         problem = self.prefill(topic)
         for tool in rotated(CONSUME_TOOLS, rnd):
             if problem:
-                runs.append(report(Run(tool.benchmark, tool.name, rnd, reason=f"pre-filling failed: {problem}")))
+                runs.append(report(Run(tool.benchmark, tool.name, rnd, self.workload.value_bytes,
+                                       reason=f"pre-filling failed: {problem}")))
             else:
                 runs.append(report(self.run(tool, topic, rnd)))
         self.delete_topic(topic)

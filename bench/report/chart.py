@@ -1,9 +1,12 @@
-"""throughput.png: one horizontal bar per tool, produce and consume side by side, whiskers min–max.
+"""throughput.png: one panel per message size and benchmark (a row per size, produce and consume side by
+side), one horizontal bar per tool, whiskers min–max.
 
 matplotlib is imported only here and only when a chart is drawn, so --no-chart runs without it.
 """
 
 from local_kafka import KAFKA_VERSION
+
+from bench.report.context import size_label
 
 OURS, OTHERS, JAVA_PERF = "#1f77b4", "#ff7f0e", "#9e9e9e"
 
@@ -14,7 +17,7 @@ def bar_color(row):
     return OURS if row.tool.endswith(".py") or ".py " in row.tool else OTHERS
 
 
-def draw_benchmark(ax, group, benchmark):
+def draw_benchmark(ax, group, title):
     """One panel: the rows of one benchmark."""
     from matplotlib.ticker import FuncFormatter
 
@@ -32,7 +35,7 @@ def draw_benchmark(ax, group, benchmark):
         ax.text(row.rate_max if row.ok else 0, y, label, va="center", color="black" if row.ok else "red")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x / 1000:,.0f}k" if x else "0"))
     ax.set_xlabel("messages / s (median; whiskers: min–max)")
-    ax.set_title(benchmark)
+    ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -42,12 +45,14 @@ def draw_chart(rows, path, ctx):
     matplotlib.use("Agg")  # no display: the chart only goes to a file
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
-    for ax, benchmark in zip(axes, ("produce", "consume")):
-        draw_benchmark(ax, [r for r in rows if r.benchmark == benchmark], benchmark)
-    fig.suptitle(f"Kafka {KAFKA_VERSION} local node: {ctx.messages:,} × {ctx.message_bytes:,} B messages, "
-                 f"{ctx.partitions} partitions, {ctx.rounds} round(s)   "
+    sizes = [size for size in ctx.sizes if any(r.value_bytes == size for r in rows)]
+    fig, axes = plt.subplots(len(sizes), 2, figsize=(13, 3.6 * len(sizes) + 0.8), squeeze=False)
+    for line, size in zip(axes, sizes):
+        for ax, benchmark in zip(line, ("produce", "consume")):
+            group = [r for r in rows if r.benchmark == benchmark and r.value_bytes == size]
+            draw_benchmark(ax, group, f"{benchmark}, {ctx.messages(size):,} × {size_label(size)} values")
+    fig.suptitle(f"Kafka {KAFKA_VERSION} local node, {ctx.partitions} partitions, {ctx.rounds} round(s)   "
                  "(blue: ours, orange: other clients, grey: Kafka's Java perf tools)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)

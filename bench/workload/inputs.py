@@ -12,8 +12,10 @@ from dataclasses import dataclass
 KEY_BYTES = 5                # k0000 .. k4999
 DISTINCT_KEYS = 5000
 SEQUENCE_DIGITS = 10         # the value starts with the line number, zero-padded
-DEFAULT_VALUE_BYTES = 95     # 100 bytes of key + value: the workload the README's table shows
+DEFAULT_VALUE_BYTES = 95     # 100 bytes of key + value
 MIN_VALUE_BYTES = SEQUENCE_DIGITS
+SIZES = (10, 100, 10240)     # the value sizes one run measures side by side: a counter, a line, a document
+BULK_BYTES = 10 ** 9         # a bulk run moves at most this many value bytes (1 GB: 97,656 values of 10 KB)
 INPUT_SEED = 20240601        # the same input on every run, so runs on different days compare
 POOL_CHARS = 8192            # random filler is cut from this pool (cheaper than a random() per byte)
 
@@ -32,6 +34,11 @@ class Workload:
     def describe(self):
         return (f"{self.messages:,} messages of {self.message_bytes:,} bytes (key + value; "
                 f"{DISTINCT_KEYS:,} distinct keys), topics of {self.partitions} partitions")
+
+
+def bulk_messages(cap, value_bytes):
+    """Messages of a bulk run: `cap`, or fewer when that many values would be more than BULK_BYTES."""
+    return max(1, min(cap, BULK_BYTES // value_bytes))
 
 
 def write_input(path, workload, seed=INPUT_SEED):

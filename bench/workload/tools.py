@@ -99,7 +99,7 @@ def _consumer_py(fmt):
                              "-g", f"bench-{uuid.uuid4().hex[:12]}", "--from-beginning", "-e", "-q", "-f", fmt]
 
 
-def _console_producer(t, topic):
+def console_producer(t, topic):
     return t.java("org.apache.kafka.tools.ConsoleProducer", "--bootstrap-server", t.bootstrap, "--topic", topic,
                   "--reader-property", "parse.key=true", "--reader-property", "key.separator=:")
 
@@ -136,7 +136,7 @@ def kcat_produce(t, topic):
 PRODUCE_TOOLS = [
     Tool("producer.py", "produce", _producer_py, reads_input=True, script=ROOT / "producer.py"),
     Tool("kcat", "produce", kcat_produce, reads_input=True),
-    Tool("ConsoleProducer", "produce", _console_producer, reads_input=True),
+    Tool("ConsoleProducer", "produce", console_producer, reads_input=True),
     Tool(f"ProducerPerformance ({JAVA_PERF_TOOL})", "produce", _producer_performance,
          reported_rate=producer_performance_rate),
 ]

@@ -1,5 +1,6 @@
 """The benchmark end to end (`bench/run.py --smoke` with its own local Kafka), and the parts of
-it that need no broker: the input sizes, the "best of any client" reference, the rooms' imports.
+it that need no broker: the input sizes, the "best peer" reference, the percentiles, the timed
+lines of the end-to-end pairs, the rooms' imports.
 
 The smoke test needs matplotlib for the chart (bench/requirements.txt) and kcat, like the benchmark.
 """
@@ -17,11 +18,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.measure.end_to_end import STAMP_DIGITS, line  # noqa: E402
+from bench.report.context import size_label  # noqa: E402
+from bench.report.end_to_end import percentile  # noqa: E402
 from bench.report.summary import Row, best_row, kcat_row  # noqa: E402
-from bench.workload.inputs import Workload, write_input  # noqa: E402
+from bench.workload.inputs import Workload, bulk_messages, write_input  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-EXPECTED_ROWS = [
+SIZES = ["10 B", "100 B", "10 KiB"]
+TOOLS = [
     ("produce", "producer.py"),
     ("produce", "kcat"),
     ("produce", "ConsoleProducer"),
@@ -32,10 +37,11 @@ EXPECTED_ROWS = [
     ("consume", "ConsoleConsumer"),
     ("consume", "ConsumerPerformance (Kafka Java perf tool)"),
 ]
-
-EXPECTED_PROBES = ["producer.py, one line", "kcat -P, one line", "consumer.py -n 1", "kcat -C -c 1",
+EXPECTED_ROWS = [(size, benchmark, tool) for size in SIZES for benchmark, tool in TOOLS]
+EXPECTED_PROBES = ["producer.py, one line", "kcat -P, one line", "ConsoleProducer, one line", "consumer.py -n 1",
+                   "kcat -G -c 1 (group)", "kcat -C -c 1 (no group)", "ConsoleConsumer --max-messages 1",
                    "python -c 'import confluent_kafka'"]
-
+EXPECTED_PAIRS = ["producer.py → consumer.py", "kcat -P → kcat -C -u", "ConsoleProducer → ConsoleConsumer"]
 
 
 def processes_mentioning(text):
@@ -51,28 +57,16 @@ def processes_mentioning(text):
     return pids
 
 
-def table_rows(markdown, heading):
-    """{(benchmark, tool): {column: cell}} from the first table under `heading`."""
-    section = markdown.split(heading, 1)[1]
-    rows, head = {}, None
-    for line in section.splitlines():
-        if line.startswith("## "):
-            break
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("| benchmark |"):
-            head = cells
-        elif line.startswith("|") and head and cells[0] in ("produce", "consume"):
-            rows[(cells[0], cells[1])] = dict(zip(head, cells))
-    return rows
-
-
-def latency_rows(markdown):
-    """{probe: {column: cell}} from the table under '## Latency of one message'."""
-    section = markdown.split("## Latency of one message", 1)[1].split("\n## ", 1)[0]
+def section_rows(markdown, heading):
+    """The rows of the first table under `heading`, as {column: cell} dicts."""
+    section = markdown.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
     lines = [line for line in section.splitlines() if line.startswith("|")]
-    head = [c.strip() for c in lines[0].strip("|").split("|")]
-    rows = [dict(zip(head, (c.strip() for c in line.strip("|").split("|")))) for line in lines[2:]]
-    return {row["probe"]: row for row in rows}
+    head = [c.strip() for c in lines[0].strip().strip("|").split("|")]
+    return [dict(zip(head, (c.strip() for c in line.strip().strip("|").split("|")))) for line in lines[2:]]
+
+
+def keyed(rows, *columns):
+    return {tuple(row[c] for c in columns): row for row in rows}
 
 
 def number(cell):
@@ -80,8 +74,51 @@ def number(cell):
     return float(cell.replace(",", ""))
 
 
+def check_throughput(markdown):
+    rows = keyed(section_rows(markdown, "## Throughput"), "value", "benchmark", "tool")
+    assert list(rows) == EXPECTED_ROWS, markdown
+    for row in rows.values():
+        assert number(row["msg/s (median)"]) > 0
+        assert row["rounds ok"] == "1/1"
+    for size in SIZES:
+        for benchmark in ("produce", "consume"):
+            # the reference is the fastest other client of this very run: its row reads 1.00, no other more
+            peers = {tool: row for (v, b, tool), row in rows.items()
+                     if v == size and b == benchmark and ".py" not in tool}
+            fastest = max(peers, key=lambda tool: number(peers[tool]["msg/s (median)"]))
+            assert peers[fastest]["× best peer"] == "1.00", peers[fastest]
+            assert all(number(row["× best peer"]) <= 1.0 for row in peers.values())
+            assert peers["kcat"]["× kcat"] == "1.00"
+    json_rows = keyed(section_rows(markdown, "## consumer.py: JSON against text"), "value")
+    assert list(json_rows) == [(size,) for size in SIZES]
+    assert all(number(row["json ÷ text"]) > 0 and row["goal ≥ 0.80"] in ("met", "not met") for row in json_rows.values())
+    own = keyed(section_rows(markdown, "## Kafka's Java perf tools by their own clock"), "value", "benchmark", "tool")
+    assert set(own) == {key for key in EXPECTED_ROWS if "Java perf tool" in key[2]}
+    assert all(number(row["own msg/s (median)"]) > 0 for row in own.values())
+
+
+def check_latency(markdown):
+    latency = keyed(section_rows(markdown, "## Latency of one message"), "value", "probe")
+    assert list(latency) == [(size, probe) for size in SIZES for probe in EXPECTED_PROBES]
+    for row in latency.values():
+        # --smoke takes 2 samples; each passed its exact check (one record, or exactly the one line)
+        assert row["runs ok"] == "2/2", row
+        assert 0 < number(row["min ms"]) <= number(row["median ms"]) <= number(row["max ms"]), row
+    startup = keyed(section_rows(markdown, "## Start-up"), "value", "ours")
+    assert list(startup) == [(size, ours) for size in SIZES for ours in ("producer.py, one line", "consumer.py -n 1")]
+    for row in startup.values():
+        budget = 1.5 * number(row["bare import ms"]) + number(row["kcat ms"])
+        assert abs(number(row["budget ms"]) - budget) <= 2, row  # the cells are rounded to whole ms
+        assert number(row["ours ÷ budget"]) > 0
+    e2e = keyed(section_rows(markdown, "## End to end"), "value", "pair")
+    assert list(e2e) == [(size, pair) for size in SIZES for pair in EXPECTED_PAIRS]
+    for row in e2e.values():
+        assert row["lines"] == "40 ok", row  # every timed line came out exactly once
+        assert 0 < number(row["p50 ms"]) <= number(row["p99 ms"]) <= number(row["max ms"]), row
+
+
 @pytest.mark.slow
-def test_smoke_run_writes_a_table_with_a_rate_per_tool_and_a_chart(tmp_path):
+def test_smoke_run_writes_every_table_and_a_chart(tmp_path):
     if importlib.util.find_spec("matplotlib") is None:
         pytest.fail("matplotlib is missing; the benchmark draws its chart with it: "
                     f"{sys.executable} -m pip install -r bench/requirements.txt")
@@ -95,29 +132,11 @@ def test_smoke_run_writes_a_table_with_a_rate_per_tool_and_a_chart(tmp_path):
 
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     markdown = (out / "RESULTS.md").read_text()
-    rows = table_rows(markdown, "## Results")
-    for key in EXPECTED_ROWS:
-        assert key in rows, f"no row for {key} in:\n{markdown}"
-        assert number(rows[key]["msg/s (median)"]) > 0
-        assert rows[key]["rounds ok"] == "1/1"
-    for benchmark in ("produce", "consume"):
-        # the reference is the fastest tool of this very run: its row reads 1.00, no row more
-        group = {tool: row for (b, tool), row in rows.items() if b == benchmark}
-        fastest = max(group, key=lambda tool: number(group[tool]["msg/s (median)"]))
-        assert group[fastest]["× best"] == "1.00", group[fastest]
-        assert all(number(row["× best"]) <= 1.0 for row in group.values())
-        assert group["kcat"]["× kcat"] == "1.00"
-    own = table_rows(markdown, "## Kafka's Java perf tools by their own clock")
-    assert set(own) == {key for key in EXPECTED_ROWS if "Java perf tool" in key[1]}
-    assert all(number(row["own msg/s (median)"]) > 0 for row in own.values())
-    latency = latency_rows(markdown)
-    assert list(latency) == EXPECTED_PROBES
-    for probe, row in latency.items():
-        # --smoke takes 3 samples; each passed its exact check (one record, or exactly the one line)
-        assert row["runs ok"] == "3/3", row
-        assert 0 < number(row["min ms"]) <= number(row["median ms"]) <= number(row["max ms"]), row
-    assert "| producer.py |" in proc.stdout  # the table is printed too
-    assert "| consumer.py -n 1 |" in proc.stdout
+    check_throughput(markdown)
+    check_latency(markdown)
+    assert "| 100 B | produce | producer.py |" in proc.stdout  # the tables are printed too
+    assert "| 10 KiB | consumer.py -n 1 |" in proc.stdout
+    assert "| 10 B | producer.py → consumer.py |" in proc.stdout
     png = out / "throughput.png"
     assert png.exists()
     assert png.read_bytes()[:8] == PNG_SIGNATURE
@@ -141,15 +160,42 @@ class FakeRun:
         self.rate, self.ok, self.reported_rate = rate, ok, None
 
 
-def test_best_is_the_fastest_passing_row_of_the_same_benchmark():
-    rows = [Row("produce", "kcat", False, [FakeRun(900)]),
-            Row("produce", "producer.py", False, [FakeRun(500)]),
-            Row("produce", "fast but failed", False, [FakeRun(5000, ok=False)]),
-            Row("produce", "ProducerPerformance", True, [FakeRun(400)]),
-            Row("consume", "consumer.py", False, [FakeRun(2000)])]
+def test_best_is_the_fastest_passing_row_of_the_same_benchmark_and_size():
+    rows = [Row("produce", "kcat", False, [FakeRun(900)], 100),
+            Row("produce", "producer.py", False, [FakeRun(500)], 100),
+            Row("produce", "fast but failed", False, [FakeRun(5000, ok=False)], 100),
+            Row("produce", "ProducerPerformance", True, [FakeRun(400)], 100),
+            Row("consume", "consumer.py -f text", False, [FakeRun(2000)], 100),
+            Row("consume", "kcat", False, [FakeRun(1500)], 100),
+            Row("produce", "kcat", False, [FakeRun(90)], 10240)]
     assert all(best_row(row, rows).tool == "kcat" for row in rows[:4])
-    assert best_row(rows[4], rows).tool == "consumer.py"
-    assert kcat_row(rows[4], rows) is None  # no kcat in that benchmark: "–", not a ratio to nothing
+    assert best_row(rows[4], rows).tool == "consumer.py -f text"  # the fastest of all is ours
+    assert best_row(rows[4], rows, peers_only=True).tool == "kcat"  # the best peer is not
+    assert best_row(rows[6], rows).rate == 90  # another size is another group
+    assert kcat_row(rows[4], rows).rate == 1500
+    assert kcat_row(Row("consume", "x", False, [FakeRun(1)], 10), rows) is None  # no kcat there: "–", not a ratio
+
+
+def test_bulk_runs_move_at_most_a_gigabyte_of_values():
+    assert bulk_messages(1_000_000, 10) == 1_000_000
+    assert bulk_messages(1_000_000, 10240) == 97_656
+    assert bulk_messages(3000, 10240) == 3000
+    assert [size_label(v) for v in (10, 100, 10240, 1500)] == ["10 B", "100 B", "10 KiB", "1,500 B"]
+
+
+def test_percentiles_are_nearest_rank():
+    values = list(range(1, 1001))  # 1..1000 ms
+    assert percentile(values, 0.5) == 500
+    assert percentile(values, 0.99) == 990
+    assert percentile([7.0], 0.99) == 7.0
+
+
+@pytest.mark.parametrize("value_bytes", [10, 11, 100, 10240])
+def test_a_timed_line_carries_its_stamp_in_a_value_of_the_asked_size(value_bytes):
+    text = line(b"e", 42, 1234567, value_bytes)
+    key, _, value = text.rstrip(b"\n").partition(b":")
+    assert key == b"e0042" and len(value) == value_bytes and text.endswith(b"\n") and text.count(b"\n") == 1
+    assert int(value[:STAMP_DIGITS]) == 1234567
 
 
 def bench_imports(path):
