@@ -86,6 +86,7 @@ def head(ctx):
         f"{ctx.partitions} partitions, {ctx.rounds} round(s), a fresh topic per produce run",
         f"- latency: one message from a cold start, and end to end over {ctx.e2e[0]:,} lines "
         f"sent one every {ctx.e2e[1] * 1000:g} ms, at each size",
+        "- the Python tools run with their compiled bytecode kept and used, as Python does by default",
         f"- versions: Python {ver['python']}, confluent-kafka {ver['confluent_kafka']}, kcat {ver['kcat']}, "
         f"{ver['java']}",
         f"- command: `{ctx.command}`",

@@ -7,8 +7,8 @@ checks the configuration in the client's constructor: no network is used.
 import pytest
 from click.testing import CliRunner
 
-import consumer
-import producer
+from commands import consumer
+from commands import producer
 
 SCRIPTS = [pytest.param(producer.main, "producer.py", "producer", id="producer"),
            pytest.param(consumer.main, "consumer.py", "consumer", id="consumer")]

@@ -10,8 +10,8 @@ import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME, TIMESTAMP_NOT_AVAILABLE
 from hypothesis import assume, example, given, strategies as st
 
-import consumer
-from consumer import write_all
+from commands import consumer
+from commands.consumer import write_all
 from kafka_cli.formats import FORMATS, Style, format_json, format_text, format_verbose, json_bytes
 from kafka_cli.lines import LineParser, split_lines
 

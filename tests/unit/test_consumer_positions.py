@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE
 
-import consumer
+from commands import consumer
 from kafka_cli.errors import ConfigError
 from kafka_cli.format_string import format_string
 from kafka_cli.formats import Style

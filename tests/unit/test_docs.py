@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 import pytest
 
-import consumer
-import producer
+from commands import consumer
+from commands import producer
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 COMMANDS = [pytest.param(producer.main, "producer.py", id="producer"),

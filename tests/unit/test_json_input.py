@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, strategies as st
 
-import producer
+from commands import producer
 from kafka_cli.formats import format_json
 from kafka_cli.json_input import BadRecord, JsonRecords
 from kafka_cli.lines import LineParser

@@ -3,7 +3,7 @@
 from hypothesis import example, given, strategies as st
 from confluent_kafka import KafkaError, KafkaException
 
-import producer
+from commands import producer
 from kafka_cli.lines import LineParser, split_chunk, split_lines
 from tests.unit.test_producer_lines import FakeProducer, cut, lines_of, run_read_and_produce, stream
 

@@ -6,7 +6,7 @@ import os
 import pytest
 from hypothesis import assume, example, given, strategies as st
 
-import producer
+from commands import producer
 from kafka_cli.lines import BOM, InputLines, LineParser, TooLong, split_lines
 
 

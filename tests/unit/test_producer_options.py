@@ -2,7 +2,7 @@
 
 from click.testing import CliRunner
 
-import producer
+from commands import producer
 
 GOOD = "[default]\nbootstrap.servers=127.0.0.1:1\n"
 

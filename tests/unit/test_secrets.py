@@ -5,8 +5,8 @@ verification turned off, are warned about."""
 import pytest
 from click.testing import CliRunner
 
-import consumer
-import producer
+from commands import consumer
+from commands import producer
 from kafka_cli.config import file_warnings, load_config
 from kafka_cli.secrets import SECRET_PROPERTIES, is_secret_property
 
