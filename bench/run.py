@@ -222,7 +222,7 @@ def parse_sizes(_ctx, _param, value):
 @click.option("-n", "--messages", type=click.IntRange(min=1), default=1_000_000, show_default=True,
               help="Messages per bulk run (input lines of key + value); fewer for large values, so that a run "
                    "moves at most 1 GB of values (97,656 of 10 KiB).")
-@click.option("-r", "--rounds", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("-r", "--rounds", type=click.IntRange(min=1), default=5, show_default=True,
               help="Rounds; each runs every tool once, in a rotated order. The table shows medians.")
 @click.option("-p", "--partitions", type=click.IntRange(min=1), default=6, show_default=True,
               help="Partitions of every bulk topic.")
