@@ -44,7 +44,7 @@ from bench.report.chart import draw_chart  # noqa: E402
 from bench.report.context import Context  # noqa: E402
 from bench.report.end_to_end import e2e_section, e2e_table  # noqa: E402
 from bench.report.latency import latency_section, latency_table, startup_table  # noqa: E402
-from bench.report.markdown import json_section, results_markdown, summary_table  # noqa: E402
+from bench.report.markdown import json_table, results_markdown, summary_table  # noqa: E402
 from bench.report.summary import summarize  # noqa: E402
 from bench.workload.inputs import KEY_BYTES, MIN_VALUE_BYTES, SIZES, Workload, bulk_messages  # noqa: E402
 from bench.workload.pairs import PAIRS  # noqa: E402
@@ -194,7 +194,7 @@ def write_report(measured, options, ctx):
     click.echo(f"\n{', '.join(f'{m:,} × {s:,} B' for s, m in ctx.workloads)}, {ctx.partitions} partitions, "
                f"{ctx.rounds} round(s); Kafka {KAFKA_VERSION}, {ctx.machine['cores']} cores\n")
     click.echo(summary_table(rows, ctx.key_bytes))
-    click.echo("\n" + "\n".join(json_section(rows, options.sizes)[4:5]))
+    click.echo("\n" + json_table(rows, options.sizes))
     if measured.samples:
         click.echo("\n" + latency_table(measured.samples, probes, options.sizes))
         click.echo("\n" + startup_table(measured.samples, options.sizes, *startup))

@@ -160,8 +160,7 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
 
 def only_topic(topics):
     """The topic every message of the run comes from, when there is exactly one (not a ^pattern), else None."""
-    names = set(topics)
-    return next(iter(names)) if len(names) == 1 and not topics[0].startswith("^") else None
+    return topics[0] if len(set(topics)) == 1 and not topics[0].startswith("^") else None
 
 
 def positions(start, until):

@@ -187,7 +187,8 @@ def json_strings(column):
     """(pieces, place in the template): the JSON text of each key (or value) of a batch, as bytes, or the
     insides of JSON strings (place _QUOTED), or nothing when the text is the same for all (null)."""
     if len(column[0] or b"") >= LARGE_ITEM:
-        if None not in column and _each_as_is(column):
+        has_null = None in column
+        if not has_null and _each_as_is(column):
             return (column,), _QUOTED
     else:
         try:
@@ -195,11 +196,13 @@ def json_strings(column):
         except TypeError:  # a null among them (cheaper than column.count(None) when there is none)
             if column.count(None) == len(column):
                 return (), b"null"
+            has_null = True
         else:
             # one memchr() pass per byte that needs a closer look: fewer instructions than a translate()
             if not any(map(blob.__contains__, NOT_RAW_IN_JSON)) and (blob.isascii() or _is_utf8(blob)):
                 return (column,), _QUOTED  # nothing to escape: the bytes are their JSON string's insides
-    insides = _escaped_together(column) if None not in column else None
+            has_null = False
+    insides = None if has_null else _escaped_together(column)
     if insides is not None:
         return (insides,), _QUOTED
     return ([json_text(data).encode("utf-8", "surrogateescape") for data in column],), _AS_IS

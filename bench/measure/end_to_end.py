@@ -108,6 +108,7 @@ class PairRun:
         self.arrivals = Arrivals(self.consumer.stdout)
         self.start_ns = time.perf_counter_ns()
         self.producer_code = None
+        self.stopped = False
 
     def send(self, key_letter, number, value_bytes):
         stamp_us = (time.perf_counter_ns() - self.start_ns) // 1000
@@ -122,7 +123,11 @@ class PairRun:
             return None
 
     def stop(self):
-        """Ctrl-C to the consumer (how a person stops it), then SIGKILL to whatever is left."""
+        """Ctrl-C to the consumer (how a person stops it), then SIGKILL to whatever is left. Once: collect()
+        stops the pair before it counts, and measure_pair() makes sure of it on every other way out."""
+        if self.stopped:
+            return
+        self.stopped = True
         if self.consumer.poll() is None:
             try:
                 os.killpg(self.consumer.pid, signal.SIGINT)

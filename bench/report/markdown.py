@@ -42,7 +42,7 @@ def fastest_lines(rows, sizes):
     return out
 
 
-def json_section(rows, sizes):
+def json_table(rows, sizes):
     lines = ["| value | consumer.py -f text msg/s | -f json msg/s | json ÷ text | goal ≥ 0.80 |",
              "|---:|---:|---:|---:|---|"]
     for size in sizes:
@@ -53,10 +53,14 @@ def json_section(rows, sizes):
                          f"{'met' if share >= JSON_GOAL else 'not met'} |")
         else:
             lines.append(f"| {size_label(size)} | – | – | – | FAILED |")
+    return "\n".join(lines)
+
+
+def json_section(rows, sizes):
     return ["## consumer.py: JSON against text", "",
             "The medians of the table above, side by side: `-f json` writes every field of every message "
             "(topic, partition, offset, timestamp, key, value, headers) as one JSON object per line.", "",
-            "\n".join(lines), ""]
+            json_table(rows, sizes), ""]
 
 
 def rounds_table(runs):

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from .tools import ROOT, console_producer, kcat_produce
+from .tools import ROOT, console_producer, kcat_produce, producer_py
 
 TIMED_KEY = b"e"     # keys e0000.. : the timed lines; w0000.. : warm-up lines, sent until one comes back
 WARM_UP_KEY = b"w"
@@ -27,10 +27,6 @@ class Pair:
     producer: Callable            # (target, topic) -> command line reading stdin
     consumer: Callable            # (target, topic) -> command line printing KEY:VALUE lines
     script: object = None         # must exist, else the pair FAILS without starting
-
-
-def _producer_py(t, topic):
-    return [sys.executable, str(ROOT / "producer.py"), str(t.config), "-t", topic, "-q"]
 
 
 def _consumer_py(t, topic):
@@ -49,7 +45,7 @@ def _console_consumer(t, topic):
 
 
 PAIRS = [
-    Pair("producer.py → consumer.py", _producer_py, _consumer_py, script=ROOT / "producer.py"),
+    Pair("producer.py → consumer.py", producer_py, _consumer_py, script=ROOT / "producer.py"),
     Pair("kcat -P → kcat -C -u", kcat_produce, _kcat_consume),
     Pair("ConsoleProducer → ConsoleConsumer", console_producer, _console_consumer),
 ]

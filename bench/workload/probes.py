@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from .tools import ROOT, console_producer, kcat_produce
+from .tools import ROOT, console_producer, kcat_produce, producer_py
 
 EXIT, FIRST_LINE = "exit", "first line"   # what a probe's time ends at
 IMPORT_REFERENCE = "python -c 'import confluent_kafka'"
@@ -40,10 +40,6 @@ class Probe:
     @property
     def slug(self):
         return "latency-" + "".join(c if c.isalnum() else "-" for c in self.name.lower())
-
-
-def _producer_py(t, topic):
-    return [sys.executable, str(ROOT / "producer.py"), str(t.config), "-t", topic, "-q"]
 
 
 def _group():
@@ -76,7 +72,7 @@ def _import_confluent_kafka(_t, _topic):
 
 
 PROBES = [
-    Probe("producer.py, one line", "produce", EXIT, _producer_py, script=ROOT / "producer.py"),
+    Probe("producer.py, one line", "produce", EXIT, producer_py, script=ROOT / "producer.py"),
     Probe("kcat -P, one line", "produce", EXIT, kcat_produce),
     Probe("ConsoleProducer, one line", "produce", EXIT, console_producer),
     Probe("consumer.py -n 1", "consume", FIRST_LINE, _consumer_py, script=ROOT / "consumer.py"),

@@ -89,7 +89,8 @@ class Tool:
         return re.sub(r"[^a-z0-9]+", "-", f"{self.benchmark}-{self.name}".lower()).strip("-")
 
 
-def _producer_py(t, topic):
+def producer_py(t, topic):
+    """producer.py reading stdin into `topic`: the bulk tool, the one-line probe and the end-to-end producer."""
     return [sys.executable, str(ROOT / "producer.py"), str(t.config), "-t", topic, "-q"]
 
 
@@ -134,7 +135,7 @@ def kcat_produce(t, topic):
 
 
 PRODUCE_TOOLS = [
-    Tool("producer.py", "produce", _producer_py, reads_input=True, script=ROOT / "producer.py"),
+    Tool("producer.py", "produce", producer_py, reads_input=True, script=ROOT / "producer.py"),
     Tool("kcat", "produce", kcat_produce, reads_input=True),
     Tool("ConsoleProducer", "produce", console_producer, reads_input=True),
     Tool(f"ProducerPerformance ({JAVA_PERF_TOOL})", "produce", _producer_performance,
