@@ -17,7 +17,7 @@ from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import CliError, ConfigError
 from kafka_cli.format_string import TOKENS, format_string
-from kafka_cli.formats import FORMATS, Style, batch_renderer
+from kafka_cli.formats import FORMATS, Lines, Style, batch_renderer
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
 from kafka_cli.secrets import Redactor
@@ -31,22 +31,16 @@ class OutputClosed(Exception):
     """stdout went away (| head): stop quietly."""
 
 
-def write_all(fd, chunks):
-    """Write chunks (one per message); on failure return how many were written whole, and the error."""
-    data = b"".join(chunks)
+def write_all(fd, lines):
+    """Write a batch's Lines; on failure return how many were written whole, and the error."""
+    data = memoryview(lines.data)  # a short write is followed by the rest, not by a copy of it
     written = 0
     try:
         while written < len(data):
             written += os.write(fd, data[written:])
     except OSError as e:
-        complete, end = 0, 0
-        for chunk in chunks:
-            end += len(chunk)
-            if end > written:
-                break
-            complete += 1
-        return complete, e
-    return len(chunks), None
+        return lines.whole_in(written), e
+    return lines.count, None
 
 
 class State:
@@ -205,7 +199,7 @@ class ConsumerOptions:
     max_messages: int  # or None
     exit_at_end: bool
     idle_timeout: float  # --timeout, or None
-    render_batch: object  # batch of messages -> their lines (bytes), from kafka_cli.formats.batch_renderer
+    render_batch: object  # batch of messages -> their formats.Lines, from kafka_cli.formats.batch_renderer
     text_separator: bytes  # set when the loop may inline the text format (see fast_text_separator)
     terminal: bool  # stdout is a terminal (output escaped by render)
     quiet: bool
@@ -371,9 +365,10 @@ def consume(consumer, state, options, log, config):
             for msg in batch:
                 if msg.error() is None:
                     append((msg.key() or b"") + text_separator + (msg.value() or b"") + b"\n")
+            lines = Lines.of(chunks)
         else:  # one line per message without error(); json renders the whole batch at once (formats.py)
-            chunks = render_batch(batch)
-        if len(chunks) < len(batch):
+            lines = render_batch(batch)
+        if lines.count < len(batch):
             for msg in batch:
                 err = msg.error()
                 if err is None:
@@ -382,8 +377,8 @@ def consume(consumer, state, options, log, config):
                     state.at_end.add((msg.topic(), msg.partition()))
                 else:
                     handle_message_error(err, msg, state, log, config)
-        if chunks:
-            complete, failure = write_all(fd, chunks)
+        if lines.count:
+            complete, failure = write_all(fd, lines)
             # Offsets are stored only for messages whose bytes reached stdout: at-least-once.
             if failure is None:
                 # every message consumed so far is written, so each partition's position is the offset to store
@@ -395,7 +390,7 @@ def consume(consumer, state, options, log, config):
                     break
                 raise CliError(f"cannot write to stdout: {failure.strerror}; the {printed:,} messages written "
                                "so far are committed, the rest will be read again by the next run in this group")
-            printed += len(chunks)
+            printed += lines.count
             progress.update(printed)
         if max_messages is not None and printed >= max_messages:
             break

@@ -9,7 +9,8 @@ names that are not UTF-8, timestamps of any value or none.
 import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from itertools import repeat
+from functools import lru_cache
+from itertools import groupby, repeat
 from operator import methodcaller
 
 from .escaping import NOT_RAW_IN_JSON, RAW_IN_JSON, for_terminal, json_safe, json_safe_but_del, printable
@@ -32,6 +33,31 @@ class Style:
     terminal: bool = False  # stdout is a terminal: nothing from the data may control it
     warn: object = None  # called with a sentence when a part of a message cannot be shown
     only_topic: str = None  # the one topic a run reads, when it names exactly one: no need to ask each message
+
+
+class Lines:
+    """A batch's output: the lines of its messages that have no error(), joined, and how many they are."""
+
+    __slots__ = ("data", "count", "_each")
+
+    def __init__(self, data, count, each=None):
+        self.data, self.count, self._each = data, count, each  # each: the lines, when one may hold a b"\n"
+
+    @classmethod
+    def of(cls, lines):
+        return cls(b"".join(lines), len(lines), lines)
+
+    def whole_in(self, written):
+        """How many lines lie whole in data[:written] (a write to stdout that stopped part way)."""
+        if self._each is None:  # every line ends at its only b"\n": JSON writes the data's newlines as \n
+            return self.data.count(b"\n", 0, written)
+        complete = end = 0
+        for line in self._each:
+            end += len(line)
+            if end > written:
+                break
+            complete += 1
+        return complete
 
 
 def read_headers(msg, style):
@@ -120,8 +146,11 @@ def format_json(style):
 # -- json, a batch at a time ----------------------------------------------------------------------------
 # The loop hands the renderer up to 2000 messages at once. format_json costs about 2 us of Python per message;
 # here each field is read for the whole batch by C-level map(), the keys (and the values) are checked in one
-# pass over their joined bytes, and C fills one bytes template per message. Same bytes as format_json, message
-# for message (tests/unit/test_json_batch.py holds it to that on generated batches).
+# pass over their joined bytes, and the batch's output is one bytes.join() over the pieces of all its lines,
+# laid out by slice assignment. No call formats anything per message: a bytes % costs more than the rest of a
+# line, so offsets come from a table of texts (a run of consecutive ones) and timestamps from a cache (messages
+# written together share theirs). Same bytes as format_json, message for message (tests/unit/test_json_batch.py
+# holds it to that on generated batches).
 _UNREADABLE = object()  # in a batch's headers column: that message's header names could not be read
 
 
@@ -146,66 +175,59 @@ class _TopicTexts(dict):
 
 
 class _StampTexts(dict):
-    """(timestamp type, ms) -> the timestamp's JSON text as bytes. Messages written together share their
-    timestamp, so a batch of 2,000 has a few distinct ones: a lookup is cheaper than formatting each."""
+    """(timestamp type, ms) -> the timestamp's JSON text and the piece of the line after it (`after`), as bytes.
+    Messages written together share their timestamp, so a batch of 2,000 has a few distinct ones: a lookup is
+    cheaper than formatting each."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
 
     def __missing__(self, timestamp):
         kind, stamp = timestamp
-        text = self[timestamp] = b"%d" % stamp if kind else b"null"  # TIMESTAMP_NOT_AVAILABLE: null
+        text = self[timestamp] = (b"%d" % stamp if kind else b"null") + self.after  # NOT_AVAILABLE: null
         return text
 
 
 _STAMPS_KEPT = 10_000  # beyond that many distinct timestamps the texts are made afresh
+_AFTER_OFFSET = b',"timestamp":'
+_OFFSET_TEXT = b"%d" + _AFTER_OFFSET
+# From this many consecutive offsets of one partition on, their texts come from the tables below: fewer would
+# not pay for making the tables (a -n 1 run never does)
+_TABLE_FROM = 64
 
 
-_QUOTED, _AS_IS, _NO_HEADERS = b'"%s"', b"%s", b"[]"  # the fields' places in json_template
-
-
-def json_template(start, key, value, headers):
-    """The bytes template of one line: its start (topic and partition, or their places) and the places of the
-    other fields: _QUOTED (a column of JSON strings' insides), _AS_IS (of JSON texts), or the text itself when
-    it is the same for the whole batch (_NO_HEADERS). The offset is a number, the timestamp a JSON text."""
-    return (start + b'"offset":%d,"timestamp":%s,"key":' + key + b',"value":' + value
-            + b',"headers":' + headers + b"}\n")
-
-
-def line_start(topics, partitions, topic_texts):
-    """(start of the template, its columns): topic and partition written into the template when the whole batch
-    is of one partition (nearly always: librdkafka hands over a partition's fetched messages together).
-    `topics` is the topic's name when the run reads one topic only: then no message was asked for its topic."""
-    if isinstance(topics, str):
-        one_topic, topic = True, topics
-    else:
-        one_topic, topic = topics.count(topics[0]) == len(topics), topics[0]
-    if one_topic and partitions.count(partitions[0]) == len(partitions):
-        return (b'{"topic":%s,"partition":%d,' % (topic_texts[topic], partitions[0])).replace(b"%", b"%%"), ()
-    texts = repeat(topic_texts[topic], len(partitions)) if isinstance(topics, str) else map(topic_texts.__getitem__, topics)
-    return b'{"topic":%s,"partition":%d,', (texts, partitions)
+@lru_cache(maxsize=None)
+def _offset_tables():
+    """The texts of 0-999 with what follows an offset: bare (offsets below 1000), and padded to three digits
+    (behind the thousands, which a run's start carries)."""
+    return ([b"%d" % units + _AFTER_OFFSET for units in range(1000)],
+            [b"%03d" % units + _AFTER_OFFSET for units in range(1000)])
 
 
 def json_strings(column):
-    """(pieces, place in the template): the JSON text of each key (or value) of a batch, as bytes, or the
-    insides of JSON strings (place _QUOTED), or nothing when the text is the same for all (null)."""
+    """(texts, quote): the JSON text of each key (or value) of a batch as bytes, or the insides of JSON strings
+    (quote b'"'), or None when every one is null."""
     if len(column[0] or b"") >= LARGE_ITEM:
         has_null = None in column
         if not has_null and _each_as_is(column):
-            return (column,), _QUOTED
+            return column, b'"'
     else:
         try:
             blob = b" ".join(column)  # an ASCII separator: the whole is valid UTF-8 exactly when every part is
         except TypeError:  # a null among them (cheaper than column.count(None) when there is none)
             if column.count(None) == len(column):
-                return (), b"null"
+                return None, b""
             has_null = True
         else:
             # one memchr() pass per byte that needs a closer look: fewer instructions than a translate()
             if not any(map(blob.__contains__, NOT_RAW_IN_JSON)) and (blob.isascii() or _is_utf8(blob)):
-                return (column,), _QUOTED  # nothing to escape: the bytes are their JSON string's insides
+                return column, b'"'  # nothing to escape: the bytes are their JSON string's insides
             has_null = False
     insides = None if has_null else _escaped_together(column)
     if insides is not None:
-        return (insides,), _QUOTED
-    return ([json_text(data).encode("utf-8", "surrogateescape") for data in column],), _AS_IS
+        return insides, b'"'
+    return [json_text(data).encode("utf-8", "surrogateescape") for data in column], b""
 
 
 # From this size of the first item on, a batch's items are looked at one by one: joining 2,000 items of 10 KB
@@ -268,31 +290,137 @@ def headers_json(headers):
                            for name, value in headers) + "]").encode("utf-8", "surrogateescape")
 
 
+def after_timestamp(keys, key_quote, values, value_quote, header_texts):
+    """The pieces of each line after its timestamp: constants (bytes, adjacent ones merged) and columns (lists
+    of n texts). The first is always a constant."""
+    pieces = [b',"key":']
+
+    def constant(text):
+        if isinstance(pieces[-1], bytes):
+            pieces[-1] += text
+        else:
+            pieces.append(text)
+
+    for texts, quote, after in ((keys, key_quote, b',"value":'), (values, value_quote, b',"headers":')):
+        if texts is None:
+            constant(b"null" + after)
+        else:
+            constant(quote)
+            pieces.append(texts)
+            constant(quote + after)
+    if header_texts is None:
+        constant(b"[]}\n")
+    else:
+        pieces.append(header_texts)
+        constant(b"}\n")
+    return pieces
+
+
+def partition_runs(topics, partitions):
+    """(topic, partition, first index, end index) of each run of one partition's messages in a batch (librdkafka
+    hands over a partition's fetched messages together: nearly always one or two runs). `topics` is the topic's
+    name when the run reads one topic only (no message was asked for its topic), else each message's."""
+    n = len(partitions)
+    if not isinstance(topics, str) and topics.count(topics[0]) == n:
+        topics = topics[0]
+    if isinstance(topics, str):
+        if partitions.count(partitions[0]) == n:
+            return [(topics, partitions[0], 0, n)]
+        keyed = groupby(partitions)
+    else:
+        keyed = groupby(zip(topics, partitions))
+    runs, first = [], 0
+    for key, run in keyed:
+        end = first + len(list(run))
+        runs.append((topics, key, first, end) if isinstance(topics, str) else (*key, first, end))
+        first = end
+    return runs
+
+
+def lay_out_run(out, width, first, lead, offsets):
+    """Put each line's lead (what comes before its offset, behind the end of the line before it) and its offset
+    with what follows into `out` (width pieces a line) for one partition's run of messages from index `first`."""
+    count = len(offsets)
+    at = width * first
+    low = offsets[0]
+    # Consecutive offsets (checked one by one, not assumed: compaction and transaction markers leave gaps) take
+    # their texts from the tables, a thousand at most at a time, the thousands written once into the lead.
+    if count >= _TABLE_FROM and low >= 0 and offsets == list(range(low, low + count)):
+        bare, padded = _offset_tables()
+        done = 0
+        while done < count:
+            thousands, units = divmod(low + done, 1000)
+            step = min(count - done, 1000 - units)
+            begin, end = at + width * done, at + width * (done + step)
+            out[begin:end:width] = repeat(lead + b"%d" % thousands if thousands else lead, step)
+            out[begin + 1:end:width] = (padded if thousands else bare)[units:units + step]
+            done += step
+    else:
+        end = at + width * count
+        out[at:end:width] = repeat(lead, count)
+        out[at + 1:end:width] = map(_OFFSET_TEXT.__mod__, offsets)
+
+
+_STAMP_RUNS = 32  # runs of one timestamp taken at most per batch; the rest is looked up message by message
+
+
+def lay_out_timestamps(out, width, texts, timestamps):
+    """Put each message's timestamp text (with what follows it) into `out`, at 2 of each line's width pieces.
+    Messages written together share their timestamp and come one after the other: one lookup a run of equal
+    ones instead of one (a tuple hashed and compared) for each message."""
+    done = 0
+    for runs, (timestamp, run) in enumerate(groupby(timestamps)):
+        if runs == _STAMP_RUNS:  # timestamps that change often (slow writers, many producers)
+            out[2 + width * done::width] = map(texts.__getitem__, timestamps[done:])
+            return
+        end = done + len(list(run))
+        out[2 + width * done:2 + width * end:width] = repeat(texts[timestamp], end - done)
+        done = end
+
+
 def format_json_batch(style):
-    """format_json for a whole batch: the list of lines of its messages that have no error()."""
-    topic_texts, stamp_texts = _TopicTexts(), _StampTexts()
+    """format_json for a whole batch: the Lines of its messages that have no error()."""
+    topic_texts, stamp_texts, starts = _TopicTexts(), {}, {}
+
+    def start_of(topic, partition):
+        start = starts.get((topic, partition))
+        if start is None:
+            start = starts[topic, partition] = b'{"topic":%s,"partition":%d,"offset":' % (topic_texts[topic], partition)
+        return start
 
     def as_json_lines(batch):
         if not batch:
-            return []
+            return Lines(b"", 0)
         message = _Methods(batch)
         errors = list(map(message.error, batch))
         if any(errors):  # a KafkaError is always true (and errors.count(None) would raise: KafkaError == None)
             batch = [msg for msg, error in zip(batch, errors) if error is None]
             if not batch:
-                return []
+                return Lines(b"", 0)
+        n = len(batch)
         headers = batch_headers(batch, message.headers, style)
-        header_texts, header_place = ((list(map(headers_json, headers)),), _AS_IS) if any(headers) else ((), _NO_HEADERS)
-        keys, key_place = json_strings(list(map(message.key, batch)))
-        values, value_place = json_strings(list(map(message.value, batch)))
-        if len(stamp_texts) > _STAMPS_KEPT:
-            stamp_texts.clear()
-        stamps = map(stamp_texts.__getitem__, map(message.timestamp, batch))
+        keys, key_quote = json_strings(list(map(message.key, batch)))
+        values, value_quote = json_strings(list(map(message.value, batch)))
+        pieces = after_timestamp(keys, key_quote, values, value_quote,
+                                 list(map(headers_json, headers)) if any(headers) else None)
+        # no column after the timestamp (null keys and values, no headers): the line ends in its timestamp's text
+        after_stamp, rest, line_end = pieces[0], pieces[1:-1], pieces[-1] if len(pieces) > 1 else b""
+        stamps = stamp_texts.get(after_stamp)
+        if stamps is None or len(stamps) > _STAMPS_KEPT:
+            stamps = stamp_texts[after_stamp] = _StampTexts(after_stamp)
+        # Each line's pieces: its lead (the end of the line before it, then the start of its own up to the
+        # offset), offset, timestamp, and the rest up to its end; the last line's end is the last piece.
+        width = 3 + len(rest)
+        out = [line_end] * (width * n + 1)
+        lay_out_timestamps(out, width, stamps, list(map(message.timestamp, batch)))
+        for place, piece in enumerate(rest, 3):
+            out[place::width] = repeat(piece, n) if isinstance(piece, bytes) else piece
+        offsets = list(map(message.offset, batch))
         topics = style.only_topic or list(map(message.topic, batch))
-        start, columns = line_start(topics, list(map(message.partition, batch)), topic_texts)
-        template = json_template(start, key_place, value_place, header_place)
-        return list(map(template.__mod__, zip(*columns, map(message.offset, batch), stamps, *keys, *values,
-                                              *header_texts)))
+        for topic, partition, first, end in partition_runs(topics, list(map(message.partition, batch))):
+            lay_out_run(out, width, first, line_end + start_of(topic, partition), offsets[first:end])
+        out[0] = out[0][len(line_end):]
+        return Lines(b"".join(out), n)
     return as_json_lines
 
 
@@ -338,7 +466,7 @@ FORMATS = {"text": format_text, "json": format_json, "verbose": format_verbose}
 def one_by_one(render):
     """A batch renderer from a one-message renderer."""
     def each(batch):
-        return [render(msg) for msg in batch if msg.error() is None]
+        return Lines.of([render(msg) for msg in batch if msg.error() is None])
     return each
 
 
@@ -346,7 +474,7 @@ BATCH_FORMATS = {format_json: format_json_batch}  # formats with their own batch
 
 
 def batch_renderer(factory, style):
-    """batch of messages -> list of lines (one per message without error()), for a format's factory."""
+    """batch of messages -> their Lines (one per message without error()), for a format's factory."""
     if factory in BATCH_FORMATS:
         return BATCH_FORMATS[factory](style)
     return one_by_one(factory(style))

@@ -12,6 +12,7 @@ from hypothesis import assume, example, given, strategies as st
 
 from commands import consumer
 from commands.consumer import write_all
+from kafka_cli.formats import Lines
 from kafka_cli.formats import FORMATS, Style, format_json, format_text, format_verbose, json_bytes
 from kafka_cli.lines import LineParser, split_lines
 
@@ -197,7 +198,7 @@ def test_verbose_header_name_with_newline_stays_on_one_line():
 def test_write_all_to_a_pipe():
     read_fd, write_fd = os.pipe()
     try:
-        assert write_all(write_fd, [b"a:1\n", b"b:2\n", b"c:3\n"]) == (3, None)
+        assert write_all(write_fd, Lines.of([b"a:1\n", b"b:2\n", b"c:3\n"])) == (3, None)
         os.close(write_fd)
         with os.fdopen(read_fd, "rb") as f:
             assert f.read() == b"a:1\nb:2\nc:3\n"
@@ -216,7 +217,7 @@ def test_write_all_more_than_a_pipe_holds():
     reader = threading.Thread(target=lambda: received.append(b"".join(iter(lambda: os.read(read_fd, 65536), b""))))
     reader.start()
     try:
-        assert write_all(write_fd, chunks) == (3000, None)
+        assert write_all(write_fd, Lines.of(chunks)) == (3000, None)
     finally:
         os.close(write_fd)
         reader.join()
@@ -228,7 +229,7 @@ def test_write_all_to_a_pipe_whose_reader_is_gone():
     read_fd, write_fd = os.pipe()
     os.close(read_fd)
     try:
-        complete, error = write_all(write_fd, [b"a:1\n", b"b:2\n"])
+        complete, error = write_all(write_fd, Lines.of([b"a:1\n", b"b:2\n"]))
     finally:
         os.close(write_fd)
     assert complete == 0
@@ -240,7 +241,7 @@ def test_write_all_nothing():
     read_fd, write_fd = os.pipe()
     os.close(read_fd)  # nothing is written, so no EPIPE
     try:
-        assert write_all(write_fd, []) == (0, None)
+        assert write_all(write_fd, Lines.of([])) == (0, None)
     finally:
         os.close(write_fd)
 
@@ -275,7 +276,7 @@ class ShortWrites:
 def test_write_all_counts_only_complete_messages(monkeypatch, sizes, complete):
     fake = ShortWrites(sizes)
     monkeypatch.setattr(consumer.os, "write", fake)
-    count, error = write_all(ShortWrites.FD, [b"aaa\n", b"bbb\n", b"ccc\n"])
+    count, error = write_all(ShortWrites.FD, Lines.of([b"aaa\n", b"bbb\n", b"ccc\n"]))
     assert count == complete
     assert isinstance(error, OSError) and error.errno == errno.ENOSPC
     assert fake.data == b"aaa\nbbb\nccc\n"[:sum(sizes)]
@@ -283,7 +284,7 @@ def test_write_all_counts_only_complete_messages(monkeypatch, sizes, complete):
 
 def test_write_all_when_the_last_write_completes(monkeypatch):
     monkeypatch.setattr(consumer.os, "write", ShortWrites([5, 5, 2]))
-    assert write_all(ShortWrites.FD, [b"aaa\n", b"bbb\n", b"ccc\n"]) == (3, None)
+    assert write_all(ShortWrites.FD, Lines.of([b"aaa\n", b"bbb\n", b"ccc\n"])) == (3, None)
 
 
 @given(chunks=st.lists(st.binary(min_size=1, max_size=20), max_size=10),
@@ -292,7 +293,7 @@ def test_write_all_complete_count_property(chunks, sizes):
     fake = ShortWrites(sizes)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(consumer.os, "write", fake)
-        count, error = write_all(ShortWrites.FD, chunks)
+        count, error = write_all(ShortWrites.FD, Lines.of(chunks))
     written = len(fake.data)
     ends = [sum(len(c) for c in chunks[:i + 1]) for i in range(len(chunks))]
     assert fake.data == b"".join(chunks)[:written]
@@ -301,3 +302,13 @@ def test_write_all_complete_count_property(chunks, sizes):
     else:
         assert count == sum(1 for end in ends if end <= written)
         assert error.errno == errno.ENOSPC
+
+
+@pytest.mark.parametrize("sizes, complete", [([], 0), ([3], 0), ([4], 1), ([2, 2, 2, 1], 1), ([8], 2), ([11], 2)])
+def test_write_all_counts_complete_json_lines(monkeypatch, sizes, complete):
+    """A batch rendered as one piece (-f json): its lines are counted by their one newline each."""
+    fake = ShortWrites(sizes)
+    monkeypatch.setattr(consumer.os, "write", fake)
+    count, error = write_all(ShortWrites.FD, Lines(b"{1}\n{2}\n{3}\n", 3))
+    assert count == complete
+    assert isinstance(error, OSError) and error.errno == errno.ENOSPC

@@ -35,6 +35,15 @@ def one_at_a_time(batch, style=Style()):
     return [render(msg) for msg in batch if msg.error() is None]
 
 
+def in_a_batch(batch, style=Style()):
+    """format_json_batch's lines, checked to be whole lines and as many as it says."""
+    lines = format_json_batch(style)(batch)
+    each = lines.data.splitlines(keepends=True)
+    assert len(each) == lines.count
+    assert all(line.count(b"\n") == 1 for line in each)
+    return each
+
+
 @settings(max_examples=300)
 @given(batch=st.lists(messages, max_size=12) | st.lists(messages, max_size=1)
        | st.lists(one_partition, min_size=2, max_size=12))
@@ -43,13 +52,13 @@ def one_at_a_time(batch, style=Style()):
 @example(batch=[FakeMessage(key=b"\xc3", value=b"a"), FakeMessage(key=b"\xa9", value=b"b")])  # é split in two
 @example(batch=[FakeMessage(error=EOF)])
 def test_batch_is_the_same_bytes_as_one_at_a_time(batch):
-    assert format_json_batch(Style())(batch) == one_at_a_time(batch)
+    assert in_a_batch(batch) == one_at_a_time(batch)
 
 
 @given(keys=st.lists(st.none() | plain, min_size=1, max_size=8), values=st.lists(plain, min_size=8, max_size=8))
 def test_null_keys_and_plain_values(keys, values):
     batch = [FakeMessage(key=k, value=v) for k, v in zip(keys, values)]
-    assert format_json_batch(Style())(batch) == one_at_a_time(batch)
+    assert in_a_batch(batch) == one_at_a_time(batch)
 
 
 def test_real_messages():
@@ -59,7 +68,7 @@ def test_real_messages():
                  (1, 2, None, "é\u202e".encode(), [("h", b"\xff"), ("g", None)], None, (TIMESTAMP_NOT_AVAILABLE, -1)),
                  (1, 3, None, None, None, EOF, (TIMESTAMP_NOT_AVAILABLE, -1)),
                  (2, 3, b'"', b"\x00\\", [], None, (TIMESTAMP_LOG_APPEND_TIME, 5))]]
-    assert format_json_batch(Style())(batch) == one_at_a_time(batch) == [
+    assert in_a_batch(batch) == one_at_a_time(batch) == [
         b'{"topic":"orders","partition":0,"offset":1,"timestamp":17,"key":"k","value":"v","headers":[]}\n',
         b'{"topic":"orders","partition":1,"offset":2,"timestamp":null,"key":null,"value":"\xc3\xa9\\u202e",'
         b'"headers":[["h",{"base64":"/w=="}],["g",null]]}\n',
@@ -71,7 +80,7 @@ def test_unreadable_headers_in_a_batch_warn_once_each():
     warnings = []
     batch = [FakeMessage(offset=1), UnreadableHeaders(offset=2), FakeMessage(offset=3, headers=[("h", b"v")]),
              UnreadableHeaders(offset=4)]
-    lines = format_json_batch(Style(warn=warnings.append))(batch)
+    lines = in_a_batch(batch, Style(warn=warnings.append))
     assert [line.endswith(b'"headers":{"unreadable":"a header name is not UTF-8"}}\n') for line in lines] == [
         False, True, False, True]
     assert lines[2].endswith(b'"headers":[["h","v"]]}\n')
@@ -79,15 +88,17 @@ def test_unreadable_headers_in_a_batch_warn_once_each():
 
 
 def test_nothing_or_only_errors():
-    assert format_json_batch(Style())([]) == []
-    assert format_json_batch(Style())([FakeMessage(error=EOF), FakeMessage(error=EOF)]) == []
+    for batch in ([], [FakeMessage(error=EOF), FakeMessage(error=EOF)]):
+        lines = format_json_batch(Style())(batch)
+        assert (lines.data, lines.count) == (b"", 0)
 
 
 def test_every_format_has_a_batch_renderer():
     batch = [FakeMessage(value=b"a"), FakeMessage(error=EOF), FakeMessage(value=b"b")]
     for factory in FORMATS.values():
         render = factory(Style())
-        assert batch_renderer(factory, Style())(batch) == [render(batch[0]), render(batch[2])]
+        lines = batch_renderer(factory, Style())(batch)
+        assert (lines.data, lines.count) == (render(batch[0]) + render(batch[2]), 2)
 
 
 # values of 1 KiB and more: each item is looked at on its own (formats.LARGE_ITEM), not joined to the others
@@ -99,11 +110,51 @@ large = datas.map(lambda data: data if data is None else (data or b"x") * (1024 
 @example(keys=[b"k"], values=[b"a" * 1024 + "é\u2028".encode(), b"\x7f" * 2000, b"\xff" * 1024, None, b"", b"ok" * 600])
 def test_large_items_the_same_bytes_as_one_at_a_time(keys, values):
     batch = [FakeMessage(key=k, value=v) for k, v in zip(keys, values)]
-    assert format_json_batch(Style())(batch) == one_at_a_time(batch)
+    assert in_a_batch(batch) == one_at_a_time(batch)
 
 
 @given(batch=st.lists(st.builds(FakeMessage, key=datas, value=datas, topic=st.just("orders"),
                                 partition=st.integers(0, 3), error=st.none()), min_size=1, max_size=8))
 def test_one_topic_named_in_the_style(batch):
     """The consumer reads one topic: the renderer is told its name and does not ask each message."""
-    assert format_json_batch(Style(only_topic="orders"))(batch) == one_at_a_time(batch)
+    assert in_a_batch(batch, Style(only_topic="orders")) == one_at_a_time(batch)
+
+
+# Runs of one partition's consecutive offsets take their texts from tables (formats.lay_out_run): runs long
+# and short, starting at and around the thousands, one with a gap, one partition back after another.
+@st.composite
+def runs_of_offsets(draw):
+    batch = []
+    for _ in range(draw(st.integers(1, 3))):
+        partition = draw(st.integers(0, 2))
+        first = draw(st.sampled_from([0, 1, 936, 999, 1000, 1001, 64_999, 999_937, 2 ** 63 - 1100])
+                     | st.integers(0, 2 ** 40))
+        offsets = list(range(first, first + draw(st.integers(1, 1100))))
+        if draw(st.booleans()):  # a gap, as compaction or a transaction marker leaves
+            cut = draw(st.integers(0, len(offsets) - 1))
+            offsets[cut:] = [offset + 1 for offset in offsets[cut:]]
+        batch += [FakeMessage(key=b"k%d" % offset, value=b"v", partition=partition, offset=offset,
+                              timestamp=(TIMESTAMP_CREATE_TIME, 1700000000000 + offset // 100)) for offset in offsets]
+    return batch
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=runs_of_offsets())
+@example(batch=[FakeMessage(offset=offset, partition=0) for offset in range(998, 2003)])
+def test_runs_of_consecutive_offsets(batch):
+    assert in_a_batch(batch) == one_at_a_time(batch)
+    assert in_a_batch(batch, Style(only_topic="orders")) == one_at_a_time(batch)
+
+
+# Sorted timestamps are laid out a run of equal ones at a time (formats.lay_out_timestamps), up to _STAMP_RUNS
+# runs, the rest one by one: few runs and more than that, sorted or not, with and without NOT_AVAILABLE.
+@settings(max_examples=80, deadline=None)
+@given(stamps=st.lists(st.sampled_from([(TIMESTAMP_NOT_AVAILABLE, -1), (TIMESTAMP_CREATE_TIME, -1)])
+                       | st.tuples(st.sampled_from([TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME]),
+                                   st.integers(0, 80)), min_size=1, max_size=300),
+       in_order=st.booleans())
+@example(stamps=[(TIMESTAMP_CREATE_TIME, ms // 3) for ms in range(150)], in_order=True)  # 50 runs
+def test_timestamps_in_runs(stamps, in_order):
+    batch = [FakeMessage(offset=offset, timestamp=stamp)
+             for offset, stamp in enumerate(sorted(stamps) if in_order else stamps)]
+    assert in_a_batch(batch) == one_at_a_time(batch)
