@@ -145,12 +145,12 @@ def format_json(style):
 
 # -- json, a batch at a time ----------------------------------------------------------------------------
 # The loop hands the renderer up to 2000 messages at once. format_json costs about 2 us of Python per message;
-# here each field is read for the whole batch by C-level map(), the keys (and the values) are checked in one
-# pass over their joined bytes, and the batch's output is one bytes.join() over the pieces of all its lines,
-# laid out by slice assignment. No call formats anything per message: a bytes % costs more than the rest of a
-# line, so offsets come from a table of texts (a run of consecutive ones) and timestamps from a cache (messages
-# written together share theirs). Same bytes as format_json, message for message (tests/unit/test_json_batch.py
-# holds it to that on generated batches).
+# here each field is read for the whole batch by C-level map(), the keys (and the values) are checked for bytes
+# to escape over their joined bytes, and the batch's output is one bytes.join() over the pieces of all its
+# lines, laid out by slice assignment. No call formats anything per message (a bytes % costs more than the rest
+# of a line): offsets come from a table of texts (a run of consecutive ones) and timestamps from a cache, one
+# lookup per run of equal ones (messages written together share theirs). Same bytes as format_json, message
+# for message (tests/unit/test_json_batch.py holds it to that on generated batches).
 _UNREADABLE = object()  # in a batch's headers column: that message's header names could not be read
 
 
