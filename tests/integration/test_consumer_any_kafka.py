@@ -1,7 +1,8 @@
 """consumer.py against what any Kafka can hold or do, not only what producer.py writes: topics created after
 the consumer started, messages written by kcat and by confluent-kafka directly (header names that are not
-UTF-8, terminal escape sequences, timestamps of any value, null and empty and 1 MB values), a terminal on
-stdout, and a closed stdout."""
+UTF-8, terminal escape sequences, timestamps of any value, null and empty and 1 MB values), offsets with gaps
+from a transactional writer on a topic with the broker's own timestamps (LogAppendTime), a terminal on stdout,
+and a closed stdout."""
 
 import base64
 import os
@@ -254,3 +255,49 @@ def test_closed_stdout_is_refused_and_nothing_is_committed(kafka, make_topic, gr
     assert closed.stderr == b"Error: stdout is closed: there is nowhere to print the messages " \
                             b"(use > FILE or > /dev/null)\n"
     assert lines_of(consume(kafka.plaintext_config, topic, "-g", group, "-e").stdout) == ["k:v"]
+
+
+# -- e. offsets with gaps, the broker's own timestamps ------------------------------------------------------
+def test_json_shows_the_offsets_and_timestamps_the_broker_holds(kafka, group):
+    """-f json takes the texts of consecutive offsets from a table and a timestamp's text once per run of equal
+    ones. A transactional writer leaves gaps in the offsets (commit and abort markers, aborted messages), and a
+    topic with LogAppendTime carries the broker's timestamps, not the writer's: every line must show what a
+    direct confluent-kafka read of the same topic sees."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    topic = new_name("gaps")
+    admin = kafka.admin()
+    admin.create_topics([NewTopic(topic, 2, 1, config={"message.timestamp.type": "LogAppendTime"})])[topic].result(30)
+    writer = producer(kafka, **{"transactional.id": new_name("tx"), "linger.ms": 5})
+    writer.init_transactions(30)
+    for count, commit in ((1100, True), (150, False), (700, True)):  # runs across a thousand, one aborted
+        writer.begin_transaction()
+        for i in range(count):
+            writer.produce(topic, key=b"k%d" % i, value=b"v%d" % i, partition=i % 2)
+        (writer.commit_transaction if commit else writer.abort_transaction)(30)
+    reader = Consumer({**kafka.client_settings("plaintext"), "group.id": new_name("direct"),
+                       "enable.partition.eof": True, "isolation.level": "read_committed"})
+    reader.assign([TopicPartition(topic, p, 0) for p in (0, 1)])
+    expected, at_end = {}, set()
+    try:
+        while len(at_end) < 2:
+            msg = reader.poll(10)
+            assert msg is not None, "the direct read stalled"
+            if msg.error():
+                at_end.add(msg.partition())
+                continue
+            kind, stamp = msg.timestamp()
+            assert kind == 2  # TIMESTAMP_LOG_APPEND_TIME
+            expected[msg.partition(), msg.offset()] = (stamp, msg.key().decode(), msg.value().decode())
+    finally:
+        reader.close()
+    assert len(expected) == 1800
+    for partition in (0, 1):  # the markers and the aborted messages left gaps
+        offsets = sorted(offset for p, offset in expected if p == partition)
+        assert offsets[-1] - offsets[0] + 1 > len(offsets)
+
+    result = consume(kafka.plaintext_config, topic, "-g", group, "-e", "-f", "json")
+    assert result.returncode == 0, result.stderr.decode()
+    records = json_records(result.stdout)
+    assert len(records) == 1800
+    assert {(r["partition"], r["offset"]): (r["timestamp"], r["key"], r["value"]) for r in records} == expected
