@@ -1,0 +1,55 @@
+"""The checks a value passes before it reaches confluent-kafka's C code.
+
+confluent-kafka hands strings to librdkafka as C strings: a NUL ends them early (a header name "a\\0b" is
+sent as "a"), and a str that is not valid UTF-8 (a lone surrogate from JSON's "\\ud800", or a byte of a
+non-UTF-8 command line that Python keeps as "\\udcff") makes the C layer crash or abort, and the process
+takes every queued line with it. Numbers it parses as C ints overflow into a traceback. So each value is
+checked here first, and the caller turns the returned reason into a bad option (exit 2) or a bad line.
+
+Each function returns None for a good value, or a short reason that names what is wrong (never the value
+itself: it may be a secret).
+"""
+
+import re
+
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+# Kafka's own rule for topic names (org.apache.kafka.common.internals.Topic): 1-249 of these characters.
+TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}\Z")
+
+
+def c_string_problem(text):
+    """Why `text` (a str) cannot go to librdkafka as a C string, or None."""
+    if "\x00" in text:
+        return f"holds a NUL character (at position {text.index(chr(0))})"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        bad = text[e.start]
+        if "\udc80" <= bad <= "\udcff":  # a byte that was not UTF-8, as Python keeps it from argv or environ
+            return f"is not valid UTF-8 (byte \\x{ord(bad) - 0xDC00:02x} at position {e.start})"
+        return f"holds a lone surrogate \\u{ord(bad):04x} at position {e.start}, which is not valid UTF-8"
+    return None
+
+
+def topic_problem(name):
+    """Why `name` is not a topic name Kafka accepts, or None."""
+    problem = c_string_problem(name)
+    if problem is not None:
+        return problem
+    if name in (".", ".."):
+        return "'.' and '..' are not topic names"
+    if not TOPIC_NAME.match(name):
+        if len(name) > 249:
+            return f"is {len(name)} characters long; Kafka allows at most 249"
+        if not name:
+            return "is empty"
+        return "may hold only ASCII letters, digits, '.', '_' and '-' (Kafka's rule for topic names)"
+    return None
+
+
+def int_problem(value, low, high):
+    """Why `value` (an int, not a bool) is out of [low, high], or None."""
+    if value < low or value > high:
+        return f"{value} is out of range ({low} to {high:,})"
+    return None
