@@ -16,6 +16,7 @@ from operator import length_hint
 
 import click
 
+from kafka_cli.boundary import topic_problem
 from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import EXIT_FAILURE, CliError
@@ -155,6 +156,9 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
             raise click.BadParameter("must be more than 0 seconds (it bounds the wait for the broker at start and "
                                      "for deliveries at the end)", param_hint="'--timeout'")
         check_format_options(click.get_current_context(), input_format)
+        problem = topic_problem(topic)
+        if problem is not None:  # (a name that is not UTF-8 would crash confluent-kafka's C code)
+            raise click.BadParameter(f"the topic name {problem}", param_hint="'-t' / '--topic'")
         config = load_config(config_file, "producer", properties, redactor)
         nulls = frozenset(([b""] if empty_value_null else []) + ([os.fsencode(null_value)] if null_value is not None else []))
         options = ProducerOptions(topic=topic, parser=LineParser(unescape(key_separator), no_key, nulls),

@@ -6,11 +6,13 @@ Every error names the file, line, section and property; secret values are told t
 """
 
 import codecs
+import difflib
 import os
 import re
 import stat
 from dataclasses import dataclass, field
 
+from .boundary import c_string_problem
 from .errors import ConfigError
 from .secrets import Redactor, is_secret_property
 
@@ -67,9 +69,7 @@ def parse_ini(text, path):
             continue
         key, sep, value = line.partition("=")
         if not sep:
-            first_word = re.split(r"[\s:]", line, 1)[0]
-            shown = f"{first_word} ..." if is_secret_property(first_word) else shorten(line)
-            raise ConfigError(f"{path} line {lineno}: expected 'property=value', got {shown!r}")
+            raise ConfigError(f"{path} line {lineno}: expected 'property=value', got {malformed(line)!r}")
         key = key.strip()
         if not key:
             raise ConfigError(f"{path} line {lineno}: a value without a property name")
@@ -89,6 +89,13 @@ def _section_header(line, path, lineno, sections):
         raise ConfigError(f"{path} line {lineno}: section [{name}] appears twice")
     sections[name] = {}
     return name
+
+
+def malformed(text):
+    """A line or -X that is not KEY=VALUE, as an error may show it: a typo such as 'sasl.password:hunter2'
+    must not print the password, so only its first word is shown when that names a secret."""
+    first_word = re.split(r"[\s:]", text.strip(), 1)[0]
+    return f"{first_word} ..." if is_secret_property(first_word) or is_secret_property(text) else shorten(text)
 
 
 def shorten(text, limit=60):
@@ -145,28 +152,52 @@ def load_config(path, role, properties=(), redactor=None):
     redactor = redactor if redactor is not None else Redactor()
     sections = parse_ini(read_config_text(path), path)
     config = ClientConfig(path)
+    placeholders = []
     for section in ("default", role):
         for key, (raw, lineno) in sections.get(section, {}).items():
             where = f"{path} line {lineno} [{section}] {key}"
             secret = is_secret_property(key)
             if _PLACEHOLDER.fullmatch(raw):
-                raise ConfigError(f"{where}: still holds the placeholder {raw} from config.ini.example; "
-                                  "fill in the real value")
+                placeholders.append((where, raw))
+                continue
             value = _expand_env(raw, where, secret)
             if secret:
                 redactor.remember(value)
                 config.secret_in_file = config.secret_in_file or (value == raw and bool(value))
+            check_c_string(where, key, value)  # ${ENV} may bring a byte that is not UTF-8
             config.set(key, value, f"{path} line {lineno} [{section}]")
-    for section in sorted(set(sections) - set(SECTIONS)):
-        config.warnings.append(f"{path}: section [{section}] is not read (only [default], [consumer], [producer])")
+    if len(placeholders) == 1:
+        raise ConfigError(f"{placeholders[0][0]}: still holds the placeholder {placeholders[0][1]} from "
+                          "config.ini.example; fill in the real value")
+    if placeholders:  # all at once: a user filling in the example should not need one try per line
+        raise ConfigError(f"{path}: {len(placeholders)} properties still hold placeholders from config.ini.example; "
+                          "fill in the real values: "
+                          + "; ".join(f"{where.removeprefix(path + ' ')} {raw}" for where, raw in placeholders))
+    unread = sorted(set(sections) - set(SECTIONS))
+    for section in unread:
+        config.warnings.append(f"{path}: section [{section}] is not read (only [default], [consumer], [producer])"
+                               + _did_you_mean(section))
     apply_properties(config, properties, redactor)
+    check_bootstrap(config, unread)
+    return config
+
+
+def _did_you_mean(section):
+    close = difflib.get_close_matches(section.lower(), SECTIONS, n=1, cutoff=0.6)
+    return f"; did you mean [{close[0]}]?" if close else ""
+
+
+def check_bootstrap(config, unread):
+    """bootstrap.servers must be set and not empty; when it is missing, the sections not read are named, since
+    a misspelled [default] is the usual reason."""
     bootstrap = config.get("bootstrap.servers")
     if bootstrap is None:
-        raise ConfigError(f"{path}: bootstrap.servers is not set in [default]; it is the cluster's host:port")
+        hint = "".join(f"; section [{section}] is not read{_did_you_mean(section)}" for section in unread)
+        raise ConfigError(f"{config.path}: bootstrap.servers is not set in [default]; it is the cluster's "
+                          f"host:port{hint}")
     if not bootstrap.strip():
         raise ConfigError(f"{config.origin('bootstrap.servers')} bootstrap.servers: is empty; "
                           "it is the cluster's host:port")
-    return config
 
 
 def apply_properties(config, properties, redactor=None):
@@ -175,12 +206,22 @@ def apply_properties(config, properties, redactor=None):
     for item in properties:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            shown = f"{key.strip()}=..." if is_secret_property(key) else shorten(item)
-            raise ConfigError(f"-X {shown!r}: expected KEY=VALUE")
+            shown = f"{key.strip()}=..." if sep and is_secret_property(key) else malformed(item)
+            raise ConfigError(f"-X {ascii(shown)[1:-1]!r}: expected KEY=VALUE")
         key = key.strip()
         if is_secret_property(key):
             redactor.remember(value)
+        check_c_string(f"-X {ascii(key)[1:-1]}", key, value)
         config.set(key, value, f"-X {key}")
+
+
+def check_c_string(where, key, value):
+    """librdkafka takes every property as C strings: a NUL or a byte that is not UTF-8 (from a command line
+    or an environment variable) would crash or cut it, so refuse it here, naming the property, not the value."""
+    for what, text in (("the property name", key), ("the value", value)):
+        problem = c_string_problem(text)
+        if problem is not None:
+            raise ConfigError(f"{where}: {what} {problem}")
 
 
 def file_warnings(config):

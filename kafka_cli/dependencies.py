@@ -13,7 +13,8 @@ def require_installed(prog, script_dir):
     missing = [package for module, package in REQUIRED if importlib.util.find_spec(module) is None]
     if not missing:
         return
-    how = "install them with `pip install -r requirements.txt`, or run `make demo` (it creates .venv) and use .venv/bin/python"
+    how = (f"install {'them' if len(missing) > 1 else 'it'} with `pip install -r requirements.txt`, or run `make demo` "
+           "(it creates .venv) and use .venv/bin/python")
     venv = os.path.join(script_dir, ".venv")
     if os.path.isdir(venv) and not os.path.realpath(sys.prefix).startswith(os.path.realpath(venv)):
         how = f"this Python is not the one in {venv}: activate it first (. {venv}/bin/activate), or " + how

@@ -12,6 +12,8 @@ import base64
 import binascii
 import json
 
+from .boundary import INT32_MAX, INT64_MAX, c_string_problem, int_problem
+
 
 class BadRecord(ValueError):
     """A line that is not such an object; the message says what is wrong with it."""
@@ -33,11 +35,15 @@ def _bytes(what, data):
     raise BadRecord(f"{what} must be a string, {{\"base64\": \"...\"}} or null")
 
 
-def _number(what, data, least):
+def _number(what, data, highest):
+    """A whole number in 0..highest (what produce() can hand to librdkafka's C int), or None."""
     if data is None:
         return None
-    if isinstance(data, bool) or not isinstance(data, int) or data < least:
-        raise BadRecord(f"{what} must be a whole number of at least {least}, or null")
+    if isinstance(data, bool) or not isinstance(data, int):
+        raise BadRecord(f"{what} must be a whole number, or null")
+    problem = int_problem(data, 0, highest)
+    if problem is not None:
+        raise BadRecord(f"{what}: {problem}")
     return data
 
 
@@ -50,6 +56,10 @@ def _headers(data):
     for item in data:
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
             raise BadRecord("each header must be a [name, value] pair with a string name")
+        # the name goes to librdkafka as a C string: a NUL would cut it short, a lone surrogate crash it
+        problem = c_string_problem(item[0])
+        if problem is not None:
+            raise BadRecord(f"header name {ascii(item[0])[:60]} {problem}")
         headers.append((item[0], _bytes(f"header {item[0]!r}", item[1])))
     return headers or None
 
@@ -73,7 +83,7 @@ class JsonRecords:
         key = _bytes("key", record.get("key"))
         value = _bytes("value", record.get("value"))
         headers = _headers(record.get("headers"))
-        partition = _number("partition", record.get("partition"), 0)
-        timestamp = _number("timestamp", record.get("timestamp"), 0)
+        partition = _number("partition", record.get("partition"), INT32_MAX)
+        timestamp = _number("timestamp", record.get("timestamp"), INT64_MAX)
         return (key, value, headers, partition if self.keep_partition and partition is not None else -1,
                 timestamp if self.keep_timestamp and timestamp else 0)

@@ -6,22 +6,28 @@ import re
 
 import click
 
+from .boundary import c_string_problem
 from .errors import ConfigError
 
 _ESCAPES = {"t": b"\t", "n": b"\n", "r": b"\r", "0": b"\0", "\\": b"\\"}
 _ESCAPE = re.compile(rb"\\(x[0-9A-Fa-f]{2}|.)", re.S)
 
 
-def unescape(text):
-    r"""A separator as bytes, with kcat's escapes: \t \n \r \0 \xHH \\ mean the character.
-    Any other backslash stays as it is, so a plain '\' or a Windows path still means itself."""
+def unescape(text, option="-K"):
+    r"""A separator as bytes, with kcat's escapes: \t \n \xHH, and ours: \r \0 \\ mean the character.
+    Any other backslash stays as it is, so a plain '\' or a Windows path still means itself; a \x without two
+    hex digits after it is refused (ConfigError naming `option`), since no byte is meant."""
     def replace(match):
         code = match.group(1)
         if code[:1] == b"x":
+            if len(code) != 3:
+                raise ConfigError(f"{option} {ascii(os.fsdecode(text))}: \\x must be followed by two hex "
+                                  "digits (e.g. \\x1f)")
             return bytes([int(code[1:], 16)])
         return _ESCAPES.get(code.decode("latin-1"), match.group(0))
 
-    return _ESCAPE.sub(replace, os.fsencode(text))
+    text = os.fsencode(text)
+    return _ESCAPE.sub(replace, text)
 
 
 def parse_headers(items):
@@ -31,14 +37,37 @@ def parse_headers(items):
         if not sep or not name:
             shown = item if len(item) <= 60 else item[:60] + "..."
             raise ConfigError(f"-H {shown!r}: expected NAME=VALUE")
+        # the name goes to librdkafka as a C string (the value as bytes: any byte is fine there)
+        problem = c_string_problem(name)
+        if problem is not None:
+            raise ConfigError(f"-H {ascii(name)[1:-1][:60]}=...: the header name {problem}")
         headers.append((name, os.fsencode(value)))
     return headers
+
+
+class ConfigPath(click.Path):
+    """CONFIG_FILE: an existing file; when it is missing, the error says how a newcomer makes one."""
+
+    def __init__(self):
+        super().__init__(exists=True, dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as e:
+            if os.path.lexists(value):
+                raise
+            example = "config.ini.example"
+            if not os.path.exists(example):
+                example = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), example)
+            e.message += f" Make it from the example and fill it in: cp {example} {value}"
+            raise
 
 
 def common_options(f):
     """CONFIG_FILE, -X, -q, -v: what both scripts take."""
     decorators = [
-        click.argument("config_file", type=click.Path(exists=True, dir_okay=False)),
+        click.argument("config_file", type=ConfigPath()),
         click.option("-X", "--property", "properties", multiple=True, metavar="KEY=VALUE",
                      help="Any librdkafka property; overrides the config file. Repeatable."),
         click.option("-q", "--quiet", is_flag=True, help="Print errors only."),

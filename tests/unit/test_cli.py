@@ -4,11 +4,16 @@ Everything here fails while reading the options, the config file, or when librdk
 checks the configuration in the client's constructor: no network is used.
 """
 
+import os
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
 from commands import consumer
 from commands import producer
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPTS = [pytest.param(producer.main, "producer.py", "producer", id="producer"),
            pytest.param(consumer.main, "consumer.py", "consumer", id="consumer")]
@@ -69,7 +74,9 @@ def test_missing_config_file(command, prog, role, tmp_path):
     result = run(command, prog, str(path))
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == usage_error(prog, f"Invalid value for 'CONFIG_FILE': File '{path}' does not exist.")
+    example = "config.ini.example" if os.path.exists("config.ini.example") else str(ROOT / "config.ini.example")
+    assert result.stderr == usage_error(prog, f"Invalid value for 'CONFIG_FILE': File '{path}' does not exist. "
+                                              f"Make it from the example and fill it in: cp {example} {path}")
 
 
 @pytest.mark.parametrize("command, prog, role", SCRIPTS)
@@ -357,3 +364,30 @@ def test_error_about_the_password_line_shows_what_is_wrong(value, shown, write_c
     assert result.exit_code == 2
     assert "***" not in result.stderr
     assert shown in result.stderr
+
+
+# -- values that would reach confluent-kafka's C code: refused first, one line, exit 2 -------------------------
+@pytest.mark.parametrize("args, says", [
+    (["-t", "t\udcff"], "Invalid value for '-t' / '--topic': the topic name is not valid UTF-8 (byte \\xff at "
+                        "position 1)"),
+    (["-t", "a b"], "Invalid value for '-t' / '--topic': the topic name may hold only ASCII letters, digits, '.', "
+                    "'_' and '-' (Kafka's rule for topic names)"),
+    (["-H", "\udcff=v"], "-H \\udcff=...: the header name is not valid UTF-8 (byte \\xff at position 0)"),
+    (["-K", "\\x"], "-K '\\\\x': \\x must be followed by two hex digits (e.g. \\x1f)"),
+    (["-K", "\\xZZ"], "-K '\\\\xZZ': \\x must be followed by two hex digits (e.g. \\x1f)"),
+    (["-X", "a\udcff=1"], "-X a\\udcff: the property name is not valid UTF-8 (byte \\xff at position 1)"),
+    (["-X", "sasl.password:hunter2"], "-X 'sasl.password ...': expected KEY=VALUE"),
+])
+def test_producer_refuses_what_would_crash_the_client(write_config, args, says):
+    result = run(producer.main, "producer.py", write_config(GOOD), *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.endswith(f"Error: {says}\n") and "hunter2" not in result.stderr
+    assert result.stderr.count("\n") <= 4  # click's usage lines at most, then the one error line
+
+
+@pytest.mark.parametrize("monkey_topic", ["t\udcff", "bad topic"])
+def test_producer_checks_the_topic_from_the_environment_too(write_config, monkeypatch, monkey_topic):
+    monkeypatch.setenv("KAFKA_TOPIC", monkey_topic)
+    result = run(producer.main, "producer.py", write_config(GOOD))
+    assert result.exit_code == 2 and "Invalid value for '-t' / '--topic': the topic name" in result.stderr

@@ -156,13 +156,47 @@ def test_placeholder_in_role_section(write_config):
         f"{path} line 4 [consumer] group.id: still holds the placeholder <GROUP>")
 
 
-def test_the_example_config_itself_is_rejected_at_its_first_placeholder():
+def test_the_example_config_itself_is_rejected_with_every_placeholder_at_once():
     path = os.path.join(os.path.dirname(os.path.dirname(kafka_config.__file__)), "config.ini.example")
     with open(path) as f:
-        lineno = next(n for n, line in enumerate(f, 1) if line.startswith("bootstrap.servers="))
+        numbered = list(enumerate(f, 1))
+    where = {name: n for name in ("bootstrap.servers", "sasl.username", "sasl.password")
+             for n, line in numbered if line.startswith(name + "=")}
     assert config_error(path).message == (
-        f"{path} line {lineno} [default] bootstrap.servers: still holds the placeholder <BOOTSTRAP SERVER> "
-        "from config.ini.example; fill in the real value")
+        f"{path}: 3 properties still hold placeholders from config.ini.example; fill in the real values: "
+        f"line {where['bootstrap.servers']} [default] bootstrap.servers <BOOTSTRAP SERVER>; "
+        f"line {where['sasl.username']} [default] sasl.username <API KEY>; "
+        f"line {where['sasl.password']} [default] sasl.password <API SECRET>")
+
+
+def test_a_misspelled_default_section_is_named_when_bootstrap_is_missing(write_config):
+    path = write_config("[defualt]\nbootstrap.servers=b:1\n")
+    assert config_error(path).message == (
+        f"{path}: bootstrap.servers is not set in [default]; it is the cluster's host:port; "
+        "section [defualt] is not read; did you mean [default]?")
+
+
+@pytest.mark.parametrize("item, shown", [
+    ("sasl.password:hunter2", "sasl.password ..."),
+    ("sasl.password hunter2", "sasl.password ..."),
+    ("=hunter2", "=hunter2"),
+    ("sasl.password", "sasl.password ..."),
+])
+def test_a_mistyped_secret_property_is_never_echoed(write_config, item, shown):
+    path = write_config("[default]\nbootstrap.servers=b:1\n")
+    error = config_error(lambda: load_config(path, "producer", [item]))
+    assert error.message == f"-X {shown!r}: expected KEY=VALUE"
+    assert "hunter2" not in error.message or item.startswith("=")
+
+
+@pytest.mark.parametrize("item, says", [
+    ("a\udcff=1", "-X a\\udcff: the property name is not valid UTF-8 (byte \\xff at position 1)"),
+    ("client.id=x\udcfe", "-X client.id: the value is not valid UTF-8 (byte \\xfe at position 1)"),
+    ("sasl.password=\udcfehunter", "-X sasl.password: the value is not valid UTF-8 (byte \\xfe at position 0)"),
+])
+def test_a_property_that_is_not_utf8_is_refused_before_librdkafka(write_config, item, says):
+    path = write_config("[default]\nbootstrap.servers=b:1\n")
+    assert config_error(lambda: load_config(path, "producer", [item])).message == says
 
 
 def test_binary_junk_is_rejected(write_config):

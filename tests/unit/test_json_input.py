@@ -47,7 +47,9 @@ class Message:
 
 
 nullable_bytes = st.none() | st.binary(max_size=40) | st.text(max_size=20).map(lambda t: t.encode("utf-8", "replace"))
-header_names = st.text(st.characters(blacklist_categories=["Cs"]), max_size=10)
+# (a header name holding NUL, which a Java client can write, cannot be produced through librdkafka's C strings:
+# such a line is refused with its reason, tested below, so the round trip is for the other names)
+header_names = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=10)
 
 
 @given(key=nullable_bytes, value=nullable_bytes, partition=st.integers(0, 1000),
@@ -73,7 +75,11 @@ def test_partition_and_timestamp_can_be_left_to_the_producer():
     (b'{"value": {"base64": "!!"}}', "value: {\"base64\": ...} does not hold valid base64"),
     (b'{"value": {"base64": "AA==", "x": 1}}', "value must be a string"),
     (b'{"value": "\\ud800"}', "not valid Unicode"),
-    (b'{"partition": -1}', "partition must be a whole number"),
+    (b'{"partition": -1}', "partition: -1 is out of range (0 to 2,147,483,647)"),
+    (b'{"partition": 2147483648}', "partition: 2147483648 is out of range (0 to 2,147,483,647)"),
+    (b'{"timestamp": 9223372036854775808}', "timestamp: 9223372036854775808 is out of range"),
+    (b'{"headers": [["\\ud800", "v"]]}', "header name '\\ud800' holds a lone surrogate"),
+    (b'{"headers": [["a\\u0000b", "v"]]}', "header name 'a\\x00b' holds a NUL character"),
     (b'{"partition": true}', "partition must be a whole number"),
     (b'{"timestamp": 1.5}', "timestamp must be a whole number"),
     (b'{"headers": {"a": "b"}}', "headers must be a list"),
