@@ -19,6 +19,7 @@ from kafka_cli.errors import CliError, ConfigError
 from kafka_cli.format_string import TOKENS, format_string
 from kafka_cli.formats import FORMATS, Lines, Style, batch_renderer
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
+from kafka_cli.exit_status import run_command
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
 from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
@@ -490,7 +491,4 @@ def close(consumer, log, commit):
 
 
 def run_as_script():
-    try:
-        main()
-    except BrokenPipeError:
-        os._exit(0)
+    run_command(main)

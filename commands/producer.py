@@ -16,10 +16,11 @@ from operator import length_hint
 
 import click
 
-from kafka_cli.boundary import topic_problem
+from kafka_cli.boundary import librdkafka_int, topic_problem
 from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
-from kafka_cli.errors import EXIT_FAILURE, CliError
+from kafka_cli.errors import CliError
+from kafka_cli.exit_status import ExitStatus, Interrupted, run_command
 from kafka_cli.kafka_errors import ClusterErrors
 from kafka_cli.lines import InputLines, LineParser, split_chunk, split_lines
 from kafka_cli.options import (CONTEXT_SETTINGS, common_options, debug_for_verbosity, parse_headers, unescape,
@@ -35,6 +36,15 @@ INVALID_RECORD_HINT = (" (a compacted topic refuses a message without a key, and
                        "give every line a key)")
 
 
+# A message that ends in one of these errors may have been written: it timed out, or its connection broke,
+# after it was sent (librdkafka keeps a per-message "possibly persisted" status that confluent-kafka does not
+# expose, so the error decides). Counting it failed would invite the user to send it again, a duplicate if the
+# broker had it (seen: 5 "failed" under a paused broker, 3 of them stored after it resumed). So it is 'not
+# confirmed'; only an error that proves the broker refused it, or that it never left this machine, is 'failed'.
+MAYBE_STORED = ("_MSG_TIMED_OUT", "_TIMED_OUT", "REQUEST_TIMED_OUT", "_TRANSPORT", "NETWORK_EXCEPTION",
+                "NOT_ENOUGH_REPLICAS_AFTER_APPEND", "_PURGE_INFLIGHT")
+
+
 class Delivery:
     """Counts what the broker refused. delivery.report.only.error means success costs no Python call, so what
     was delivered is what was sent less what failed and what was still unconfirmed when the run ended."""
@@ -47,6 +57,9 @@ class Delivery:
         self.purge_reason = None  # why finish() purged
         self.invalid_record_code = None  # KafkaError.INVALID_RECORD
         self.unconfirmed_reason = None
+        self.maybe_stored_codes = ()  # errors after which the broker may have the message (see MAYBE_STORED)
+        self.timed_out = 0  # messages that ended in one of those errors: not confirmed, never failed
+        self.timed_out_reason = None
         self.closed = False  # counting is over: reports served after that must not change the counts
         self.fatal = None  # our own reason to stop: no progress within --timeout
         self.errors = None  # ClusterErrors: the client's fatal errors
@@ -59,6 +72,10 @@ class Delivery:
     def on_delivery(self, err, msg):
         if err is not None and not self.closed:
             code = err.code()
+            if code in self.maybe_stored_codes:
+                self.timed_out += 1
+                self.timed_out_reason = self.timed_out_reason or err.str()
+                return
             self.fail(1, self.purge_reason if code == self.purged_code else
                       err.str() + INVALID_RECORD_HINT if code == self.invalid_record_code else err.str())
 
@@ -166,7 +183,9 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
                                   timeout=timeout, quiet=quiet, show_progress=progress_wanted(sys.stdin, quiet),
                                   records=json_records(keep_partition, keep_timestamp)
                                   if input_format == "json" else None)
-        run(config, options, log, client_log, verbose)
+        status = run(config, options, log, client_log, verbose)
+    # as an exception click understands, so CliRunner sees it too; exit_status.run_command ends the process
+    click.get_current_context().exit(status)
 
 
 def json_records(keep_partition, keep_timestamp):
@@ -225,10 +244,11 @@ def run(config, options, log, client_log, verbose):
 
     delivery = Delivery()
     delivery.purged_code, delivery.invalid_record_code = KafkaError._PURGE_QUEUE, KafkaError.INVALID_RECORD
+    delivery.maybe_stored_codes = frozenset(getattr(KafkaError, name) for name in MAYBE_STORED)
     errors = ClusterErrors(config, log)
     producer = build_client(Producer, config, error_cb=errors, logger=client_log, on_delivery=delivery.on_delivery)
     delivery.errors = errors
-    delivery.max_bytes = int(config.get("message.max.bytes", delivery.max_bytes))
+    delivery.max_bytes = librdkafka_int(config.get("message.max.bytes", str(delivery.max_bytes)))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, Stop.handler)
     check_topic(producer, options.topic, options.timeout, delivery, config)
@@ -238,10 +258,11 @@ def run(config, options, log, client_log, verbose):
     sent, bad_line = loop(producer, options, delivery, skipped, log)
     finish(producer, delivery, options.timeout)
     report(log, options, delivery, Reading(sent, bad_line, skipped), time.monotonic() - started)
-    if delivery.failed or delivery.not_confirmed or bad_line or delivery.stopped_by:
-        sys.exit(EXIT_FAILURE)  # also after a signal: 128+N would hide that something was not delivered
+    if delivery.failed or delivery.not_confirmed or delivery.timed_out or bad_line or delivery.stopped_by:
+        return ExitStatus.FAILURE  # also after a signal: 128+N would hide that something was not delivered
     if Stop.signum:
-        sys.exit(128 + Stop.signum)
+        return ExitStatus.SIGNAL_BASE + Stop.signum
+    return ExitStatus.OK
 
 
 # How long a broker may keep saying it does not know the topic: one that creates topics on first use
@@ -317,7 +338,7 @@ def ask_for_metadata(producer, topic, deadline, delivery):
         producer.poll(0)
         if Stop.signum:
             # Ctrl-C before anything was read: end like any Unix tool interrupted at that point, quietly
-            sys.exit(128 + Stop.signum)
+            raise Interrupted(Stop.signum)
         if delivery.stopped_by:
             raise CliError(delivery.stopped_by)
         delivery.errors.check(producer, "retrying up to --timeout before reading any input")
@@ -650,7 +671,9 @@ def finish(producer, delivery, timeout):
     delivery.closed = True
     # len(): messages not yet finished; after poll(0) that is what is in flight (or acknowledged a moment ago)
     delivery.not_confirmed = len(producer)
-    if delivery.not_confirmed:
+    if delivery.timed_out and not delivery.not_confirmed:
+        delivery.unconfirmed_reason = f"{delivery.timed_out_reason} after they were sent"
+    elif delivery.not_confirmed:
         delivery.unconfirmed_reason = ("a second " + Stop.name() + " ended the wait" if Stop.count > 1 else
                                        "the run stopped (above) before they were acknowledged" if delivery.stopped_by
                                        else f"no acknowledgement within --timeout {timeout:g} s")
@@ -669,7 +692,7 @@ def report(log, options, delivery, reading, seconds):
     """The summary on stderr: every line read is in exactly one bucket, then why anything went wrong."""
     sent, bad_line, skipped = reading.sent, reading.bad_line, reading.skipped
     # (a report can come after len() looked, in the instant before counting closed: never count a line twice)
-    not_confirmed = min(delivery.not_confirmed, sent - delivery.failed)
+    not_confirmed = min(delivery.not_confirmed + delivery.timed_out, sent - delivery.failed)
     delivered = sent - delivery.failed - not_confirmed
     if delivery.stopped_by:
         log.error("%s", delivery.stopped_by)
@@ -694,4 +717,4 @@ def report(log, options, delivery, reading, seconds):
 
 
 def run_as_script():
-    main()
+    run_command(main)

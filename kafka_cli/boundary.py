@@ -53,3 +53,17 @@ def int_problem(value, low, high):
     if value < low or value > high:
         return f"{value} is out of range ({low} to {high:,})"
     return None
+
+
+_C_INTEGER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)?")
+
+
+def librdkafka_int(text):
+    """An integer property's value as librdkafka reads it (strtol with base 0: 0x hex, a leading 0 octal,
+    whitespace before, anything after the digits ignored; no digits is 0), so that the tool never refuses
+    or misreads a spelling the client itself accepted (-X message.max.bytes=0x100000)."""
+    sign, digits = _C_INTEGER.match(text).groups()
+    if not digits:
+        return 0
+    value = int(digits, 16) if digits[:2].lower() == "0x" else int(digits, 8) if digits[0] == "0" else int(digits)
+    return -value if sign == "-" else value

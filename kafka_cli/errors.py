@@ -1,21 +1,21 @@
 """The errors a user can act on, and the exit codes they end in.
 
-A CliError is printed by click as 'Error: ...' and ends the run with its exit code. Secrets are removed
-from its message at the command boundary (secrets.Redactor.guard), not here.
+A CliError is printed as 'Error: ...' at the command boundary (exit_status.run_command), which ends the run
+with its exit code. Secrets are removed from its message there too (secrets.Redactor.guard), not here.
 """
 
 import click
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+from .exit_status import ExitStatus
 
 
 class CliError(click.ClickException):
     """A failure the user can act on. Exit 1."""
 
-    exit_code = EXIT_FAILURE
+    exit_code = ExitStatus.FAILURE
 
 
 class ConfigError(CliError):
     """Bad config file, property or option value. Exit 2."""
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitStatus.USAGE

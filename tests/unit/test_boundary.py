@@ -41,3 +41,13 @@ def test_problems_name_the_fault_not_the_value():
     assert topic_problem("..") is not None and topic_problem("") == "is empty"
     assert int_problem(INT32_MAX, 0, INT32_MAX) is None
     assert int_problem(INT32_MAX + 1, 0, INT32_MAX) == "2147483648 is out of range (0 to 2,147,483,647)"
+
+
+def test_integer_properties_are_read_as_librdkafka_reads_them():
+    from kafka_cli.boundary import librdkafka_int
+
+    # each spelling was tried against confluent-kafka: message.max.bytes took them with these values
+    for text, value in [("0x100000", 1048576), ("010000000", 2097152), (" 2000000", 2000000), ("2000000 ", 2000000),
+                        ("+2000000", 2000000), ("2000000abc", 2000000), ("2e6", 2), ("1_000_000", 1), ("", 0),
+                        ("-5", -5), ("0", 0)]:
+        assert librdkafka_int(text) == value, text

@@ -55,3 +55,18 @@ def test_the_package_never_imports_the_scripts_or_the_terminal_layer(path):
 def test_every_module_says_what_it_is_for(path):
     docstring = ast.get_docstring(ast.parse(path.read_text()))
     assert docstring and len(docstring.split()) >= 8
+
+
+# The process ends in one place: exit_status.run_command. dependencies.py runs before click can be imported
+# (it says that click is missing), so it ends the process itself.
+MAY_END_THE_PROCESS = {"exit_status.py", "dependencies.py"}
+
+
+@pytest.mark.parametrize("path", SCRIPTS[2:] + PACKAGE, ids=lambda p: p.name)
+def test_only_the_command_boundary_ends_the_process(path):
+    tree = ast.parse(path.read_text(), str(path))
+    calls = [f"{node.func.value.id}.{node.func.attr} (line {node.lineno})" for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+             and isinstance(node.func.value, ast.Name)
+             and (node.func.value.id, node.func.attr) in {("sys", "exit"), ("os", "_exit")}]
+    assert calls == [] or path.name in MAY_END_THE_PROCESS
