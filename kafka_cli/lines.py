@@ -4,29 +4,55 @@ Lines are bytes and stay bytes: nothing is decoded or trimmed but the line endin
 """
 
 
-class LineParser:
-    """Splits raw input lines into (key, value); lines are bytes, kept as they are.
+class BadLine(ValueError):
+    """A line that is not a record of this input; the message says why, with the start of the line."""
 
-    read_and_produce inlines parse() in its per-line loop; a unit test holds the two to the same result.
+
+def preview(line, limit=40):
+    """The start of a line for an error message, as text (bytes that are not UTF-8 shown as U+FFFD)."""
+    return line[:limit].decode(errors="replace") + ("..." if len(line) > limit else "")
+
+
+class LineParser:
+    """Text input: KEY<sep>VALUE lines (or whole lines with --no-key) to produce() arguments; lines are bytes,
+    kept as they are. The read loop (kafka_cli.produce_loop) calls parse() for any line off the fast path, and
+    plain() to ask whether a whole chunk can take the fast path instead. -f json's JsonRecords has the same face.
     """
 
-    def __init__(self, separator, no_key, null_values=frozenset()):
+    bad = "no key separator"  # what a bad line is, for the summary
+    what = "message"  # what a line too long to send is called
+    hint = "use --no-key to send whole lines, --skip-bad-lines to go on"
+
+    def __init__(self, separator, no_key, null_values=frozenset(), headers=None):
         self.separator = separator
         self.no_key = no_key
         self.null_values = null_values  # values sent as null (a tombstone): --null-value, and b"" with -Z
+        self.headers = headers  # -H: [(name, value)] on every message, or None
+
+    @property
+    def prompt(self):
+        return f"type key{self.separator.decode(errors='replace') if not self.no_key else ''}value lines"
+
+    def reader(self, max_bytes):
+        return InputLines(max_bytes, None if self.no_key else self.separator)
+
+    def plain(self, chunk):
+        """The fast path's (keys, values) for a chunk of whole lines, or None: see split_chunk."""
+        return split_chunk(chunk, self.separator, self.no_key, self.null_values)
 
     def parse(self, line):
-        """(key, value) for one line without its ending; None if it has no separator."""
+        """produce()'s (key, value, headers, partition, timestamp) for one line without its ending; BadLine if
+        it has no separator. Partition -1 and timestamp 0 leave them to the partitioner and the clock."""
         if self.no_key:
             key, value = None, line
         else:
             key, found, value = line.partition(self.separator)
             if not found:
-                return None
+                raise BadLine(f"no key separator {self.separator.decode(errors='replace')!r} in {preview(line)!r}")
         if self.null_values and value in self.null_values:
             value = None
         # An empty key ("":value) is sent as no key at all, which is how consumer.py prints one.
-        return key or None, value
+        return key or None, value, self.headers, -1, 0
 
 
 def split_lines(block):

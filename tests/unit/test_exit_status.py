@@ -1,7 +1,6 @@
 """kafka_cli.exit_status: the one place a status is decided, and a stderr nobody reads never changes it."""
 
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -2,18 +2,15 @@
 
 import base64
 import json
-import logging
-from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, strategies as st
 
-from commands import producer
 from kafka_cli.formats import format_json
 from kafka_cli.json_input import BadRecord, JsonRecords
 from kafka_cli.lines import LineParser
 
-from .test_producer_lines import FakeProducer, NoClusterErrors, cut
+from .test_producer_lines import FakeProducer, cut, run_loop
 
 KEEP = JsonRecords(keep_partition=True, keep_timestamp=True)
 
@@ -108,21 +105,8 @@ class JsonFakeProducer(FakeProducer):
 
 
 def run_json(blocks, skip_bad_lines=False, headers=None):
-    fake = JsonFakeProducer()
-    options = producer.ProducerOptions(topic="t", parser=LineParser(b":", False), headers=headers,
-                                       skip_bad_lines=skip_bad_lines, timeout=1.0, quiet=False, show_progress=False,
-                                       records=KEEP)
-    queue = list(blocks)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(producer, "read_block", lambda fd: queue.pop(0) if queue else b"")
-        mp.setattr(producer, "wait_readable", lambda *args: True)
-        mp.setattr(producer.sys, "stdin", SimpleNamespace(fileno=lambda: 0))
-        mp.setattr(producer.os, "isatty", lambda fd: False)
-        mp.setattr(producer.Stop, "signum", None)
-        delivery = producer.Delivery()
-        delivery.errors = NoClusterErrors()
-        skipped = []
-        result = producer.read_and_produce_json(fake, options, delivery, skipped, logging.getLogger("test.json"))
+    """The one read loop over JSON records: ((sent, bad line), [(key, value, headers, partition, timestamp)], skipped)."""
+    result, fake, skipped, _ = run_loop(blocks, JsonRecords(True, True, headers), skip_bad_lines, JsonFakeProducer())
     return result, fake.sent, skipped
 
 
@@ -158,4 +142,4 @@ def test_json_loop_adds_the_command_line_headers():
     (frozenset([b"NULL", b""]), b":", (None, None)),
 ])
 def test_null_markers(nulls, line, parsed):
-    assert LineParser(b":", False, nulls).parse(line) == parsed
+    assert LineParser(b":", False, nulls).parse(line)[:2] == parsed

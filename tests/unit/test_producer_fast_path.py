@@ -3,9 +3,9 @@
 from hypothesis import example, given, strategies as st
 from confluent_kafka import KafkaError, KafkaException
 
-from commands import producer
+from kafka_cli import produce_loop
 from kafka_cli.lines import LineParser, split_chunk, split_lines
-from tests.unit.test_producer_lines import FakeProducer, cut, lines_of, run_read_and_produce, stream
+from tests.unit.test_producer_lines import FakeProducer, cut, key_value, lines_of, run_read_and_produce, stream
 
 separators = st.sampled_from([b":", b"\t", b"\x00", b"\xff", b"::", b"=>"])
 pieces = st.lists(st.sampled_from([b":", b"k", b"v", b"\t", b"\x00", b"\xff", b"=", b">", b"\r", b"", b"NULL"]),
@@ -26,7 +26,7 @@ def test_split_chunk_agrees_with_line_parser_or_declines(chunk, separator, no_ke
     keys, values = plain
     lines = split_lines(chunk)[0]
     assert all(lines)  # no empty line: the slow path skips those
-    assert [parser.parse(line) for line in lines] == list(zip(keys or [None] * len(values), values))
+    assert [key_value(parser, line) for line in lines] == list(zip(keys or [None] * len(values), values))
 
 
 def test_split_chunk_takes_the_benchmark_lines():
@@ -43,7 +43,7 @@ class ChoosyProducer(FakeProducer):
         super().__init__()
         self.refuse, self.full_at, self.calls = set(refuse), set(full_at), 0
 
-    def produce(self, topic, value, key=None, headers=None):
+    def produce(self, topic, value, key=None, headers=None, partition=-1, timestamp=0):
         self.calls += 1
         if self.calls in self.full_at:
             raise BufferError("queue full")
@@ -60,7 +60,7 @@ def test_fast_path_counts_every_line_once_through_full_queues_and_refusals(n, re
                           full_at=full_at)
     (sent, bad), messages, _ = run_read_and_produce(cut(data, points), LineParser(b":", no_key), fake=fake)
     delivery = run_read_and_produce.delivery
-    wanted = [LineParser(b":", no_key).parse(line) for i, line in enumerate(lines_of(data)) if i not in refuse]
+    wanted = [key_value(LineParser(b":", no_key), line) for i, line in enumerate(lines_of(data)) if i not in refuse]
     assert messages == wanted  # in order, each once
     assert (sent, bad) == (n, None)
     assert delivery.failed == len([i for i in refuse if i < n])
@@ -71,9 +71,9 @@ def test_fast_path_counts_every_line_once_through_full_queues_and_refusals(n, re
 
 def test_fast_path_counts_the_rest_of_the_chunk_failed_when_the_wait_for_room_ends(monkeypatch):
     def give_up(producer_, options, delivery, message):
-        raise producer._Abort("no delivery progress for 1 s (is the broker reachable?)")
+        raise produce_loop.Abort("no delivery progress for 1 s (is the broker reachable?)")
 
-    monkeypatch.setattr(producer, "produce_when_room", give_up)
+    monkeypatch.setattr(produce_loop, "produce_when_room", give_up)
     fake = ChoosyProducer(full_at={3})
     (sent, bad), messages, _ = run_read_and_produce([b"a:1\nb:2\nc:3\nd:4\n"], LineParser(b":", False), fake=fake)
     assert messages == [(b"a", b"1"), (b"b", b"2")]

@@ -7,7 +7,17 @@ import pytest
 from hypothesis import assume, example, given, strategies as st
 
 from commands import producer
-from kafka_cli.lines import BOM, InputLines, LineParser, TooLong, split_lines
+from kafka_cli import produce_loop
+from kafka_cli.delivery import Delivery, StopSignals
+from kafka_cli.lines import BOM, BadLine, InputLines, LineParser, TooLong, split_lines
+
+
+def key_value(parser, line):
+    """(key, value) the parser makes of a line, or None for a bad line."""
+    try:
+        return parser.parse(line)[:2]
+    except BadLine:
+        return None
 
 
 # -- split_lines ----------------------------------------------------------------------------
@@ -78,7 +88,7 @@ class FakeProducer:
         self.sent = []
         self.full = full_first  # raise BufferError this many times first
 
-    def produce(self, topic, value, key=None, headers=None):
+    def produce(self, topic, value, key=None, headers=None, partition=-1, timestamp=0):
         if self.full:
             self.full -= 1
             raise BufferError("queue full")
@@ -100,8 +110,17 @@ class NoClusterErrors:
         pass
 
 
-def run_read_and_produce(blocks, parser, skip_bad_lines=False, fake=None, headers=None, max_bytes=1_000_000):
-    """read_and_produce over `blocks` (what each os.read returns), with a fake producer."""
+class NoProgress:
+    def update(self, count):
+        pass
+
+    def clear(self):
+        pass
+
+
+def run_loop(blocks, records, skip_bad_lines=False, fake=None, max_bytes=1_000_000):
+    """produce_loop.read_and_produce over `blocks` (what each os.read returns), with a fake producer;
+    returns ((sent, bad line), the fake, the skipped lines, the Delivery)."""
     fake = FakeProducer() if fake is None else fake  # (a FakeProducer is falsy: len() == 0)
     read_fd, write_fd = os.pipe()
     queue = list(blocks)
@@ -110,30 +129,31 @@ def run_read_and_produce(blocks, parser, skip_bad_lines=False, fake=None, header
     def fake_read(fd, size):
         if fd != read_fd:
             return real_read(fd, size)
-        assert size == producer.READ_BLOCK
+        assert size == produce_loop.READ_BLOCK
         return queue.pop(0) if queue else b""
 
     class Stdin:
         def fileno(self):
             return read_fd
 
-    skipped = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "read", fake_read)
-        mp.setattr(producer.sys, "stdin", Stdin())
-        mp.setattr(producer, "wait_readable", lambda *args: True)
-        mp.setattr(producer.Stop, "signum", None)
-        mp.setattr(producer.Stop, "count", 0)
+        mp.setattr(produce_loop.os, "read", fake_read)
+        mp.setattr(produce_loop, "wait_readable", lambda *args: True)
         try:
-            delivery = run_read_and_produce.delivery = producer.Delivery()
-            delivery.errors = NoClusterErrors()
-            delivery.max_bytes = max_bytes
-            options = producer.ProducerOptions(topic="t", parser=parser, headers=headers, skip_bad_lines=skip_bad_lines,
-                                               timeout=1.0, quiet=False, show_progress=False)
-            result = producer.read_and_produce(fake, options, delivery, skipped, logging.getLogger("test.producer"))
+            delivery = Delivery(NoClusterErrors(), max_bytes, StopSignals())
+            options = producer.ProducerOptions(topic="t", records=records, skip_bad_lines=skip_bad_lines,
+                                               timeout=1.0, progress=NoProgress(), stdin=Stdin())
+            sent, bad, skipped = produce_loop.read_and_produce(fake, options, delivery,
+                                                               logging.getLogger("test.producer"))
         finally:
             os.close(read_fd)
             os.close(write_fd)
+    return (sent, bad), fake, skipped, delivery
+
+
+def run_read_and_produce(blocks, parser, skip_bad_lines=False, fake=None, max_bytes=1_000_000):
+    """run_loop for text lines: ((sent, bad line), [(key, value)] produced, skipped)."""
+    result, fake, skipped, run_read_and_produce.delivery = run_loop(blocks, parser, skip_bad_lines, fake, max_bytes)
     return result, [(key, value) for _, key, value, _ in fake.sent], skipped
 
 
@@ -166,9 +186,10 @@ def test_read_and_produce_retries_when_the_queue_is_full():
     assert fake.full == 0
 
 
-def test_read_and_produce_passes_headers():
+@pytest.mark.parametrize("block", [b"a:1\n", b"a:1\r\n"])  # the fast path, and line by line
+def test_read_and_produce_passes_headers(block):
     fake = FakeProducer()
-    run_read_and_produce([b"a:1\n"], LineParser(b":", False), fake=fake, headers=[("h", b"v")])
+    run_read_and_produce([block], LineParser(b":", False, headers=[("h", b"v")]), fake=fake)
     assert fake.sent == [("t", b"a", b"1", [("h", b"v")])]
 
 
@@ -192,12 +213,12 @@ def test_read_and_produce_passes_headers():
     (b":", b"\xff\x00:\x00\xfe", (b"\xff\x00", b"\x00\xfe")),
 ])
 def test_line_parser(separator, line, parsed):
-    assert LineParser(separator, no_key=False).parse(line) == parsed
+    assert key_value(LineParser(separator, no_key=False), line) == parsed
 
 
 @pytest.mark.parametrize("line", [b"k:v", b"no separator", b":", b"\xff"])
 def test_line_parser_no_key_takes_the_whole_line(line):
-    assert LineParser(b":", no_key=True).parse(line) == (None, line)
+    assert LineParser(b":", no_key=True).parse(line) == (None, line, None, -1, 0)
 
 
 separators = st.sampled_from([b":", b"|", b",", b"\t", b"\x00", b"\xff", b"::", b"=>", "→".encode(), b"--sep--"])
@@ -210,7 +231,7 @@ no_newline = st.binary(max_size=50).map(lambda b: b.replace(b"\n", b""))
 def test_key_and_value_survive_joining_and_parsing(separator, key, value):
     # The key must not hold the separator; with a multi-byte one, nor end in a prefix that makes one.
     assume((key + separator).find(separator) == len(key))
-    assert LineParser(separator, no_key=False).parse(key + separator + value) == (key or None, value)
+    assert key_value(LineParser(separator, no_key=False), key + separator + value) == (key or None, value)
 
 
 @given(separator=separators, key=no_newline, value=no_newline)
@@ -219,7 +240,7 @@ def test_key_and_value_survive_a_line_through_split_lines(separator, key, value)
     assume(not value.endswith(b"\r"))  # \r\n is a line ending: a value's own final \r is lost
     lines, rest = split_lines(key + separator + value + b"\n")
     assert rest == b""
-    assert [LineParser(separator, no_key=False).parse(line) for line in lines] == [(key or None, value)]
+    assert [key_value(LineParser(separator, no_key=False), line) for line in lines] == [(key or None, value)]
 
 
 @given(data=stream, points=st.lists(st.integers(min_value=0), max_size=20))
@@ -227,7 +248,7 @@ def test_read_and_produce_splits_each_line_as_line_parser_does(data, points):
     """The hot loop inlines LineParser.parse; both must give the same (key, value) for every line."""
     parser = LineParser(b":", False)
     _, messages, skipped = run_read_and_produce(cut(data, points), parser, skip_bad_lines=True)
-    parsed = [parser.parse(line) for line in lines_of(data) if line]
+    parsed = [key_value(parser, line) for line in lines_of(data) if line]
     assert messages == [p for p in parsed if p is not None]
     assert len(skipped) == parsed.count(None)
 
@@ -277,4 +298,4 @@ def test_read_and_produce_reports_a_too_long_line_with_its_number_and_goes_on():
 def test_read_and_produce_sends_null_values_as_line_parser_does(data, points, nulls):
     parser = LineParser(b":", False, nulls)
     _, messages, _ = run_read_and_produce(cut(data, points), parser, skip_bad_lines=True)
-    assert messages == [p for p in (parser.parse(line) for line in lines_of(data) if line) if p is not None]
+    assert messages == [p for p in (key_value(parser, line) for line in lines_of(data) if line) if p is not None]
