@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from local_kafka import broker
+from local_kafka import broker, jars
 from local_kafka.broker import LauncherError
 
 
@@ -46,7 +46,7 @@ def test_java_17_is_accepted(bare_path):
 
 
 def test_missing_mvn_says_what_to_install(bare_path, tmp_path, monkeypatch):
-    monkeypatch.setattr(broker, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(jars, "CACHE_DIR", tmp_path / "cache")
     with pytest.raises(LauncherError) as e:
         broker.jar_dir()
     assert str(e.value).startswith("mvn (Apache Maven) was not found on PATH")
@@ -54,7 +54,7 @@ def test_missing_mvn_says_what_to_install(bare_path, tmp_path, monkeypatch):
 
 
 def test_unreachable_maven_central_is_named(bare_path, tmp_path, monkeypatch):
-    monkeypatch.setattr(broker, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(jars, "CACHE_DIR", tmp_path / "cache")
     fake_command(bare_path, "mvn", "echo '[ERROR] Could not transfer artifact org.apache.kafka:kafka_2.13: "
                                    "UnknownHostException: repo.maven.apache.org'\nexit 1\n")
     with pytest.raises(LauncherError) as e:
@@ -69,7 +69,7 @@ def test_unreachable_maven_central_is_named(bare_path, tmp_path, monkeypatch):
 
 def test_downloaded_jars_are_reused(bare_path, tmp_path, monkeypatch):
     """Once the cache is complete, mvn is not needed (nor run) again."""
-    monkeypatch.setattr(broker, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(jars, "CACHE_DIR", tmp_path / "cache")
     lib = tmp_path / "cache" / f"kafka-{broker.KAFKA_VERSION}" / "lib"
     lib.mkdir(parents=True)
     (lib / ".complete").touch()
@@ -231,7 +231,7 @@ def shell(monkeypatch, tmp_path):
             pass
 
     monkeypatch.setattr(main, "STATE_DIR", tmp_path / "state")
-    monkeypatch.setattr(main, "read_state", lambda: None)
+    monkeypatch.setattr(main, "read_state", lambda *args: None)
     monkeypatch.setattr(main, "LocalKafka", type("LocalKafka", (Recorder,), {}))
     monkeypatch.setattr(main, "KafkaCluster", type("KafkaCluster", (Recorder,), {}))
     return lambda *args: (CliRunner().invoke(main.cli, list(args)), made)
@@ -241,7 +241,7 @@ def test_start_defaults_to_one_broker_without_auto_creation(shell):
     result, made = shell("start")
     assert result.exit_code == 1 and "recorded, not started" in result.output
     assert made == [("LocalKafka", (), {"workdir": made[0][2]["workdir"], "keep_workdir": True,
-                                        "auto_create_topics": False})]
+                                        "auto_create_topics": False, "kafka_version": jars.kafka_version()})]
 
 
 def test_start_options_reach_the_launcher(shell):
