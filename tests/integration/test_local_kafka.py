@@ -25,16 +25,26 @@ pytestmark = pytest.mark.local_broker_only
 LISTENERS = ("plaintext", "sasl_ssl")
 
 
-def try_metadata(settings, timeout=5):
-    """(topics or None, first error code seen) for one metadata request with these settings."""
+def try_metadata(settings, timeout=10):
+    """(topics or None, the error the client reports) for a metadata request with these settings: the topics
+    once it succeeds, or None as soon as the client names why it cannot (a refused login, a failed TLS check).
+    A lost connection alone (seen under load before the TLS error) does not end the wait."""
     errors = []
     client = AdminClient({**settings, "error_cb": errors.append, "logger": SilentLogger()})
-    try:
-        topics = client.list_topics(timeout=timeout).topics
-    except Exception:
-        topics = None
-    client.poll(1)  # serves error_cb
-    return topics, (errors[0].code() if errors else None)
+
+    def telling():
+        return [e.code() for e in errors if e.code() not in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN)]
+
+    deadline = time.monotonic() + timeout
+    topics = None
+    while topics is None and not telling() and time.monotonic() < deadline:
+        try:
+            topics = client.list_topics(timeout=0.5).topics
+        except Exception:
+            client.poll(0.1)  # serves error_cb
+    client.poll(0.5)  # an error that came with the answer, if any
+    codes = telling() or [e.code() for e in errors]
+    return topics, (codes[0] if codes else None)
 
 
 def test_sasl_ssl_login_with_the_right_password_succeeds(kafka):
@@ -112,6 +122,12 @@ def wait_gone(pid, seconds=30):
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     return not pid_alive(pid)
+
+
+def broker_jvms_under(directory):
+    """Pids of Kafka broker JVMs whose command line names a file under `directory`."""
+    return [pid for pid in jvms_under(directory)
+            if "kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")]
 
 
 def jvms_under(directory):
@@ -343,8 +359,12 @@ def test_no_jvm_survives_its_owner(sig, tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", HOLDER.format(root=str(ROOT), workdir=repr(given and str(given)))],
                               stdout=subprocess.PIPE, text=True)
     try:
-        pid, workdir = holder.stdout.readline().split()
-        pid = int(pid)
+        if sig == signal.SIGKILL:  # the parent-death signal is set as the JVM is spawned: no need to wait until it serves
+            wait_until(lambda: broker_jvms_under(given), 120, "the broker JVM spawned")
+            pid, workdir = broker_jvms_under(given)[0], str(given)
+        else:
+            pid, workdir = holder.stdout.readline().split()
+            pid = int(pid)
         assert pid_alive(pid)
         holder.send_signal(sig)
         holder.wait(60)
