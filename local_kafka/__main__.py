@@ -13,7 +13,7 @@ import signal  # noqa: E402
 import click  # noqa: E402
 
 from . import topics as topic_ops  # noqa: E402
-from .broker import KafkaCluster, LauncherError, LocalKafka  # noqa: E402
+from .broker import DEFAULT_TOPIC_PARTITIONS, KafkaCluster, LauncherError, LocalKafka  # noqa: E402
 from .files import check_private_dir, made_by_launcher, remove_own_dir  # noqa: E402
 from .jars import KAFKA_VERSION, kafka_version  # noqa: E402
 from .process import controller_majority, stop_processes  # noqa: E402
@@ -230,7 +230,8 @@ def topic_command(action):
 
 @cli.command("create-topic")
 @click.argument("name")
-@click.option("--partitions", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--partitions", type=click.IntRange(min=1), default=DEFAULT_TOPIC_PARTITIONS, show_default=True,
+              help="Partitions (6 is Confluent Cloud's default too).")
 @click.option("--config", "configs", metavar="KEY=VALUE", multiple=True,
               help="A topic config, e.g. retention.ms=3600000; repeatable.")
 def create_topic(name, partitions, configs):

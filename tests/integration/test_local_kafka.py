@@ -284,7 +284,8 @@ def test_topic_commands_refuse_in_one_line_with_exit_codes(race):
         result = local_kafka_cli(race.state_dir, *args)
         assert (result.returncode, len(result.stderr.splitlines())) == (code, 1), (args, result.stderr)
         assert result.stderr.startswith(message), (args, result.stderr)
-    assert name in local_kafka_cli(race.state_dir, "topics").stdout.split()
+    listed = [line.split() for line in local_kafka_cli(race.state_dir, "topics").stdout.splitlines()]
+    assert [name, "6"] in listed  # the default partition count
     assert f"{name}-c" not in local_kafka_cli(race.state_dir, "topics").stdout.split()
 
 
