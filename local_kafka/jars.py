@@ -1,6 +1,7 @@
 """Which Kafka runs and where its jars come from: the version (argument, LOCAL_KAFKA_VERSION, or the default),
 Java 17+, and the broker's jars fetched once from Maven Central with mvn into a per-version cache."""
 
+import fcntl
 import os
 import re
 import shutil
@@ -79,6 +80,16 @@ def jar_dir(version=KAFKA_VERSION):
     if not mvn:
         raise LauncherError("mvn (Apache Maven) was not found on PATH; it downloads Kafka's jars from Maven Central. "
                             "Install it (Debian: apt-get install maven).")
+    lib.parent.mkdir(parents=True, exist_ok=True)
+    with open(lib.parent / ".download.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another start fetching the same version: wait, then use its jars
+        if not (lib / ".complete").exists():
+            download(mvn, version, lib)
+    return lib
+
+
+def download(mvn, version, lib):
+    """Fetch the jars of `version` into `lib`, through a partial directory so that `lib` is whole or absent."""
     build = lib.parent / "build"
     build.mkdir(parents=True, exist_ok=True)
     (build / "pom.xml").write_text(pom(version))
@@ -101,7 +112,6 @@ def jar_dir(version=KAFKA_VERSION):
     shutil.rmtree(lib, ignore_errors=True)
     tmp_lib.rename(lib)
     (lib / ".complete").touch()
-    return lib
 
 
 def classpath(version=KAFKA_VERSION):

@@ -254,3 +254,23 @@ def test_start_refuses_a_silly_broker_count(shell):
     result, made = shell("start", "--brokers", "0")
     assert result.exit_code == 2 and "0 is not in the range 1<=x<=5" in result.output
     assert made == []
+
+
+def test_two_starts_fetching_one_version_run_mvn_once(bare_path, tmp_path, monkeypatch):
+    """The second waits for the first's download and uses its jars, instead of writing into the same directory."""
+    import threading
+
+    monkeypatch.setattr(jars, "CACHE_DIR", tmp_path / "cache")
+    runs = tmp_path / "mvn-runs"
+    fake_command(bare_path, "mvn", f'echo run >> {runs}\n/bin/sleep 1\nfor a; do case "$a" in -DoutputDirectory=*) '
+                                   '/bin/mkdir -p "${a#*=}" && : > "${a#*=}/kafka_2.13.jar";; esac; done\n')
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(jars.jar_dir("4.0.0"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    lib = tmp_path / "cache" / "kafka-4.0.0" / "lib"
+    assert found == [lib, lib]
+    assert runs.read_text() == "run\n"
+    assert sorted(p.name for p in lib.iterdir()) == [".complete", "kafka_2.13.jar"]
