@@ -129,7 +129,8 @@ def start_in_background(brokers, auto_create_topics, version):
               help="Create a topic (3 partitions) when a client asks for one that does not exist, "
                    "as Apache Kafka does by default. Off by default, like Confluent Cloud.")
 @click.option("--kafka-version", metavar="VERSION",
-              help=f"Apache Kafka release to run, 3.6.0 or newer [default: $LOCAL_KAFKA_VERSION, else {KAFKA_VERSION}]; "
+              help="Apache Kafka release to run, 3.6.0 or newer "
+                   f"[default: $LOCAL_KAFKA_VERSION, else {KAFKA_VERSION}]; "
                    "its jars are fetched from Maven Central once.")
 def start(brokers, auto_create_topics, kafka_version):
     """Start Kafka in the background and print where its client configs are."""

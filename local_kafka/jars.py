@@ -51,7 +51,8 @@ def check_java(version=KAFKA_VERSION):
     """The path of a Java 17+ `java` on PATH."""
     java = shutil.which("java")
     if not java:
-        raise LauncherError("java was not found on PATH. Install a Java 17+ JDK (Debian: apt-get install openjdk-17-jdk-headless).")
+        raise LauncherError("java was not found on PATH. Install a Java 17+ JDK "
+                            "(Debian: apt-get install openjdk-17-jdk-headless).")
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     major = int(match.group(1)) if match else 0

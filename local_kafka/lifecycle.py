@@ -10,7 +10,8 @@ from .errors import LauncherError
 from .files import make_private_dir, remove_own_dir
 from .jars import check_java, classpath
 from .jars import kafka_version as resolve_version
-from .node_config import free_ports, java_command, new_cluster_id, write_client_config, write_logging_config, write_properties
+from .node_config import (free_ports, java_command, new_cluster_id, write_client_config, write_logging_config,
+                          write_properties)
 from .process import _SILENT, KafkaNode, controller_majority, format_storage, stop_processes
 from .tls import make_certificates
 

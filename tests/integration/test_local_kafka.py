@@ -360,7 +360,7 @@ def test_no_jvm_survives_its_owner(sig, tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", HOLDER.format(root=str(ROOT), workdir=repr(given and str(given)))],
                               stdout=subprocess.PIPE, text=True)
     try:
-        if sig == signal.SIGKILL:  # the parent-death signal is set as the JVM is spawned: no need to wait until it serves
+        if sig == signal.SIGKILL:  # the parent-death signal is set as the JVM is spawned: no need to wait for start-up
             wait_until(lambda: broker_jvms_under(given), 120, "the broker JVM spawned")
             pid, workdir = broker_jvms_under(given)[0], str(given)
         else:
