@@ -158,23 +158,25 @@ def checked_version(version):
 
 
 def cancel_start(holder):
-    """SIGTERM the process that is starting Kafka (it cleans up and exits), if it is really one of ours."""
+    """SIGTERM the process that is starting Kafka (it cleans up and exits), if it is really one of ours.
+    True if it was told to."""
     if not holder or holder[1] != "start":
-        return
+        return False
     try:
         with open(f"/proc/{holder[0]}/cmdline", "rb") as f:
             if b"local_kafka" not in f.read():
-                return
+                return False
         os.kill(holder[0], signal.SIGTERM)
     except OSError:
-        return
+        return False
     click.echo(f"cancelling the start under way (pid {holder[0]})", err=True)
+    return True
 
 
-def stop_now():
+def stop_now(cancelled=False):
     state = read_state()
     if state is None:
-        click.echo("not running", err=True)
+        click.echo("stopped: the start was cancelled before Kafka ran" if cancelled else "not running", err=True)
         return
     stop_processes([node["pid"] for node in state["nodes"] if node["alive"]],
                    quorum=controller_majority(len(state["nodes"])))
@@ -193,9 +195,9 @@ def stop():
         with locked(STATE_DIR, "stop"):
             return stop_now()
     except Busy as e:
-        cancel_start(e.holder)
+        cancelled = cancel_start(e.holder)
     with locked(STATE_DIR, "stop", wait=120):  # the cancelled start cleans up, or another stop finishes
-        stop_now()
+        stop_now(cancelled)
 
 
 @cli.command()
