@@ -1,12 +1,41 @@
-"""python -m local_kafka start|stop|status|config: a local Kafka (one node or a cluster) that outlives this command."""
+"""python -m local_kafka start|stop|status|config|create-topic|delete-topic|topics: a local Kafka (one node or a
+cluster) that outlives this command, and the topics on it."""
 
-import os
 import sys
 
-import click
+from .dependencies import require_installed
 
-from .broker import (STATE_DIR, KafkaCluster, LauncherError, LocalKafka, check_private_dir, controller_majority,
-                     made_by_launcher, read_state, remove_own_dir, stop_processes, write_state)
+require_installed(sys.argv[1:])  # before click is imported and before anything is made on disk
+
+import os  # noqa: E402
+import signal  # noqa: E402
+
+import click  # noqa: E402
+
+from . import topics as topic_ops  # noqa: E402
+from .broker import DEFAULT_TOPIC_PARTITIONS, KafkaCluster, LauncherError, LocalKafka  # noqa: E402
+from .files import check_private_dir, made_by_launcher, remove_own_dir  # noqa: E402
+from .jars import KAFKA_VERSION, kafka_version  # noqa: E402
+from .process import controller_majority, stop_processes  # noqa: E402
+from .state import STATE_DIR, Busy, holder_of, locked, read_state, write_state  # noqa: E402
+
+STOP_HINT = "stop it first with python -m local_kafka stop"
+
+
+class Refusal(click.ClickException):
+    """One line on stderr ("Error: ...") and an exit code: 1 for the state of things, 2 for what was typed."""
+
+    def __init__(self, message, exit_code=1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM (a `stop` cancelling this start) arrived while starting."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def print_where(state):
@@ -33,8 +62,19 @@ def clear_state_dir():
         return
     check_private_dir(STATE_DIR)
     if any(os.scandir(STATE_DIR)):
-        raise click.ClickException(f"{STATE_DIR} holds files local_kafka did not make, so it will not delete or "
-                                   "use it; point LOCAL_KAFKA_STATE at a new or empty directory of your own.")
+        raise Refusal(f"{STATE_DIR} holds files local_kafka did not make, so it will not delete or "
+                      "use it; point LOCAL_KAFKA_STATE at a new or empty directory of your own.")
+
+
+def running_state():
+    """The state of the running local Kafka, or a one-line refusal (saying so if a start is under way)."""
+    state = read_state()
+    if state and state["running"]:
+        return state
+    holder = holder_of(STATE_DIR)
+    if holder and holder[1] == "start":
+        raise Refusal(f"the local Kafka in {STATE_DIR} is still being started by pid {holder[0]}")
+    raise Refusal("the local Kafka is not running: python -m local_kafka start")
 
 
 @click.group()
@@ -44,9 +84,42 @@ def cli():
     \b
     Example:
         python -m local_kafka start
-        ./consumer.py "$(python -m local_kafka config sasl_ssl)"
+        python -m local_kafka create-topic orders --partitions 3
+        ./consumer.py "$(python -m local_kafka config sasl_ssl)" -t orders
         python -m local_kafka stop
     """
+
+
+def _raise_interrupted(signum, frame):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # one is enough: the clean-up that follows must run to its end
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def refuse_if_running():
+    state = read_state()
+    if state and state["running"]:
+        pids = ", ".join(str(node["pid"]) for node in state["nodes"] if node["alive"])
+        raise Refusal(f"a local Kafka is already running (pid {pids}) in {STATE_DIR}; {STOP_HINT}")
+
+
+def start_in_background(brokers, auto_create_topics, version):
+    """Start a broker whose JVMs outlive this command; on any failure or interruption, leave nothing behind."""
+    if os.path.lexists(STATE_DIR):
+        clear_state_dir()
+    options = dict(workdir=STATE_DIR, keep_workdir=True, auto_create_topics=auto_create_topics, kafka_version=version)
+    broker = LocalKafka(**options) if brokers == 1 else KafkaCluster(brokers, **options)
+    try:
+        broker.start()
+        write_state(broker)
+    except (LauncherError, Interrupted) as e:
+        broker.stop()
+        remove_own_dir(STATE_DIR)
+        if isinstance(e, Interrupted):
+            click.echo(f"start cancelled ({signal.Signals(e.signum).name}); nothing is left running", err=True)
+            sys.exit(128 + e.signum)
+        raise Refusal(str(e)) from None
+    return broker
 
 
 @cli.command()
@@ -55,43 +128,55 @@ def cli():
 @click.option("--auto-create-topics", is_flag=True,
               help="Create a topic (3 partitions) when a client asks for one that does not exist, "
                    "as Apache Kafka does by default. Off by default, like Confluent Cloud.")
-def start(brokers, auto_create_topics):
+@click.option("--kafka-version", metavar="VERSION",
+              help="Apache Kafka release to run, 3.6.0 or newer "
+                   f"[default: $LOCAL_KAFKA_VERSION, else {KAFKA_VERSION}]; "
+                   "its jars are fetched from Maven Central once.")
+def start(brokers, auto_create_topics, kafka_version):
     """Start Kafka in the background and print where its client configs are."""
-    state = read_state()
-    if state and state["running"]:
-        if len(state["nodes"]) != brokers or bool(state.get("auto_create_topics")) != auto_create_topics:
-            raise click.ClickException("a local Kafka of another shape is already running "
-                                       f"({len(state['nodes'])} node(s)); stop it first: python -m local_kafka stop")
-        click.echo("already running", err=True)
-        print_where(state)
-        return
-    if os.path.lexists(STATE_DIR):
-        clear_state_dir()
-    if brokers == 1:
-        broker = LocalKafka(workdir=STATE_DIR, keep_workdir=True, auto_create_topics=auto_create_topics)
-    else:
-        broker = KafkaCluster(brokers, workdir=STATE_DIR, keep_workdir=True, auto_create_topics=auto_create_topics)
+    version = checked_version(kafka_version)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _raise_interrupted)
     try:
-        broker.start()
-        write_state(broker)
-    except LauncherError as e:
-        broker.stop()
-        remove_own_dir(STATE_DIR)
-        raise click.ClickException(str(e))
-    except KeyboardInterrupt:
-        broker.stop()
-        remove_own_dir(STATE_DIR)
-        sys.exit(130)
+        with locked(STATE_DIR, "start"):
+            refuse_if_running()
+            broker = start_in_background(brokers, auto_create_topics, version)
+    except Busy as e:
+        raise Refusal(f"{e}; {STOP_HINT}" if e.holder and e.holder[1] == "start" else
+                      f"{e}; start again once it has stopped") from None
+    except Interrupted as e:  # before the broker was made: nothing to clean up
+        sys.exit(128 + e.signum)
     click.echo(f"started in {broker.startup_seconds:.1f} s", err=True)
     print_where(read_state())
 
 
-@cli.command()
-def stop():
-    """Stop Kafka (controlled shutdown of every node) and remove its data."""
+def checked_version(version):
+    try:
+        return kafka_version(version)
+    except LauncherError as e:
+        raise Refusal(str(e), exit_code=2) from None
+
+
+def cancel_start(holder):
+    """SIGTERM the process that is starting Kafka (it cleans up and exits), if it is really one of ours.
+    True if it was told to."""
+    if not holder or holder[1] != "start":
+        return False
+    try:
+        with open(f"/proc/{holder[0]}/cmdline", "rb") as f:
+            if b"local_kafka" not in f.read():
+                return False
+        os.kill(holder[0], signal.SIGTERM)
+    except OSError:
+        return False
+    click.echo(f"cancelling the start under way (pid {holder[0]})", err=True)
+    return True
+
+
+def stop_now(cancelled=False):
     state = read_state()
     if state is None:
-        click.echo("not running", err=True)
+        click.echo("stopped: the start was cancelled before Kafka ran" if cancelled else "not running", err=True)
         return
     stop_processes([node["pid"] for node in state["nodes"] if node["alive"]],
                    quorum=controller_majority(len(state["nodes"])))
@@ -104,11 +189,25 @@ def stop():
 
 
 @cli.command()
+def stop():
+    """Stop Kafka (controlled shutdown of every node) and remove its data; cancels a start under way."""
+    try:
+        with locked(STATE_DIR, "stop"):
+            return stop_now()
+    except Busy as e:
+        cancelled = cancel_start(e.holder)
+    with locked(STATE_DIR, "stop", wait=120):  # the cancelled start cleans up, or another stop finishes
+        stop_now(cancelled)
+
+
+@cli.command()
 def status():
     """Say whether Kafka runs, and where its configs are; exit 1 unless every node runs."""
     state = read_state()
     if not state or not state["running"]:
-        click.echo("not running", err=True)
+        holder = holder_of(STATE_DIR)
+        starting = f": being started by pid {holder[0]}" if holder and holder[1] == "start" else ""
+        click.echo(f"not running{starting}", err=True)
         sys.exit(1)
     print_where(state)
     if not state["alive"]:
@@ -121,10 +220,50 @@ def status():
 @click.argument("listener", type=click.Choice(["plaintext", "sasl_ssl"]))
 def config(listener):
     """Print the path of the client config for LISTENER (for use in shell commands)."""
-    state = read_state()
-    if not state or not state["running"]:
-        raise click.ClickException("the local Kafka is not running: python -m local_kafka start")
-    click.echo(state[f"{listener}_config"])
+    click.echo(running_state()[f"{listener}_config"])
+
+
+def topic_command(action):
+    """Run one topic operation; Kafka's refusal or a bad name becomes one line (exit 2 if it was the input)."""
+    try:
+        return action()
+    except topic_ops.TopicError as e:
+        raise Refusal(str(e), exit_code=2 if e.usage else 1) from None
+
+
+@cli.command("create-topic")
+@click.argument("name")
+@click.option("--partitions", type=click.IntRange(min=1), default=DEFAULT_TOPIC_PARTITIONS, show_default=True,
+              help="Partitions (6 is Confluent Cloud's default too).")
+@click.option("--config", "configs", metavar="KEY=VALUE", multiple=True,
+              help="A topic config, e.g. retention.ms=3600000; repeatable.")
+def create_topic(name, partitions, configs):
+    """Create topic NAME on the running local Kafka (replicated on up to 3 nodes); returns once it has leaders."""
+    settings = topic_command(lambda: (topic_ops.check_name(name), topic_ops.parse_configs(configs))[1])
+    state = running_state()
+    replicas = topic_command(lambda: topic_ops.create(state, name, partitions, settings))
+    click.echo(f"created topic {name} ({partitions} partition{'s' if partitions != 1 else ''}, "
+               f"replication factor {replicas})", err=True)
+
+
+@cli.command("delete-topic")
+@click.argument("name")
+def delete_topic(name):
+    """Delete topic NAME from the running local Kafka; returns once it is gone."""
+    topic_command(lambda: topic_ops.check_name(name))
+    state = running_state()
+    topic_command(lambda: topic_ops.delete(state, name))
+    click.echo(f"deleted topic {name}", err=True)
+
+
+@cli.command()
+def topics():
+    """List the topics of the running local Kafka (name, partitions), internal ones left out."""
+    state = running_state()
+    found = topic_command(lambda: topic_ops.listing(state))
+    width = max((len(name) for name, _ in found), default=0)
+    for name, partitions in found:
+        click.echo(f"{name:<{width}}  {partitions}")
 
 
 def main():

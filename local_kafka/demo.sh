@@ -3,8 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LOCAL_KAFKA_STATE="${LOCAL_KAFKA_STATE:-${TMPDIR:-/tmp}/local-kafka-demo-$UID}"
-trap 'python -m local_kafka stop' EXIT
+# the demo's own state directory: a Kafka still running there is one an interrupted demo left behind
+python -m local_kafka stop 2>/dev/null
 python -m local_kafka start
+trap 'python -m local_kafka stop' EXIT
 config=$(python -m local_kafka config sasl_ssl)
 group="demo-$$"
 echo

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from local_kafka import broker
+from local_kafka import broker, jars
 from local_kafka.broker import LauncherError
 
 
@@ -46,7 +46,7 @@ def test_java_17_is_accepted(bare_path):
 
 
 def test_missing_mvn_says_what_to_install(bare_path, tmp_path, monkeypatch):
-    monkeypatch.setattr(broker, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(jars, "CACHE_DIR", tmp_path / "cache")
     with pytest.raises(LauncherError) as e:
         broker.jar_dir()
     assert str(e.value).startswith("mvn (Apache Maven) was not found on PATH")
@@ -54,7 +54,7 @@ def test_missing_mvn_says_what_to_install(bare_path, tmp_path, monkeypatch):
 
 
 def test_unreachable_maven_central_is_named(bare_path, tmp_path, monkeypatch):
-    monkeypatch.setattr(broker, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(jars, "CACHE_DIR", tmp_path / "cache")
     fake_command(bare_path, "mvn", "echo '[ERROR] Could not transfer artifact org.apache.kafka:kafka_2.13: "
                                    "UnknownHostException: repo.maven.apache.org'\nexit 1\n")
     with pytest.raises(LauncherError) as e:
@@ -69,7 +69,7 @@ def test_unreachable_maven_central_is_named(bare_path, tmp_path, monkeypatch):
 
 def test_downloaded_jars_are_reused(bare_path, tmp_path, monkeypatch):
     """Once the cache is complete, mvn is not needed (nor run) again."""
-    monkeypatch.setattr(broker, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(jars, "CACHE_DIR", tmp_path / "cache")
     lib = tmp_path / "cache" / f"kafka-{broker.KAFKA_VERSION}" / "lib"
     lib.mkdir(parents=True)
     (lib / ".complete").touch()
@@ -231,7 +231,7 @@ def shell(monkeypatch, tmp_path):
             pass
 
     monkeypatch.setattr(main, "STATE_DIR", tmp_path / "state")
-    monkeypatch.setattr(main, "read_state", lambda: None)
+    monkeypatch.setattr(main, "read_state", lambda *args: None)
     monkeypatch.setattr(main, "LocalKafka", type("LocalKafka", (Recorder,), {}))
     monkeypatch.setattr(main, "KafkaCluster", type("KafkaCluster", (Recorder,), {}))
     return lambda *args: (CliRunner().invoke(main.cli, list(args)), made)
@@ -241,7 +241,7 @@ def test_start_defaults_to_one_broker_without_auto_creation(shell):
     result, made = shell("start")
     assert result.exit_code == 1 and "recorded, not started" in result.output
     assert made == [("LocalKafka", (), {"workdir": made[0][2]["workdir"], "keep_workdir": True,
-                                        "auto_create_topics": False})]
+                                        "auto_create_topics": False, "kafka_version": jars.kafka_version()})]
 
 
 def test_start_options_reach_the_launcher(shell):
@@ -254,3 +254,23 @@ def test_start_refuses_a_silly_broker_count(shell):
     result, made = shell("start", "--brokers", "0")
     assert result.exit_code == 2 and "0 is not in the range 1<=x<=5" in result.output
     assert made == []
+
+
+def test_two_starts_fetching_one_version_run_mvn_once(bare_path, tmp_path, monkeypatch):
+    """The second waits for the first's download and uses its jars, instead of writing into the same directory."""
+    import threading
+
+    monkeypatch.setattr(jars, "CACHE_DIR", tmp_path / "cache")
+    runs = tmp_path / "mvn-runs"
+    fake_command(bare_path, "mvn", f'echo run >> {runs}\n/bin/sleep 1\nfor a; do case "$a" in -DoutputDirectory=*) '
+                                   '/bin/mkdir -p "${a#*=}" && : > "${a#*=}/kafka_2.13.jar";; esac; done\n')
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(jars.jar_dir("4.0.0"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    lib = tmp_path / "cache" / "kafka-4.0.0" / "lib"
+    assert found == [lib, lib]
+    assert runs.read_text() == "run\n"
+    assert sorted(p.name for p in lib.iterdir()) == [".complete", "kafka_2.13.jar"]

@@ -1,0 +1,225 @@
+"""What one node and a cluster share: the working directory, TLS, users, client configs and the life cycle
+(prepare, spawn, wait until every node answers on both listeners, create topic_0, stop)."""
+
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+from .errors import LauncherError
+from .files import make_private_dir, remove_own_dir
+from .jars import check_java, classpath
+from .jars import kafka_version as resolve_version
+from .node_config import (free_ports, java_command, new_cluster_id, write_client_config, write_logging_config,
+                          write_properties)
+from .process import _SILENT, KafkaNode, controller_majority, format_storage, stop_processes
+from .tls import make_certificates
+
+DEFAULT_TOPIC = "topic_0"
+DEFAULT_TOPIC_PARTITIONS = 6  # Confluent Cloud's default for a new topic
+USERS = ("alice", "bob")  # SASL/PLAIN accounts; passwords are generated per start
+HEAP = "-Xmx768m"  # one node
+CLUSTER_HEAP = "-Xmx512m"  # each node of a cluster: three share a small machine
+
+
+def create_topic(admin, name, partitions=1, timeout=30, replication_factor=1):
+    from confluent_kafka.admin import NewTopic
+
+    futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)],
+                                  operation_timeout=timeout)
+    futures[name].result(timeout)
+
+
+class KafkaBase:
+    """What one node and a cluster share: the working directory, TLS, users, client configs, life cycle."""
+
+    brokers = 1
+    heap = HEAP
+
+    def __init__(self, workdir=None, keep_workdir=False, auto_create_topics=False, kafka_version=None):
+        self.kafka_version = resolve_version(kafka_version)  # refused before anything is made on disk
+        if workdir:
+            self.workdir = Path(workdir)
+            self._workdir_taken = False  # checked and marked at start(); until then nothing to clean up
+        else:
+            self.workdir = make_private_dir(tempfile.mkdtemp(prefix="local-kafka-"))
+            self._workdir_taken = True
+        self.keep_workdir = keep_workdir
+        self.auto_create_topics = auto_create_topics
+        self.nodes = {}
+        self.passwords = {}
+        self.startup_seconds = None
+
+    # -- what clients need -------------------------------------------------
+    @property
+    def replication_factor(self):
+        return min(3, self.brokers)
+
+    @property
+    def min_insync_replicas(self):
+        return min(2, self.brokers)
+
+    @property
+    def plaintext_bootstrap(self):
+        return ",".join(node.plaintext_bootstrap for node in self.nodes.values())
+
+    @property
+    def sasl_ssl_bootstrap(self):
+        return ",".join(node.sasl_ssl_bootstrap for node in self.nodes.values())
+
+    @property
+    def ca_location(self):
+        return str(self.workdir / "tls" / "ca.pem")
+
+    @property
+    def plaintext_config(self):
+        return self.workdir / "client-plaintext.ini"
+
+    @property
+    def sasl_ssl_config(self):
+        return self.workdir / "client-sasl-ssl.ini"
+
+    @property
+    def log_file(self):
+        return self.workdir / "node-1" / "broker.log"
+
+    def sasl_settings(self, user="alice", password=None):
+        """librdkafka properties for the SASL_SSL listener as `user` (a wrong password if given)."""
+        return {"security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN", "sasl.username": user,
+                "sasl.password": self.passwords[user] if password is None else password,
+                "ssl.ca.location": self.ca_location}
+
+    def client_settings(self, listener):
+        """librdkafka settings for `listener` ("plaintext" or "sasl_ssl") as alice."""
+        if listener == "plaintext":
+            return {"bootstrap.servers": self.plaintext_bootstrap}
+        return {"bootstrap.servers": self.sasl_ssl_bootstrap, **self.sasl_settings()}
+
+    def admin(self):
+        from confluent_kafka.admin import AdminClient
+
+        return AdminClient({"bootstrap.servers": self.plaintext_bootstrap, "logger": _SILENT})
+
+    # -- life cycle --------------------------------------------------------
+    def start(self, timeout=120):
+        began = time.monotonic()
+        if not self._workdir_taken:
+            make_private_dir(self.workdir)
+            self._workdir_taken = True
+        try:
+            self._prepare()
+            for node in self.nodes.values():
+                node.spawn(die_with_owner=not self.keep_workdir)
+            deadline = time.monotonic() + timeout
+            for node in self.nodes.values():
+                self._wait_answers(node, deadline)
+            create_topic(self.admin(), DEFAULT_TOPIC, DEFAULT_TOPIC_PARTITIONS, replication_factor=self.replication_factor)
+            self.wait_full_isr(DEFAULT_TOPIC, max(1.0, deadline - time.monotonic()))
+            write_client_config(self.plaintext_config, self.plaintext_bootstrap, {})
+            write_client_config(self.sasl_ssl_config, self.sasl_ssl_bootstrap, self.sasl_settings())
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def _prepare(self):
+        """Certificates, passwords, ports, properties and formatted storage for every node."""
+        java = check_java(self.kafka_version)
+        cp = classpath(self.kafka_version)
+        make_certificates(make_private_dir(self.workdir / "tls"))
+        self.passwords = {user: secrets.token_urlsafe(12) for user in (*USERS, "admin")}
+        names = ("PLAINTEXT", "SASL_SSL", "CONTROLLER")
+        ports = free_ports(len(names) * self.brokers)
+        log_flag = write_logging_config(self.workdir, self.kafka_version)
+        for i in range(self.brokers):
+            node = KafkaNode(i + 1, make_private_dir(self.workdir / f"node-{i + 1}"),
+                             dict(zip(names, ports[i * len(names):(i + 1) * len(names)])))
+            node.java_cmd = java_command(java, self.heap, log_flag, node.log_file, cp)
+            self.nodes[node.node_id] = node
+        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.ports['CONTROLLER']}" for n in self.nodes.values())
+        for node in self.nodes.values():
+            write_properties(node, self, voters)
+        format_storage(self.nodes.values(), new_cluster_id())
+
+    def _name(self, node):
+        return "Kafka" if self.brokers == 1 else f"Kafka node {node.node_id}"
+
+    def _wait_answers(self, node, deadline):
+        """Until `node` answers a metadata request on both listeners, naming every broker whose JVM runs."""
+        from confluent_kafka.admin import AdminClient
+
+        probes = [AdminClient({"bootstrap.servers": node.plaintext_bootstrap, "logger": _SILENT}),
+                  AdminClient({"bootstrap.servers": node.sasl_ssl_bootstrap, "logger": _SILENT,
+                               **self.sasl_settings("admin", self.passwords["admin"])})]
+        for probe in probes:
+            while True:
+                if not node.running():
+                    raise LauncherError(f"{self._name(node)} exited with code {node.proc.returncode} during start-up; "
+                                        f"last lines of its log:\n{node.tail_log()}")
+                try:
+                    running = sum(1 for n in self.nodes.values() if n.running())
+                    if len(probe.list_topics(timeout=1).brokers) >= running:
+                        break
+                except Exception:
+                    pass
+                if time.monotonic() > deadline:
+                    raise LauncherError(f"{self._name(node)} did not answer a metadata request in time; "
+                                        f"last lines of its log:\n{node.tail_log()}")
+                time.sleep(0.2)
+
+    def wait_full_isr(self, topic=DEFAULT_TOPIC, timeout=120):
+        """Until every partition of `topic` has a leader and all its replicas in sync."""
+        deadline = time.monotonic() + timeout
+        admin = self.admin()
+        lagging = "no metadata yet"
+        while True:
+            try:
+                found = admin.list_topics(topic, timeout=5).topics.get(topic)
+                if found is not None and found.error is None and found.partitions:
+                    lagging = {p.id: (p.leader, sorted(p.isrs), sorted(p.replicas)) for p in found.partitions.values()
+                               if p.leader < 0 or sorted(p.isrs) != sorted(p.replicas)}
+                    if not lagging:
+                        return
+            except Exception as e:
+                lagging = str(e)
+            if time.monotonic() > deadline:
+                raise LauncherError(f"{topic}: not every partition has a full in-sync replica set after {timeout:.0f} s "
+                                    f"(partition: (leader, in sync, replicas)): {lagging}")
+            time.sleep(0.25)
+
+    def tail_log(self, lines=20):
+        return "\n".join(node.tail_log(lines) for node in self.nodes.values())
+
+    def running(self):
+        return bool(self.nodes) and all(node.running() for node in self.nodes.values())
+
+    def stop(self, timeout=30):
+        """Controlled shutdown of every node at once, SIGKILL for any that hangs, then remove the working directory.
+
+        All at once: a broker shutting down after the other nodes have gone would wait in vain for a quorum."""
+        stop_processes([node.proc for node in self.nodes.values() if node.proc is not None], timeout,
+                       quorum=controller_majority(len(self.nodes)))
+        if not self.keep_workdir and self._workdir_taken:
+            remove_own_dir(self.workdir)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def describe(self):
+        state = {"brokers": self.brokers, "auto_create_topics": self.auto_create_topics,
+                 "workdir": str(self.workdir), "kafka_version": self.kafka_version,
+                 "plaintext_bootstrap": self.plaintext_bootstrap, "sasl_ssl_bootstrap": self.sasl_ssl_bootstrap,
+                 "plaintext_config": str(self.plaintext_config), "sasl_ssl_config": str(self.sasl_ssl_config),
+                 "ca_location": self.ca_location, "log": str(self.log_file), "users": list(USERS),
+                 "startup_seconds": round(self.startup_seconds or 0, 1),
+                 "nodes": [{"node_id": n.node_id, "pid": n.pid, "plaintext_bootstrap": n.plaintext_bootstrap,
+                            "sasl_ssl_bootstrap": n.sasl_ssl_bootstrap, "properties": str(n.properties),
+                            "log": str(n.log_file)} for n in self.nodes.values()]}
+        if self.brokers == 1:
+            state["pid"] = self.pid
+        return state
+

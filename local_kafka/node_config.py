@@ -1,0 +1,132 @@
+"""What a node is told: its server.properties, its logging config and JVM command line, its ports and cluster
+id; and the client configs (INI, the shape of config.ini.example) written beside them for the scripts."""
+
+import base64
+import socket
+import uuid
+
+from .files import write_private
+from .jars import uses_log4j2
+
+LOG4J2_PROPERTIES = """status = error
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${sys:local.kafka.log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.apache.name = org.apache.kafka
+logger.apache.level = WARN
+"""
+
+# Kafka 3.x logs through log4j 1 (reload4j) and, without a config, writes nothing at all.
+LOG4J1_PROPERTIES = """log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=${local.kafka.log}
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka=INFO
+log4j.logger.org.apache.kafka=WARN
+"""
+
+
+def write_logging_config(workdir, version):
+    """The logging config file for `version`, and the JVM flag that points Kafka at it."""
+    if uses_log4j2(version):
+        path = workdir / "log4j2.properties"
+        write_private(path, LOG4J2_PROPERTIES)
+        return f"-Dlog4j2.configurationFile=file:{path}"
+    path = workdir / "log4j.properties"
+    write_private(path, LOG4J1_PROPERTIES)
+    return f"-Dlog4j.configuration=file:{path}"
+
+
+def java_command(java, heap, log_flag, log_file, classpath):
+    """The JVM command line of one node, up to (not including) the main class."""
+    return [java, heap, "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true", f"-Dlocal.kafka.log={log_file}",
+            log_flag, "-cp", classpath]
+
+
+def free_ports(count):
+    """Ports the kernel hands out now; the sockets stay bound until all are picked so they differ."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def new_cluster_id():
+    """What `kafka-storage random-uuid` prints: a random UUID in URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+def jaas_config(passwords):
+    """The SASL/PLAIN login module line: the broker's own login as admin, and one user_NAME entry per account."""
+    return ('org.apache.kafka.common.security.plain.PlainLoginModule required '
+            f'username="admin" password="{passwords["admin"]}" '
+            + " ".join(f'user_{u}="{pw}"' for u, pw in passwords.items()) + ";")
+
+
+def listener_properties(ports, voters):
+    """The listeners of a node on `ports` (PLAINTEXT, SASL_SSL, CONTROLLER), in a quorum of `voters`."""
+    p = ports
+    return {
+        "process.roles": "broker,controller",
+        "controller.quorum.voters": voters,
+        "listeners": f"PLAINTEXT://127.0.0.1:{p['PLAINTEXT']},SASL_SSL://127.0.0.1:{p['SASL_SSL']},"
+                     f"CONTROLLER://127.0.0.1:{p['CONTROLLER']}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{p['PLAINTEXT']},SASL_SSL://localhost:{p['SASL_SSL']}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+    }
+
+
+def topic_properties(brokers, auto_create_topics):
+    """Replication and topic defaults: everything replicated min(3, brokers) times, min.insync.replicas up to 2."""
+    rf, min_isr = min(3, brokers), min(2, brokers)
+    return {
+        # Off by default, like Confluent Cloud: topics are created on purpose, not by a typo. On request
+        # it is Apache's own default, for trying clients that rely on it.
+        "auto.create.topics.enable": "true" if auto_create_topics else "false",
+        "num.partitions": "3" if auto_create_topics else "1",
+        "default.replication.factor": rf,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": rf,
+        "offsets.topic.num.partitions": "5",
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": rf,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        "group.initial.rebalance.delay.ms": "0",
+        "log.segment.bytes": str(64 * 1024 * 1024),
+    }
+
+
+def write_properties(node, cluster, voters):
+    """Write `node`'s server.properties, for a node of `cluster` (its size, passwords, keystore, topic policy)."""
+    props = {"node.id": node.node_id, **listener_properties(node.ports, voters),
+             "sasl.enabled.mechanisms": "PLAIN",
+             "listener.name.sasl_ssl.plain.sasl.jaas.config": jaas_config(cluster.passwords),
+             "ssl.keystore.type": "PEM",
+             "ssl.keystore.location": str(cluster.workdir / "tls" / "server-keystore.pem"),
+             "log.dirs": str(node.dir / "data"),
+             **topic_properties(cluster.brokers, cluster.auto_create_topics)}
+    write_private(node.properties, "".join(f"{k}={v}\n" for k, v in props.items()))
+
+
+def write_client_config(path, bootstrap, extra_default, group="local-demo"):
+    lines = ["# Written by local_kafka for the broker it started; removed when that broker stops.",
+             "[default]", f"bootstrap.servers={bootstrap}"]
+    lines += [f"{k}={v}" for k, v in extra_default.items()]
+    lines += ["", "[consumer]", f"group.id={group}", "auto.offset.reset=earliest", "", "[producer]", ""]
+    write_private(path, "\n".join(lines))
