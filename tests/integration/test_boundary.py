@@ -10,7 +10,7 @@ messages another client wrote for the consumer), and checks what must hold whate
 - no secret from the config file ever appears in any output.
 
 A crash in confluent-kafka's C code (a segfault on a byte that is not UTF-8, an abort on an assertion) shows
-here as a negative return code. BOUNDARY_EXAMPLES sets how many examples each test runs (default 25: about
+here as a negative return code. BOUNDARY_EXAMPLES sets how many examples each test runs (default 15: about
 a second each, most of it Python starting).
 """
 
@@ -33,7 +33,7 @@ from local_kafka.broker import SilentLogger
 from .test_producer_json import messages_of
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = int(os.environ.get("BOUNDARY_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("BOUNDARY_EXAMPLES", "15"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                            HealthCheck.data_too_large])
