@@ -135,6 +135,7 @@ def test_the_readme_has_console_examples():
 
 
 @pytest.mark.slow
+@pytest.mark.local_broker_only  # the README's outputs are the local Kafka's (its loopback address, its hints)
 def test_every_readme_example_runs_as_shown(kafka):
     names, failures = {}, []
     config = kafka.plaintext_config
