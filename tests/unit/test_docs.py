@@ -1,5 +1,7 @@
-"""The README held to the code, as a promise per option: every option of both scripts has help text in
---help and a row in the README's table for its script, and every row in those tables is a real option."""
+"""The docs held to the code. The README, as a promise per option: every option of both scripts has help text
+in --help and a row in the README's table for its script, and every row in those tables is a real option.
+ARCHITECTURE.md, as a map: every module of commands/, kafka_cli/ and local_kafka/ has a row, and every
+module it names exists. (The README's examples are run by tests/integration/test_readme_examples.py.)"""
 
 import re
 from pathlib import Path
@@ -57,3 +59,24 @@ def test_every_readme_row_is_a_real_option(command, script):
     real = {name for o in options_of(command) for name in o.opts + o.secondary_opts}
     invented = [name for cell in option_table(script) for name in names_in(cell) if name not in real]
     assert invented == []
+
+
+# -- ARCHITECTURE.md held to the packages ------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+ARCHITECTURE = (ROOT / "ARCHITECTURE.md").read_text()
+PACKAGES = ("commands", "kafka_cli", "local_kafka")
+# a module is named by its path from the project root, as `kafka_cli/config.py`
+NAMED_MODULE = re.compile(rf"\b((?:{'|'.join(PACKAGES)})/\w+\.py)\b")
+
+
+def test_every_module_is_in_architecture():
+    """A module added to a package needs its row in ARCHITECTURE.md's 'Every module' list."""
+    missing = sorted(str(path.relative_to(ROOT)) for package in PACKAGES for path in (ROOT / package).glob("*.py")
+                     if f"`{path.relative_to(ROOT)}`" not in ARCHITECTURE)
+    assert not missing, ("ARCHITECTURE.md has no row for " + ", ".join(missing)
+                         + ": add one under '## Every module' (the module's docstring in short)")
+
+
+def test_every_module_architecture_names_exists():
+    invented = sorted({name for name in NAMED_MODULE.findall(ARCHITECTURE) if not (ROOT / name).is_file()})
+    assert not invented, "ARCHITECTURE.md names modules that do not exist: " + ", ".join(invented)
