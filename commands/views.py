@@ -7,6 +7,7 @@ or kafka_cli.group_lag for the facts, and writes what kafka_cli.view_render make
 built: nothing joins a group, fetches or commits.
 """
 
+import logging
 import os
 import shutil
 import sys
@@ -92,6 +93,7 @@ def run_view(ctx):
         group = view_group(options, config)
         from confluent_kafka.admin import AdminClient
 
+        client_log.addFilter(NotForAdmin())
         errors = ClusterErrors(config, log)
         admin = build_client(AdminClient, config, error_cb=errors, logger=client_log)
         try:
@@ -101,6 +103,14 @@ def run_view(ctx):
         except BrokenPipeError:  # | head: a quiet end, as for the messages
             os._exit(EXIT_OK)
     ctx.exit(code)
+
+
+class NotForAdmin(logging.Filter):
+    """The AdminClient is built from the same [default]+[consumer] settings as the consumer, and librdkafka
+    warns about each consumer property in them (group.id, auto.offset.reset...): true, and nothing to fix."""
+
+    def filter(self, record):
+        return "is a consumer property and will be ignored" not in record.getMessage()
 
 
 def view_group(options, config):
@@ -127,6 +137,7 @@ def show(admin, options, group, config, errors):
             return EXIT_OK
         watch(admin, options, group, config)
     except CliError as e:
+        admin.poll(0)  # the AdminClient hands its error callback what it saw only when polled
         if errors.fatal and not isinstance(e, ConfigError):
             raise CliError(errors.fatal)
         raise

@@ -11,11 +11,17 @@ from dataclasses import dataclass, field
 from .boundary import c_string_problem
 from .cluster_listing import fetch_metadata, no_answer, timed_out
 from .errors import CliError, ConfigError
+from .escaping import printable
 
 # Kafka's names for a group's states (what kafka-consumer-groups --state prints)
 STATE_NAMES = {"STABLE": "Stable", "EMPTY": "Empty", "PREPARING_REBALANCING": "PreparingRebalance",
                "COMPLETING_REBALANCING": "CompletingRebalance", "DEAD": "Dead", "UNKNOWN": "Unknown"}
 REBALANCING = {"PreparingRebalance", "CompletingRebalance"}
+
+
+def shown(group):
+    """A group id as it may appear in a message: Kafka allows any characters in one, a terminal obeys some."""
+    return printable(group.encode("utf-8", "backslashreplace"))
 
 
 def check_group(group, origin):
@@ -96,7 +102,7 @@ def gather_lag(admin, group, selector, timeout, config):
     members, owners = members_and_owners(description)
     stored = {(tp.topic, tp.partition): tp.offset for tp in committed if tp.error is None and tp.offset >= 0}
     if not stored and not members:
-        raise CliError(f"group '{group}' does not exist on {config.get('bootstrap.servers')}: it has no members "
+        raise CliError(f"group '{shown(group)}' does not exist on {config.get('bootstrap.servers')}: it has no members "
                        f"and no committed offsets (state {state})")
     wanted = partitions_of_interest(metadata, set(stored) | set(owners), selector)
     ends = log_end_offsets(admin, wanted, deadline, config, timeout)
@@ -148,11 +154,11 @@ def wait(future, deadline, group, config, timeout):
         user = config.get("sasl.username")
         who = f"user '{user}'" if user else "this client"
         if err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
-            raise CliError(f"{who} may not describe group '{group}' (the broker's ACLs: DESCRIBE on the group is "
+            raise CliError(f"{who} may not describe group '{shown(group)}' (the broker's ACLs: DESCRIBE on the group is "
                            "needed to see its members and committed offsets)")
         if err.code() == KafkaError.GROUP_ID_NOT_FOUND:
-            raise CliError(f"group '{group}' does not exist on {config.get('bootstrap.servers')}")
-        raise CliError(f"group '{group}': {no_answer(err, timeout, config)}")
+            raise CliError(f"group '{shown(group)}' does not exist on {config.get('bootstrap.servers')}")
+        raise CliError(f"group '{shown(group)}': {no_answer(err, timeout, config)}")
 
 
 def log_end_offsets(admin, wanted, deadline, config, timeout):
