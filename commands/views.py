@@ -10,6 +10,7 @@ built: nothing joins a group, fetches or commits.
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -96,6 +97,9 @@ def run_view(ctx):
         client_log.addFilter(NotForAdmin())
         errors = ClusterErrors(config, log)
         admin = build_client(AdminClient, config, error_cb=errors, logger=client_log)
+        # consumer.py starts with Ctrl-C killing the process outright; from here it is a KeyboardInterrupt, so
+        # that the exit status is 130 whichever way the parent looks at it (a killed process has none)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             code = show(admin, options, group, config, errors)
         except KeyboardInterrupt:  # Ctrl-C: the normal end of --watch; nothing more is printed

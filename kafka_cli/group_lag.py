@@ -86,18 +86,11 @@ class GroupLag:
 
 def gather_lag(admin, group, selector, timeout, config):
     """The GroupLag of `group` for the topics `selector` picks; CliError naming what is missing or refused."""
-    from confluent_kafka import ConsumerGroupTopicPartitions
-
     deadline = time.monotonic() + timeout
     # Metadata first: a cluster that does not answer gets its one line here, within --timeout, before any
     # group request (librdkafka can abort the process when a FindCoordinator request times out, issue 4605).
     metadata = fetch_metadata(admin, timeout, config)
-    # A long request timeout for the same reason; our own wait below still ends at --timeout.
-    described = admin.describe_consumer_groups([group], request_timeout=max(timeout, 60))[group]
-    offsets = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
-                                                request_timeout=max(timeout, 60))[group]
-    description = wait(described, deadline, group, config, timeout)
-    committed = wait(offsets, deadline, group, config, timeout).topic_partitions or []
+    description, committed = ask_group(admin, group, deadline, config, timeout)
     state = STATE_NAMES.get(getattr(description.state, "name", ""), "Unknown")
     members, owners = members_and_owners(description)
     stored = {(tp.topic, tp.partition): tp.offset for tp in committed if tp.error is None and tp.offset >= 0}
@@ -141,6 +134,31 @@ def members_and_owners(description):
     return tuple(members), owners
 
 
+class _NoCoordinatorYet(Exception):
+    """The group's coordinator is not ready (moving, loading, or __consumer_offsets being created): ask again."""
+
+
+def ask_group(admin, group, deadline, config, timeout):
+    """(the group's description, its committed offsets), asked for together; asked again while its
+    coordinator is not ready, until --timeout (a broker's first group makes it create __consumer_offsets,
+    and the first answers then say COORDINATOR_NOT_AVAILABLE)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+
+    while True:
+        # A long request timeout (issue 4605, above); our own wait still ends at --timeout.
+        described = admin.describe_consumer_groups([group], request_timeout=max(timeout, 60))[group]
+        offsets = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
+                                                    request_timeout=max(timeout, 60))[group]
+        try:
+            return (wait(described, deadline, group, config, timeout),
+                    wait(offsets, deadline, group, config, timeout).topic_partitions or [])
+        except _NoCoordinatorYet as e:
+            if time.monotonic() + 0.25 >= deadline:
+                raise CliError(f"group '{shown(group)}': no coordinator answered for it within --timeout "
+                               f"{timeout:g} s ({e})")
+            time.sleep(0.25)
+
+
 def wait(future, deadline, group, config, timeout):
     """A group request's answer, its refusal as one line, or --timeout's."""
     from confluent_kafka import KafkaError, KafkaException
@@ -156,9 +174,12 @@ def wait(future, deadline, group, config, timeout):
         if err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
             raise CliError(f"{who} may not describe group '{shown(group)}' (the broker's ACLs: DESCRIBE on the group is "
                            "needed to see its members and committed offsets)")
+        if err.code() in (KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                          KafkaError.NOT_COORDINATOR):
+            raise _NoCoordinatorYet(err.name())
         if err.code() == KafkaError.GROUP_ID_NOT_FOUND:
             raise CliError(f"group '{shown(group)}' does not exist on {config.get('bootstrap.servers')}")
-        raise CliError(f"group '{shown(group)}': {no_answer(err, timeout, config)}")
+        raise CliError(f"group '{shown(group)}': {no_answer(err, timeout, config)} ({err.name()})")
 
 
 def log_end_offsets(admin, wanted, deadline, config, timeout):
