@@ -160,10 +160,19 @@ def gather_listing(admin, selector, include_internal, timeout, config):
                        + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""))
     chosen = sorted(name for name in metadata.topics if selector.wants(name)
                     and (include_internal or name in selector.names or not name.startswith(INTERNAL_PREFIX)))
-    min_isrs = min_insync_replicas(admin, chosen, timeout, config)
+    min_isrs = min_insync_replicas(admin, chosen, (answering_broker(metadata), timeout), config)
     topics = tuple(topic_state(metadata.topics[name], min_isrs.get(name)) for name in chosen)
     brokers = tuple(Broker(b.id, b.host, b.port) for _, b in sorted(metadata.brokers.items()))
     return Listing(metadata.cluster_id, metadata.controller_id, metadata.orig_broker_name, brokers, topics)
+
+
+def answering_broker(metadata):
+    """The id of the broker that answered the metadata request, or None. librdkafka names it -1 when it was
+    reached through its bootstrap address ("127.0.0.1:9092/bootstrap", "sasl_ssl://localhost:9093/bootstrap"): then it is found by host and port."""
+    if metadata.orig_broker_id is not None and metadata.orig_broker_id >= 0:
+        return metadata.orig_broker_id
+    address = (metadata.orig_broker_name or "").rsplit("/", 1)[0].split("://")[-1]  # "sasl_ssl://host:port/id"
+    return next((b.id for b in metadata.brokers.values() if f"{b.host}:{b.port}" == address), None)
 
 
 def topic_state(found, min_isr):
@@ -174,16 +183,25 @@ def topic_state(found, min_isr):
                       found.error.str() if found.error is not None else None)
 
 
-def min_insync_replicas(admin, names, timeout, config):
+def min_insync_replicas(admin, names, via, config):
     """{topic: its min.insync.replicas} from one DescribeConfigs request; a topic whose config cannot be read
-    is left out (its partitions are then judged by replication alone, and the listing says so)."""
+    is left out (its partitions are then judged by replication alone, and the listing says "unknown").
+
+    `via` is (the id of the broker that just answered the metadata request, --timeout). librdkafka sends a
+    DescribeConfigs request for topics to the controller named in its metadata, which in KRaft is any broker,
+    and for seconds after a broker dies that may be the dead one (measured: the request then waited out the
+    whole timeout). A request that also names one broker's own configs goes to that broker: so it names the
+    one that just answered, which is alive."""
     if not names:
         return {}
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import ConfigResource, ResourceType
 
-    futures = admin.describe_configs([ConfigResource(ResourceType.TOPIC, name) for name in names],
-                                     request_timeout=timeout)
+    broker_id, timeout = via
+    resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
+    if broker_id is not None and broker_id >= 0:
+        resources.append(ConfigResource(ResourceType.BROKER, str(broker_id)))
+    futures = admin.describe_configs(resources, request_timeout=timeout)
     found = {}
     for resource, future in futures.items():
         try:
@@ -194,6 +212,6 @@ def min_insync_replicas(admin, names, timeout, config):
             continue
         except TimeoutError:
             raise CliError(timed_out(timeout, config))
-        if entry is not None and entry.value is not None and entry.value.isdigit():
+        if resource.restype == ResourceType.TOPIC and entry is not None and (entry.value or "").isdigit():
             found[resource.name] = int(entry.value)
     return found

@@ -110,10 +110,10 @@ class FakeAdmin:
             i: SimpleNamespace(id=i, leader=1, replicas=[1], isrs=[1], error=None) for i in range(n)})
             for name, n in self.topics.items()}
         return SimpleNamespace(topics=parts, brokers={1: SimpleNamespace(id=1, host="h", port=1)}, cluster_id="c",
-                               controller_id=1, orig_broker_name="h:1/1")
+                               controller_id=1, orig_broker_id=-1, orig_broker_name="sasl_ssl://h:1/bootstrap")
 
     def describe_configs(self, resources, request_timeout):
-        self.described += [r.name for r in resources]
+        self.described.append([(r.restype.name, r.name) for r in resources])
         answers = {}
         for r in resources:
             answers[r] = Future()
@@ -125,7 +125,10 @@ def test_gathering_hides_internal_topics_unless_asked_and_reads_min_isr_for_the_
     admin = FakeAdmin({"b": 2, "a": 1, "__consumer_offsets": 5}, 2)
     config = ClientConfig("c.ini")
     got = gather_listing(admin, topic_selector([]), False, 5, config)
-    assert [t.name for t in got.topics] == ["a", "b"] and admin.described == ["a", "b"]
+    assert [t.name for t in got.topics] == ["a", "b"]
+    # with the configs of the broker that answered the metadata (reached by its bootstrap address), so that the
+    # request goes to that live broker, not to a controller that may have died
+    assert admin.described == [[("TOPIC", "a"), ("TOPIC", "b"), ("BROKER", "1")]]
     assert all(t.min_isr == 2 for t in got.topics)
     assert [t.name for t in gather_listing(admin, topic_selector([]), True, 5, config).topics] == \
         ["__consumer_offsets", "a", "b"]
