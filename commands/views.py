@@ -21,7 +21,7 @@ from kafka_cli.client import build_client
 from kafka_cli.cluster_listing import gather_listing, topic_selector
 from kafka_cli.config import file_warnings, load_config
 from kafka_cli.errors import EXIT_FAILURE, EXIT_OK, CliError, ConfigError
-from kafka_cli.group_lag import check_group, gather_lag, movements
+from kafka_cli.group_lag import check_group, gather_lag, keep_for_rates, movements
 from kafka_cli.kafka_errors import ClusterErrors
 from kafka_cli.options import debug_for_verbosity
 from kafka_cli.secrets import Redactor
@@ -156,15 +156,15 @@ def write(text):
 def watch(admin, options, group, config):
     """--lag --watch: a new look every `options.watch` seconds until Ctrl-C (KeyboardInterrupt), each drawn
     over the last on a terminal, or written after it into a pipe; the rate of each partition's lag comes
-    from the difference between two looks."""
+    from the difference to a look up to group_lag.RATE_WINDOW seconds earlier."""
     screen = Screen(options.terminal and not options.json)
-    before = None
+    looks = []
     while True:
         started = time.monotonic()
         now = gather_lag(admin, group, options.selector, options.timeout, config)
-        moved = movements(before, now)
+        moved = movements(looks, now)
         screen.draw(lag_json(now, moved) if options.json else lag_text(now, moved))
-        before = now
+        looks = keep_for_rates(looks + [now])
         time.sleep(max(0.0, options.watch - (time.monotonic() - started)))
 
 

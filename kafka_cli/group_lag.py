@@ -210,26 +210,40 @@ def log_end_offsets(admin, wanted, deadline, config, timeout):
 
 @dataclass(frozen=True)
 class Movement:
-    """How one partition's lag moved since the previous look: messages a second (negative: falling), and
-    at that pace the seconds until it reaches 0 (None unless falling)."""
+    """How one partition's lag moved over the last RATE_WINDOW seconds: messages a second (negative: falling),
+    and at that pace the seconds until it reaches 0 (None unless falling and not yet 0)."""
 
     rate: float
     catch_up: float
 
 
-def movements(before, now):
-    """{(topic, partition): Movement} between two GroupLags of the same group; empty for the first look."""
-    if before is None:
+# The span a rate is measured over. Consumers commit in steps (librdkafka: every auto.commit.interval.ms,
+# 5 s by default), so between two looks a second apart a lag mostly stands still and then drops at once:
+# measured over 15 s, three commits, the rate shows a pace rather than the steps.
+RATE_WINDOW = 15.0
+
+
+def movements(earlier, now, window=RATE_WINDOW):
+    """{(topic, partition): Movement} from the oldest of the `earlier` looks (oldest first) that is at most
+    `window` seconds older than `now` (or the latest, when all are older) to `now`; empty for the first look."""
+    if not earlier:
         return {}
+    before = next((look for look in earlier if now.taken_at - look.taken_at <= window), earlier[-1])
     elapsed = now.taken_at - before.taken_at
     if elapsed <= 0:
         return {}
-    earlier = {(p.topic, p.partition): p.lag for p in before.partitions}
+    then = {(p.topic, p.partition): p.lag for p in before.partitions}
     moved = {}
     for p in now.partitions:
-        was = earlier.get((p.topic, p.partition))
+        was = then.get((p.topic, p.partition))
         if was is None or p.lag is None:
             continue
         rate = (p.lag - was) / elapsed
-        moved[p.topic, p.partition] = Movement(rate, p.lag / -rate if rate < 0 else None)
+        moved[p.topic, p.partition] = Movement(rate, p.lag / -rate if rate < 0 and p.lag > 0 else None)
     return moved
+
+
+def keep_for_rates(looks, window=RATE_WINDOW):
+    """The looks a later rate may start from: those within `window` of the latest (the latest included)."""
+    latest = looks[-1].taken_at
+    return [look for look in looks if latest - look.taken_at <= window]

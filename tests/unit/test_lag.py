@@ -16,7 +16,7 @@ from commands import consumer
 from kafka_cli.cluster_listing import topic_selector
 from kafka_cli.config import ClientConfig
 from kafka_cli.errors import CliError, ConfigError
-from kafka_cli.group_lag import GroupLag, Member, PartitionLag, check_group, gather_lag, movements
+from kafka_cli.group_lag import GroupLag, Member, PartitionLag, check_group, gather_lag, keep_for_rates, movements
 from kafka_cli.view_render import duration, lag_json, lag_text
 
 from .test_layout import MAX_LINES, MAX_PARAMETERS, functions
@@ -112,11 +112,22 @@ def look(lags, at):
 
 
 def test_movement_sign_and_catch_up_time():
-    moved = movements(look([100, 50, 10, None], 10.0), look([80, 70, 10, 5], 12.0))
+    moved = movements([look([100, 50, 10, None, 5], 10.0)], look([80, 70, 10, 5, 0], 12.0))
     assert moved[("t", 0)].rate == -10 and moved[("t", 0)].catch_up == 8
     assert moved[("t", 1)].rate == 10 and moved[("t", 1)].catch_up is None
     assert moved[("t", 2)].rate == 0 and ("t", 3) not in moved
-    assert movements(None, look([1], 1.0)) == {}
+    assert moved[("t", 4)].rate == -2.5 and moved[("t", 4)].catch_up is None  # nothing left to catch up
+    assert movements([], look([1], 1.0)) == {}
+
+
+def test_the_rate_spans_the_window_not_one_step_of_commits():
+    """Commits come in steps: lag 100 stands, then drops to 40 at one commit; over the window it is a pace."""
+    looks = [look([100], t) for t in (0.0, 2.0, 4.0)] + [look([40], 6.0)]
+    now = look([40], 8.0)
+    assert movements(looks, now, window=15.0)[("t", 0)].rate == -7.5  # from the look at 0 s
+    assert movements(looks, now, window=3.0)[("t", 0)].rate == 0  # from the look at 6 s
+    assert keep_for_rates(looks + [now], window=3.0) == looks[3:] + [now]
+    assert keep_for_rates(looks + [now], window=5.0) == looks[2:] + [now]
 
 
 def test_text_with_rates_and_json_fields():
@@ -124,7 +135,7 @@ def test_text_with_rates_and_json_fields():
     owner = Member("m1", "billing-1", "/10.0.0.1")
     now = GroupLag("g", "PreparingRebalance", "classic", 1, (owner,),
                    (now.partitions[0].__class__("t", 0, 20, 100, owner), now.partitions[1]), taken_at=12.0)
-    moved = movements(before, now)
+    moved = movements([before], now)
     text = lag_text(now, moved)
     assert "rebalancing" in text.splitlines()[0]
     row = next(line for line in text.splitlines() if line.startswith("t ") and line.split()[1] == "0").split()
