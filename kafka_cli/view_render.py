@@ -66,7 +66,7 @@ def listing_text(listing):
 
 def topic_text(topic):
     min_isr = topic.min_isr if topic.min_isr is not None else "unknown"
-    head = (f"  {topic.name}  {len(topic.partitions)} partitions  replication factor {topic.replication_factor}"
+    head = (f"  {topic.name}  {len(topic.partitions)} partition{'s' if len(topic.partitions) != 1 else ''}  replication factor {topic.replication_factor}"
             f"  min.insync.replicas {min_isr}" + ("  internal" if topic.internal else ""))
     if topic.error:
         head += f"  error: {shown(topic.error)}"
