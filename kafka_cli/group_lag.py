@@ -224,21 +224,23 @@ RATE_WINDOW = 15.0
 
 
 def movements(earlier, now, window=RATE_WINDOW):
-    """{(topic, partition): Movement} from the oldest of the `earlier` looks (oldest first) that is at most
-    `window` seconds older than `now` (or the latest, when all are older) to `now`; empty for the first look."""
+    """{(topic, partition): Movement} from each partition's oldest known lag among the `earlier` looks (oldest
+    first) at most `window` seconds older than `now` (or from the latest look, when all are older) to `now`;
+    empty for the first look."""
     if not earlier:
         return {}
-    before = next((look for look in earlier if now.taken_at - look.taken_at <= window), earlier[-1])
-    elapsed = now.taken_at - before.taken_at
-    if elapsed <= 0:
-        return {}
-    then = {(p.topic, p.partition): p.lag for p in before.partitions}
+    inside = [look for look in earlier if now.taken_at - look.taken_at <= window] or earlier[-1:]
+    then = {}
+    for look in inside:  # a partition's first known lag: one with nothing committed yet has none
+        for p in look.partitions:
+            if p.lag is not None:
+                then.setdefault((p.topic, p.partition), (p.lag, look.taken_at))
     moved = {}
     for p in now.partitions:
-        was = then.get((p.topic, p.partition))
-        if was is None or p.lag is None:
+        was, at = then.get((p.topic, p.partition), (None, None))
+        if was is None or p.lag is None or now.taken_at <= at:
             continue
-        rate = (p.lag - was) / elapsed
+        rate = (p.lag - was) / (now.taken_at - at)
         moved[p.topic, p.partition] = Movement(rate, p.lag / -rate if rate < 0 and p.lag > 0 else None)
     return moved
 

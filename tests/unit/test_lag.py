@@ -126,6 +126,7 @@ def test_the_rate_spans_the_window_not_one_step_of_commits():
     now = look([40], 8.0)
     assert movements(looks, now, window=15.0)[("t", 0)].rate == -7.5  # from the look at 0 s
     assert movements(looks, now, window=3.0)[("t", 0)].rate == 0  # from the look at 6 s
+    assert movements([look([None], 0.0), look([100], 4.0)], now)[("t", 0)].rate == -15  # from the first known lag
     assert keep_for_rates(looks + [now], window=3.0) == looks[3:] + [now]
     assert keep_for_rates(looks + [now], window=5.0) == looks[2:] + [now]
 
