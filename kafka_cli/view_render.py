@@ -119,7 +119,9 @@ def topic_json(topic):
 
 # -- a group's lag -------------------------------------------------------------------------
 def duration(seconds):
-    """12 s, 3 min 5 s, 2 h 5 min: a catch-up estimate, to the second at best."""
+    """<1 s, 12 s, 3 min 5 s, 2 h 5 min: a catch-up estimate, to the second at best."""
+    if seconds < 0.5:
+        return "<1 s"
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"

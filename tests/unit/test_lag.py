@@ -154,7 +154,7 @@ def test_a_client_id_with_an_escape_sequence_is_shown_escaped():
     assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
 
 
-@pytest.mark.parametrize("seconds, text", [(8.4, "8 s"), (125, "2 min 5 s"), (7500, "2 h 5 min")])
+@pytest.mark.parametrize("seconds, text", [(0.4, "<1 s"), (8.4, "8 s"), (125, "2 min 5 s"), (7500, "2 h 5 min")])
 def test_duration(seconds, text):
     assert duration(seconds) == text
 
