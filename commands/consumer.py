@@ -113,8 +113,21 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
               help="Print each message with kcat's tokens instead of -f: " + ", ".join(
                   f"%{t} {what}" for t, what in TOKENS.items()) + r"; \n \t and the other -K escapes. "
                   r"No newline is added: e.g. -F '%t [%p] @%o: %k=%s\n'.")
+# The metadata views (commands/views.py): they read metadata and offsets only, and build no consumer.
+@click.option("-L", "--list", "list_cluster", is_flag=True,
+              help="List the brokers (controller marked), topics and partitions (leader, replicas, in-sync "
+                   "replicas), then how many partitions are under-replicated, below min.insync.replicas or "
+                   "without a leader; exit 1 for the last two. -t limits it; -f json for scripts.")
+@click.option("--all", "show_all", is_flag=True, help="With -L: the internal topics (__consumer_offsets...) too.")
+@click.option("--lag", is_flag=True,
+              help="The group's (-g, else group.id) committed offset, log-end offset, lag and owner per "
+                   "partition, totals per topic and for the group, and its state. -t limits it.")
+@click.option("--watch", metavar="SECONDS", type=click.FloatRange(min=0, min_open=True),
+              help="With --lag: look again every SECONDS (drawn in place on a terminal), adding the rate at "
+                   "which each lag moves and the time to catch up; Ctrl-C ends it (exit 130).")
 def main(config_file, properties, quiet, verbose, topics, group, from_beginning, max_messages, exit_at_end,
-         timeout, output_format, key_separator, null_marker, partitions, start, until, format_string_text):
+         timeout, output_format, key_separator, null_marker, partitions, start, until, format_string_text,
+         list_cluster, show_all, lag, watch):
     """Print the messages of a Kafka topic on stdout, one per line.
 
     CONFIG_FILE is an INI file: [default] holds bootstrap.servers and the
@@ -130,6 +143,10 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
     committed on the way out (Ctrl-C is the normal way to stop): a second
     run in the same group goes on where this one stopped.
     """
+    if list_cluster or lag or show_all or watch is not None:  # -L, --lag: no consumer, see commands/views.py
+        from commands.views import run_view
+
+        return run_view(click.get_current_context())
     redactor = Redactor()
     with redactor.guard():
         require_stdout()

@@ -1,0 +1,213 @@
+"""consumer.py --lag against the real broker: the lag of a group of three consumer.py processes after
+producing N and consuming M, each number checked against the broker read directly (committed offsets,
+high watermarks, the members' own output); a group that does not exist; --watch on a pseudo-terminal
+(the redraw, the sign of the rate, Ctrl-C -> 130 with nothing more) and into a pipe."""
+
+import collections
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from .cluster_load import Script, wait_for
+from .scripts import ROOT, consume, lines_of, no_traceback, produce, run_script
+
+PARTITIONS = 6
+
+
+def committed(kafka, group, topic):
+    """{partition: committed offset} read directly, as a consumer of the group sees it (no join)."""
+    reader = Consumer({**kafka.client_settings("plaintext"), "group.id": group})
+    try:
+        found = reader.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], timeout=30)
+    finally:
+        reader.close()
+    return {tp.partition: tp.offset for tp in found if tp.offset >= 0}
+
+
+def log_ends(kafka, topic):
+    reader = Consumer({**kafka.client_settings("plaintext"), "group.id": "lag-test-watermarks"})
+    try:
+        return {p: reader.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in range(PARTITIONS)}
+    finally:
+        reader.close()
+
+
+def stable_with(kafka, group, members):
+    admin = kafka.admin()  # kept referenced: a destroyed client never completes its futures
+    try:
+        description = admin.describe_consumer_groups([group], request_timeout=60)[group].result(90)
+    except KafkaException:  # no coordinator yet: the first group of a broker makes it create __consumer_offsets
+        return False
+    return description.state.name == "STABLE" and len(description.members) == members
+
+
+def lag_json(config, group, *args):
+    result = run_script("consumer.py", config, "--lag", "-g", group, "-f", "json", *args)
+    assert result.returncode == 0 and result.stderr == b"", result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.slow
+def test_lag_is_exact_after_producing_n_and_consuming_m_with_a_group_of_three(kafka, make_topic, group):
+    topic = make_topic(PARTITIONS)
+    members = [Script("consumer.py", kafka.plaintext_config, "-t", topic, "-g", group, "-X", f"client.id=member-{i}",
+                      "-F", r"%p %s\n") for i in range(3)]
+    try:
+        wait_for(lambda: stable_with(kafka, group, 3), 90, "the group of three is stable")
+        consumed = [f"k{i}:{i}" for i in range(60)]
+        assert produce(kafka.plaintext_config, topic, consumed).returncode == 0
+        wait_for(lambda: sum(len(m.lines()) for m in members) == 60, 60, "the members printing the 60 lines")
+        printed = {f"member-{i}": collections.Counter(int(line.split()[0]) for line in m.lines())
+                   for i, m in enumerate(members)}
+        per_partition = sum(printed.values(), collections.Counter())
+        wait_for(lambda: committed(kafka, group, topic) == dict(per_partition), 60, "the group committing all 60")
+        for m in members:  # still members of the group (until session.timeout.ms), reading nothing more
+            m.proc.send_signal(signal.SIGSTOP)
+        assert produce(kafka.plaintext_config, topic, [f"k{i}:{i}" for i in range(60, 100)]).returncode == 0
+        for config in (kafka.plaintext_config, kafka.sasl_ssl_config):
+            check_lag(lag_json(config, group), kafka, group, topic, printed)
+        text = run_script("consumer.py", kafka.sasl_ssl_config, "--lag", "-g", group)
+        assert text.returncode == 0 and no_traceback(text)
+        assert lines_of(text.stdout)[0].startswith(f"group {group}  state Stable  3 members")
+        assert lines_of(text.stdout)[-1] == f"group total lag 40 over {PARTITIONS} partitions of 1 topic"
+    finally:
+        for m in members:
+            m.proc.send_signal(signal.SIGCONT)
+            m.proc.send_signal(signal.SIGINT)
+        assert [m.finish(60) for m in members] == [0, 0, 0]
+
+
+def check_lag(doc, kafka, group, topic, printed):
+    """The view against the broker read directly, and against what each member printed."""
+    stored, ends = committed(kafka, group, topic), log_ends(kafka, topic)
+    assert sum(stored.values()) == 60 and sum(ends.values()) == 100
+    assert doc["group"] == group and doc["state"] == "Stable" and len(doc["members"]) == 3
+    assert [(p["topic"], p["partition"]) for p in doc["partitions"]] == [(topic, p) for p in range(PARTITIONS)]
+    for row in doc["partitions"]:
+        p = row["partition"]
+        assert (row["committed"], row["log_end"], row["lag"]) == (stored.get(p), ends[p], ends[p] - stored.get(p, 0))
+        owner = row["owner"]["client_id"]
+        # the owner is the member that printed this partition's messages (none other did)
+        assert [m for m, counts in printed.items() if counts[p]] in ([owner], [])
+    assert doc["topics"] == [{"topic": topic, "lag": 40, "partitions": PARTITIONS}] and doc["total_lag"] == 40
+
+
+def test_a_group_that_does_not_exist_is_one_line_naming_it(kafka, config_file, group):
+    result = run_script("consumer.py", config_file, "--lag", "-g", group)
+    assert result.returncode == 1 and result.stdout == b""
+    assert lines_of(result.stderr) == [f"Error: group '{group}' does not exist on "
+                                       f"{kafka.plaintext_bootstrap if config_file == kafka.plaintext_config else kafka.sasl_ssl_bootstrap}"
+                                       ": it has no members and no committed offsets (state Dead)"]
+
+
+def test_a_group_id_with_a_byte_that_is_not_utf8_is_exit_2_from_g_and_from_the_file(kafka, tmp_path):
+    """(A NUL cannot come through argv, the environment or the file, which refuses NUL bytes: unit-tested.)"""
+    command = [sys.executable, str(ROOT / "consumer.py")]
+    result = subprocess.run(command + [str(kafka.plaintext_config), "--lag", "-g", os.fsdecode(b"g\xffx")],
+                            capture_output=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 2 and lines_of(result.stderr) == [
+        "Error: -g: the group id is not valid UTF-8 (byte \\xff at position 1)"]
+    config = tmp_path / "env-group.ini"
+    config.write_text(f"[default]\nbootstrap.servers={kafka.plaintext_bootstrap}\n[consumer]\ngroup.id=${{LAG_GROUP}}\n")
+    config.chmod(0o600)
+    result = subprocess.run(command + [str(config), "--lag"], capture_output=True, cwd=ROOT, timeout=60,
+                            env={**os.environb, b"LAG_GROUP": b"g\xffx"})
+    assert result.returncode == 2 and lines_of(result.stderr) == [
+        f"Error: {config} line 4 [consumer]: the group id is not valid UTF-8 (byte \\xff at position 1)"]
+
+
+def committed_group(kafka, make_topic, group, behind):
+    """A topic of 60 messages that `group` has read and committed to the end (every partition has some),
+    then `behind` more: the group's lag."""
+    topic = make_topic(PARTITIONS)
+    assert produce(kafka.plaintext_config, topic, [f"k{i}:{i}" for i in range(60)]).returncode == 0
+    assert consume(kafka.plaintext_config, topic, "-g", group, "-e").returncode == 0
+    if behind:
+        assert produce(kafka.plaintext_config, topic, [f"k{i}:{i}" for i in range(behind)]).returncode == 0
+    return topic
+
+
+class Screen:
+    """consumer.py --lag --watch with stdout on a pseudo-terminal; a thread keeps reading what it draws."""
+
+    def __init__(self, command):
+        primary, secondary = pty.openpty()
+        self.proc = subprocess.Popen(command, stdout=secondary, stderr=subprocess.PIPE, cwd=ROOT)
+        os.close(secondary)
+        self.primary, self.data, self.lock = primary, bytearray(), threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while True:
+            try:
+                chunk = os.read(self.primary, 65536)
+            except OSError:  # EIO: the other side is closed
+                return
+            if not chunk:
+                return
+            with self.lock:
+                self.data.extend(chunk)
+
+    def text(self):
+        with self.lock:
+            return self.data.decode(errors="replace")
+
+    def finish(self):
+        code = self.proc.wait(30)
+        self.thread.join(10)
+        os.close(self.primary)
+        return code, self.proc.stderr.read()
+
+
+@pytest.mark.slow
+def test_watch_on_a_terminal_redraws_in_place_shows_the_rate_sign_and_ends_with_130_on_ctrl_c(kafka, make_topic, group):
+    topic = committed_group(kafka, make_topic, group, 90)
+    screen = Screen([sys.executable, str(ROOT / "consumer.py"), str(kafka.plaintext_config), "--lag", "-g", group,
+                     "--watch", "0.5"])
+    try:
+        wait_for(lambda: screen.text().count("group total lag 90") >= 2, 60, "two looks at a lag of 90")
+        assert produce(kafka.plaintext_config, topic, [f"k{i}:{i}" for i in range(50)]).returncode == 0
+        wait_for(lambda: "group total lag 140" in screen.text(), 60, "the lag rising to 140")
+        assert consume(kafka.plaintext_config, topic, "-g", group, "-n", 100).returncode == 0  # the group reads on
+        wait_for(lambda: screen.text().count("group total lag 40") >= 2, 60, "the lag falling to 40")
+    finally:
+        screen.proc.send_signal(signal.SIGINT)
+    code, err = screen.finish()
+    shown = screen.text()
+    assert code == 130 and err == b""
+    assert shown.startswith("\x1b[H\x1b[2J") and shown.count("\x1b[H") >= 5  # every look drawn from the top
+    rows = [line.split() for line in shown.replace("\x1b[K", "").replace("\x1b[H", "\n").splitlines()]
+    rates = [row[5] for row in rows if len(row) > 6 and row[0] == topic and row[1].isdigit()]
+    assert any(r.startswith("+") for r in rates) and any(r.startswith("-") for r in rates)
+    # where a lag falls (and is not yet 0), the time to catch up is shown
+    assert any(row[5].startswith("-") and row[6] != "-" and row[7] == "s" for row in rows
+               if len(row) > 7 and row[0] == topic and row[1].isdigit() and row[4] != "0")
+    assert shown.rstrip().endswith("\x1b[J")  # nothing after the last look
+
+
+def test_watch_into_a_pipe_writes_plain_lines_and_json_lines(kafka, make_topic, group):
+    committed_group(kafka, make_topic, group, 40)
+    for output, look_end in (("text", "group total lag 40 over 6 partitions of 1 topic\n"), ("json", '"total_lag":40}\n')):
+        watcher = Script("consumer.py", kafka.plaintext_config, "--lag", "-g", group, "--watch", "0.3", "-f", output)
+        try:
+            wait_for(lambda: b"".join(line.encode() + b"\n" for line in watcher.lines()).decode().count(look_end) >= 3,
+                     60, f"three looks ({output})")
+        finally:
+            watcher.proc.send_signal(signal.SIGINT)
+        assert watcher.finish(30) == 130 and watcher.stderr() == ""
+        out = "\n".join(watcher.lines())
+        assert "\x1b" not in out
+        if output == "json":
+            docs = [json.loads(line) for line in watcher.lines()]
+            assert all(d["total_lag"] == 40 for d in docs) and docs[1]["partitions"][0]["rate"] == 0
+        else:
+            assert out.split("\n\n")[0].splitlines()[-1] == look_end.strip()

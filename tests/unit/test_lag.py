@@ -1,0 +1,167 @@
+"""consumer.py --lag without a broker: the group id checked before the C client sees it, the lag rows from
+a stand-in AdminClient (owners, totals, a group that does not exist, a group the credentials may not
+describe), the rate and catch-up time between two looks, the renderings, and the house rules for
+commands/views.py (the real broker is in tests/integration/test_lag.py)."""
+
+import json
+from concurrent.futures import Future
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+from confluent_kafka import ConsumerGroupState, KafkaError, KafkaException, TopicPartition
+
+from commands import consumer
+from kafka_cli.cluster_listing import topic_selector
+from kafka_cli.config import ClientConfig
+from kafka_cli.errors import CliError, ConfigError
+from kafka_cli.group_lag import GroupLag, Member, PartitionLag, check_group, gather_lag, keep_for_rates, movements
+from kafka_cli.view_render import duration, lag_json, lag_text
+
+from .test_layout import MAX_LINES, MAX_PARAMETERS, functions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def done(value=None, error=None):
+    future = Future()
+    if error is not None:
+        future.set_exception(KafkaException(KafkaError(error)))
+    else:
+        future.set_result(value)
+    return future
+
+
+class FakeAdmin:
+    """The AdminClient calls --lag makes, answering for one group on topic `t` (3 partitions, log end 100)."""
+
+    def __init__(self, committed, members=(), state=ConsumerGroupState.STABLE, describe_error=None):
+        self.committed, self.members, self.state, self.describe_error = committed, members, state, describe_error
+        self.calls = []
+
+    def list_topics(self, timeout):
+        self.calls.append("list_topics")
+        return SimpleNamespace(topics={"t": SimpleNamespace(error=None, partitions={0: None, 1: None, 2: None})})
+
+    def describe_consumer_groups(self, groups, request_timeout):
+        self.calls.append("describe_consumer_groups")
+        members = [SimpleNamespace(member_id=f"m{i}", client_id=f"c{i}", host=f"/10.0.0.{i}", assignment=SimpleNamespace(
+            topic_partitions=[TopicPartition("t", p) for p in parts])) for i, parts in enumerate(self.members)]
+        description = SimpleNamespace(state=self.state, members=members, type=SimpleNamespace(name="CLASSIC"),
+                                      coordinator=SimpleNamespace(id=1))
+        return {groups[0]: done(description, self.describe_error)}
+
+    def list_consumer_group_offsets(self, requests, request_timeout):
+        self.calls.append("list_consumer_group_offsets")
+        tps = [TopicPartition("t", p, o) for p, o in self.committed.items()]
+        return {requests[0].group_id: done(SimpleNamespace(topic_partitions=tps))}
+
+    def list_offsets(self, wanted, request_timeout):
+        self.calls.append("list_offsets")
+        return {tp: done(SimpleNamespace(offset=100)) for tp in wanted}
+
+
+CONFIG = ClientConfig("c.ini")
+CONFIG.set("bootstrap.servers", "b:9092", "file")
+
+
+def test_rows_owners_and_totals_and_nothing_but_reads():
+    admin = FakeAdmin({0: 40, 1: 100}, members=[[0], [1, 2]])
+    lag = gather_lag(admin, "g", topic_selector([]), 5, CONFIG)
+    assert [(p.partition, p.committed, p.log_end, p.lag, p.owner.client_id) for p in lag.partitions] == \
+        [(0, 40, 100, 60, "c0"), (1, 100, 100, 0, "c1"), (2, None, 100, None, "c1")]
+    assert lag.total == 60 and lag.topic_totals() == {"t": (60, 3)} and lag.state == "Stable"
+    assert set(admin.calls) == {"list_topics", "describe_consumer_groups", "list_consumer_group_offsets", "list_offsets"}
+
+
+def test_a_group_that_does_not_exist_is_one_line_naming_it():
+    with pytest.raises(CliError, match="group 'nope' does not exist on b:9092"):
+        gather_lag(FakeAdmin({}, state=ConsumerGroupState.DEAD), "nope", topic_selector([]), 5, CONFIG)
+
+
+def test_a_group_the_credentials_may_not_describe_is_one_line_naming_the_permission():
+    config = ClientConfig("c.ini")
+    config.set("sasl.username", "bob", "file")
+    admin = FakeAdmin({0: 1}, describe_error=KafkaError.GROUP_AUTHORIZATION_FAILED)
+    with pytest.raises(CliError, match="user 'bob' may not describe group 'g' .*DESCRIBE on the group"):
+        gather_lag(admin, "g", topic_selector([]), 5, config)
+
+
+@pytest.mark.parametrize("group, reason", [("a\x00b", "NUL"), ("a\udcffb", "not valid UTF-8"), ("", "empty")])
+def test_a_group_id_the_c_client_cannot_take_is_refused_first(group, reason):
+    with pytest.raises(ConfigError, match=reason):
+        check_group(group, "-g")
+
+
+def test_a_bad_group_id_is_exit_2_with_one_line(write_config):
+    config = write_config("bootstrap.servers=127.0.0.1:1\n")
+    result = CliRunner().invoke(consumer.main, [config, "--lag", "-g", "a\x00b"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "NUL" in result.output
+
+
+def test_no_group_anywhere_says_where_to_give_one(write_config):
+    config = write_config("bootstrap.servers=127.0.0.1:1\n")
+    result = CliRunner().invoke(consumer.main, [config, "--lag"])
+    assert result.exit_code == 2 and "-g ID, or group.id in the [consumer] section" in result.output
+
+
+def look(lags, at):
+    rows = tuple(PartitionLag("t", p, 0 if lag is not None else None, lag, None) for p, lag in enumerate(lags))
+    return GroupLag("g", "Stable", "classic", 1, (), rows, taken_at=at)
+
+
+def test_movement_sign_and_catch_up_time():
+    moved = movements([look([100, 50, 10, None, 5], 10.0)], look([80, 70, 10, 5, 0], 12.0))
+    assert moved[("t", 0)].rate == -10 and moved[("t", 0)].catch_up == 8
+    assert moved[("t", 1)].rate == 10 and moved[("t", 1)].catch_up is None
+    assert moved[("t", 2)].rate == 0 and ("t", 3) not in moved
+    assert moved[("t", 4)].rate == -2.5 and moved[("t", 4)].catch_up is None  # nothing left to catch up
+    assert movements([], look([1], 1.0)) == {}
+
+
+def test_the_rate_spans_the_window_not_one_step_of_commits():
+    """Commits come in steps: lag 100 stands, then drops to 40 at one commit; over the window it is a pace."""
+    looks = [look([100], t) for t in (0.0, 2.0, 4.0)] + [look([40], 6.0)]
+    now = look([40], 8.0)
+    assert movements(looks, now, window=15.0)[("t", 0)].rate == -7.5  # from the look at 0 s
+    assert movements(looks, now, window=3.0)[("t", 0)].rate == 0  # from the look at 6 s
+    assert movements([look([None], 0.0), look([100], 4.0)], now)[("t", 0)].rate == -15  # from the first known lag
+    assert keep_for_rates(looks + [now], window=3.0) == looks[3:] + [now]
+    assert keep_for_rates(looks + [now], window=5.0) == looks[2:] + [now]
+
+
+def test_text_with_rates_and_json_fields():
+    before, now = look([100, 50], 10.0), look([80, 70], 12.0)
+    owner = Member("m1", "billing-1", "/10.0.0.1")
+    now = GroupLag("g", "PreparingRebalance", "classic", 1, (owner,),
+                   (now.partitions[0].__class__("t", 0, 20, 100, owner), now.partitions[1]), taken_at=12.0)
+    moved = movements([before], now)
+    text = lag_text(now, moved)
+    assert "rebalancing" in text.splitlines()[0]
+    row = next(line for line in text.splitlines() if line.startswith("t ") and line.split()[1] == "0").split()
+    assert row[:7] == ["t", "0", "20", "100", "80", "-10.0/s", "8"] and row[-3:] == ["billing-1", "@", "/10.0.0.1"]
+    assert "+10.0/s" in text and text.splitlines()[-1].startswith("group total lag 150 over 2 partitions of 1 topic")
+    doc = json.loads(lag_json(now, moved))
+    assert doc["partitions"][0]["rate"] == -10 and doc["partitions"][0]["catch_up_seconds"] == 8
+    assert doc["partitions"][0]["owner"] == {"member_id": "m1", "client_id": "billing-1", "host": "/10.0.0.1"}
+    assert doc["topics"] == [{"topic": "t", "lag": 150, "partitions": 2}] and doc["total_lag"] == 150
+
+
+def test_a_client_id_with_an_escape_sequence_is_shown_escaped():
+    owner = Member("m", "evil\x1b[2J\u202e", "h")
+    text = lag_text(GroupLag("g\x07", "Stable", "classic", 1, (owner,), (PartitionLag("t", 0, 1, 2, owner),)))
+    assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+
+
+@pytest.mark.parametrize("seconds, text", [(0.4, "<1 s"), (8.4, "8 s"), (125, "2 min 5 s"), (7500, "2 h 5 min")])
+def test_duration(seconds, text):
+    assert duration(seconds) == text
+
+
+@pytest.mark.parametrize("path", [ROOT / "commands" / "views.py"], ids=lambda p: p.name)
+def test_views_command_keeps_the_house_rules(path):
+    """tests/unit/test_layout.py's rules, for the module it does not list."""
+    assert [f.name for f in functions(path) if f.end_lineno - f.lineno + 1 > MAX_LINES] == []
+    assert [f.name for f in functions(path)
+            if len(f.args.args) - (f.args.args[:1] and f.args.args[0].arg == "self") > MAX_PARAMETERS] == []
