@@ -5,18 +5,21 @@ The command itself; consumer.py at the top of the project only starts it (see co
 import errno
 import gc
 import os
+import re
 import signal
 import sys
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 
 import click
 
+from kafka_cli.boundary import INT32_MAX, c_string_problem, topic_problem
 from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import CliError, ConfigError
-from kafka_cli.format_string import TOKENS, format_string
+from kafka_cli.format_string import TOKENS, escapes_problem, format_string
 from kafka_cli.formats import FORMATS, Lines, Style, batch_renderer
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
@@ -24,6 +27,59 @@ from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
 BATCH = 2000
+EXIT_AT_END_WAIT = 30  # seconds -e waits for a broker (or a partition) when --timeout does not say
+
+
+# -- option values, checked before anything reaches confluent-kafka -------------------------------------
+# librdkafka takes topic names, patterns and the group id as C strings: a byte that is not UTF-8 (kept by
+# Python as U+DC80-U+DCFF) or a NUL makes its C layer crash (SIGSEGV for a topic, SIGABRT for a group id).
+# Each check raises click's BadParameter: one line naming the option and the fault, exit 2. The value itself
+# is not repeated: it may hold the very characters a terminal must not receive.
+def check_topics(ctx, param, topics):
+    for number, name in enumerate(topics, 1):
+        problem = pattern_problem(name) if name.startswith("^") else topic_problem(name)
+        if problem:
+            which = f"the {ordinal(number)} topic" if len(topics) > 1 else "the topic"
+            raise click.BadParameter(f"{which} {'pattern ' if name.startswith('^') else ''}{problem}")
+    return topics
+
+
+def pattern_problem(pattern):
+    """A ^pattern subscribes to every matching topic: any characters may be in it, but it must be a C string
+    and a regular expression."""
+    problem = c_string_problem(pattern)
+    if problem:
+        return problem
+    try:
+        with warnings.catch_warnings():  # "[[:alpha:]]" is a POSIX class to librdkafka, a FutureWarning to re
+            warnings.simplefilter("ignore")
+            re.compile(pattern)
+    except re.error as e:
+        return f"is not a regular expression: {e.msg}" + (f" at position {e.pos}" if e.pos is not None else "")
+    except RecursionError:
+        return "is not a regular expression Python can read: its groups are nested too deeply"
+    except OverflowError:
+        return "is not a regular expression Python can read: a repeat count is too large"
+    return None
+
+
+def ordinal(number):
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(number, f"{number}th")
+
+
+def check_group(ctx, param, group):
+    problem = None if group is None else c_string_problem(group)
+    if problem:
+        raise click.BadParameter(f"the group id {problem}")
+    return group
+
+
+def check_escapes(ctx, param, text):
+    """-K, --null-marker and -F: kcat's escapes, which options.unescape turns into bytes."""
+    problem = None if text is None else escapes_problem(text)
+    if problem:
+        raise click.BadParameter(problem)
+    return text
 
 
 # -- writing stdout without ever storing an offset for an unwritten message ------------------
@@ -79,24 +135,25 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 """)
 @common_options
 @version_option("consumer.py")
-@click.option("-t", "--topic", "topics", multiple=True, envvar="KAFKA_TOPIC", metavar="NAME",
+@click.option("-t", "--topic", "topics", multiple=True, envvar="KAFKA_TOPIC", metavar="NAME", callback=check_topics,
               help=f"Topic to read (default {DEFAULT_TOPIC}, env KAFKA_TOPIC). Repeatable; "
                    "a name starting with ^ is a regular expression.")
-@click.option("-g", "--group", metavar="ID", help="Consumer group id; overrides group.id in the config file.")
+@click.option("-g", "--group", metavar="ID", callback=check_group, help="Consumer group id; overrides group.id in the config file.")
 @click.option("--from-beginning", "--reset", "from_beginning", is_flag=True,
               help="Read every assigned partition from its start, ignoring the group's stored position.")
 @click.option("-n", "--max-messages", metavar="N", type=click.IntRange(min=1), help="Exit after printing N messages.")
-@click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end.")
+@click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end. Exit 1 when no broker answers, or no "
+                   f"partition is assigned, for --timeout seconds ({EXIT_AT_END_WAIT} without it).")
 @click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), help="Exit when nothing arrives for SECONDS.")
 @click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
-@click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True,
+@click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True, callback=check_escapes,
               help=r"Between key and value in text format. kcat's escapes work: \t tab, \n newline, \r, "
                    r"\0 NUL, \xHH any byte, \\ a backslash (-K '\t' is a tab).")
-@click.option("--null-marker", metavar="STR", default="",
+@click.option("--null-marker", metavar="STR", default="", callback=check_escapes,
               help="Shown for a null key or value in text format and -F (default: nothing, as for an empty one). "
                    "Takes the -K escapes.")
-@click.option("-p", "--partition", "partitions", multiple=True, type=click.IntRange(min=0), metavar="N",
+@click.option("-p", "--partition", "partitions", multiple=True, type=click.IntRange(0, INT32_MAX), metavar="N",
               help="Read only partition N (repeatable). With -p, -o or --until the consumer assigns the "
                    "partitions itself: it joins no group and commits nothing.")
 @click.option("-o", "--offset", "start", metavar="POS",
@@ -108,7 +165,7 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
               help="Stop each partition before this offset N, or at the first message at or after this time "
                    "(the -o time forms); exit when every partition got there. E.g. -o 2026-11-24T14:00Z "
                    "--until 2026-11-24T15:00Z -e: that hour.")
-@click.option("-F", "--format-string", "format_string_text", metavar="FMT",
+@click.option("-F", "--format-string", "format_string_text", metavar="FMT", callback=check_escapes,
               help="Print each message with kcat's tokens instead of -f: " + ", ".join(
                   f"%{t} {what}" for t, what in TOKENS.items()) + r"; \n \t and the other -K escapes. "
                   r"No newline is added: e.g. -F '%t [%p] @%o: %k=%s\n'.")
@@ -260,10 +317,7 @@ def run(config, options, log, client_log, verbose):
         if options.direct:
             assign_directly(consumer, state, options, log)
         else:
-            consumer.subscribe(list(options.topics),
-                               on_assign=lambda c, parts: on_assign(c, parts, state, options.from_beginning),
-                               on_revoke=lambda c, parts: on_revoke(parts, state),
-                               on_lost=lambda c, parts: on_revoke(parts, state))
+            subscribe(consumer, state, options)
         if state.assigned or not options.direct:  # directly: every partition may already be past --until
             printed = consume(consumer, state, options, log, config)
     finally:
@@ -272,6 +326,23 @@ def run(config, options, log, client_log, verbose):
         raise CliError(state.stopped_by)
     if not options.quiet:
         log.info("%s messages printed", f"{printed:,}")
+
+
+def subscribe(consumer, state, options):
+    """Join the group for the topics. librdkafka's regular expressions are not Python's: a ^pattern that
+    compiled in check_topics may still be refused here (a look-ahead, a named group)."""
+    from confluent_kafka import KafkaException
+
+    try:
+        consumer.subscribe(list(options.topics),
+                           on_assign=lambda c, parts: on_assign(c, parts, state, options.from_beginning),
+                           on_revoke=lambda c, parts: on_revoke(parts, state),
+                           on_lost=lambda c, parts: on_revoke(parts, state))
+    except KafkaException as e:
+        patterns = [name for name in options.topics if name.startswith("^")]
+        what = "the topic pattern" if patterns else "the topics"
+        raise ConfigError(f"-t: librdkafka refuses {what} ({e.args[0].str()}); its regular expressions have no "
+                          "look-around and no named groups") from None
 
 
 def assign_directly(consumer, state, options, log):
@@ -342,11 +413,15 @@ def consume(consumer, state, options, log, config):
     progress = Progress(options.show_progress, "messages")
     gc.disable()  # no cycles are made here; collections would only cost time
     printed = 0
-    last_activity = time.monotonic()
+    last_activity = started = time.monotonic()
     while state.stop_signal is None and state.stopped_by is None:
         first = consumer.poll(0.5)
         if first is None:
             state.errors.check(consumer, "waiting for it")
+            if exit_at_end:
+                state.fatal = cannot_finish(state, idle_timeout, config, started)
+                if state.fatal:
+                    break
             if idle_timeout is not None and time.monotonic() - last_activity >= idle_timeout:
                 if not state.ever_assigned:
                     state.fatal = nothing_to_read(state, idle_timeout, config)
@@ -426,6 +501,24 @@ def store_written(consumer, batch, complete):
         last[msg.topic(), msg.partition()] = msg.offset() + 1
     if last:
         consumer.store_offsets(offsets=[TopicPartition(t, p, o) for (t, p), o in last.items()])
+
+
+def cannot_finish(state, idle_timeout, config, started):
+    """-e promises an end: why the run cannot get there, once the broker has been out of reach (or no partition
+    came) for --timeout seconds (EXIT_AT_END_WAIT without it); else None. Without -e the consumer waits for
+    the broker as long as it is asked to: librdkafka reconnects by itself."""
+    bound = EXIT_AT_END_WAIT if idle_timeout is None else idle_timeout
+    now = time.monotonic()
+    where = f"bootstrap.servers ({config.get('bootstrap.servers')}) in {config.path}"
+    trouble = state.errors.trouble
+    if trouble is not None and now - trouble[1] >= bound:
+        return f"-e: no broker answered for {bound:g} s ({trouble[0]}): check {where}"
+    if not state.ever_assigned and now - started >= bound:
+        if trouble is not None:
+            return f"-e: no broker answered within {bound:g} s ({trouble[0]}): check {where}"
+        return (f"-e: no partition was assigned to this consumer within {bound:g} s (the group's other members "
+                f"may hold them all)")
+    return None
 
 
 def nothing_to_read(state, idle_timeout, config):
