@@ -20,7 +20,7 @@ from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import CliError, ConfigError
 from kafka_cli.format_string import TOKENS, escapes_problem, format_string
-from kafka_cli.formats import FORMATS, Lines, Style, batch_renderer
+from kafka_cli.formats import FORMATS, Style, one_by_one
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
 from kafka_cli.secrets import Redactor
@@ -196,14 +196,14 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
         style = Style(separator=unescape(key_separator), null_marker=unescape(null_marker),
                       terminal=sys.stdout.isatty(), warn=lambda text: log.warning("%s", text),
                       only_topic=only_topic(topics))
-        factory = format_string(format_string_text) if format_string_text else FORMATS[output_format]
         start_at, until_at = positions(start, until)
         direct = bool(partitions) or start_at is not None or until_at is not None
         check_combinations(topics, direct, from_beginning, start_at)
         options = ConsumerOptions(
             topics=topics, group=group, from_beginning=from_beginning,
             max_messages=max_messages, exit_at_end=exit_at_end, idle_timeout=timeout,
-            render_batch=batch_renderer(factory, style), text_separator=None if format_string_text else fast_text_separator(output_format, style),
+            render_batch=one_by_one(format_string(format_string_text)(style)) if format_string_text
+            else FORMATS[output_format](style),
             terminal=style.terminal, quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet),
             direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at)
         run(config, options, log, client_log, verbose)
@@ -239,13 +239,6 @@ def require_stdout():
         raise CliError("stdout is closed: there is nowhere to print the messages (use > FILE or > /dev/null)")
 
 
-def fast_text_separator(output_format, style):
-    """The separator when the loop may inline the text format (raw bytes, no null marker), else None."""
-    if output_format == "text" and not style.terminal and not style.null_marker:
-        return style.separator
-    return None
-
-
 @dataclass(frozen=True)
 class ConsumerOptions:
     """What the command line asks of a run, built once in main()."""
@@ -256,8 +249,7 @@ class ConsumerOptions:
     max_messages: int  # or None
     exit_at_end: bool
     idle_timeout: float  # --timeout, or None
-    render_batch: object  # batch of messages -> their formats.Lines, from kafka_cli.formats.batch_renderer
-    text_separator: bytes  # set when the loop may inline the text format (see fast_text_separator)
+    render_batch: object  # batch of messages -> their formats.Lines (a kafka_cli.formats.FORMATS renderer, or -F's)
     terminal: bool  # stdout is a terminal (output escaped by render)
     quiet: bool
     show_progress: bool
@@ -403,11 +395,11 @@ def on_revoke(partitions, state):
 def consume(consumer, state, options, log, config):
     """The loop: wait for one message, take whatever else is ready, write them, then store their offsets.
 
-    One function on purpose: its inner loops run once per message, so formatting is inlined for text
-    and everything they touch is a local variable."""
+    One function on purpose: it runs once per batch of up to BATCH messages, and everything it touches is a
+    local variable; the lines of a batch are made by the format's renderer (kafka_cli.formats) in one call."""
     from confluent_kafka import KafkaError
 
-    render_batch, text_separator, until = options.render_batch, options.text_separator, state.until
+    render_batch, until = options.render_batch, state.until
     max_messages, exit_at_end, idle_timeout = options.max_messages, options.exit_at_end, options.idle_timeout
     fd = sys.stdout.fileno()
     progress = Progress(options.show_progress, "messages")
@@ -434,15 +426,7 @@ def consume(consumer, state, options, log, config):
         last_activity = time.monotonic()
         if until is not None:
             batch = until.take(batch)
-        if text_separator is not None:  # the default format, inlined: this runs once per message
-            chunks = []
-            append = chunks.append
-            for msg in batch:
-                if msg.error() is None:
-                    append((msg.key() or b"") + text_separator + (msg.value() or b"") + b"\n")
-            lines = Lines.of(chunks)
-        else:  # one line per message without error(); json renders the whole batch at once (formats.py)
-            lines = render_batch(batch)
+        lines = render_batch(batch)  # one line per message without error()
         if lines.count < len(batch):
             for msg in batch:
                 err = msg.error()

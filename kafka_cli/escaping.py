@@ -62,26 +62,3 @@ def json_safe(encoded):
     if encoded.isascii() and "\x7f" not in encoded:  # nearly always: no search at all
         return encoded
     return _JSON_EXTRA.sub(lambda m: "\\u%04x" % ord(m.group()), encoded)
-
-
-# The same characters but DEL: for a batch's keys or values joined by DEL into one string (formats.py).
-_JSON_EXTRA_BUT_DEL = re.compile("[\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def json_safe_but_del(encoded):
-    """json_safe() for text whose only DELs are separators put there by the caller: those stay as they are."""
-    if encoded.isascii():
-        return encoded
-    return _JSON_EXTRA_BUT_DEL.sub(lambda m: "\\u%04x" % ord(m.group()), encoded)
-
-
-def _raw_in_json(byte):
-    """True for a byte that stands for itself inside a JSON string of format_json, whatever follows it:
-    printable ASCII but the quote and the backslash, and UTF-8 bytes that begin none of the characters
-    json_safe escapes (those begin with C2 or E2)."""
-    return (0x20 <= byte < 0x7F and byte not in b'"\\') or (byte >= 0x80 and byte not in b"\xc2\xe2")
-
-
-# The bytes that need a closer look in a JSON string (37 of them), and all the others.
-NOT_RAW_IN_JSON = bytes(byte for byte in range(256) if not _raw_in_json(byte))
-RAW_IN_JSON = bytes(byte for byte in range(256) if _raw_in_json(byte))

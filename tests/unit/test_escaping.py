@@ -11,9 +11,9 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE
 from hypothesis import example, given, strategies as st
 
 from kafka_cli.escaping import for_terminal, json_safe, printable
-from kafka_cli.formats import Style, format_json, format_text, format_verbose
+from kafka_cli.formats import Style, format_json, format_verbose
 
-from .test_consumer_output import FakeMessage, any_bytes, header_names
+from .test_consumer_output import FakeMessage, any_bytes, format_text, header_names
 
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 ESCAPE = re.compile(r"\\(\\|t|n|r|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
