@@ -95,11 +95,7 @@ def json_text(data):
         text = encode_json_string(data.decode("utf-8"))
     except UnicodeDecodeError:
         return '{"base64":"%s"}' % base64.b64encode(data).decode("ascii")
-    # DEL, and the UTF-8 lead bytes of U+0080-U+009F (C2) and U+2028-U+2069 (E2): three memchr scans of
-    # the bytes skip the character search for nearly all data, accented text included.
-    if b"\xc2" in data or b"\xe2" in data or b"\x7f" in data:
-        return json_safe(text)
-    return text
+    return json_safe(text)  # DEL, C1, the line separators and the format characters as \uXXXX
 
 
 UNREADABLE_HEADERS_JSON = '{"unreadable":"a header name is not UTF-8"}'
