@@ -295,15 +295,18 @@ def partition_runs(topics, partitions):
 _STAMP_RUNS = 32  # runs of one timestamp looked up at most per batch; the rest one message at a time
 
 
-def timestamp_texts(timestamps, texts):
-    """The text of each timestamp, looked up once per run of equal ones (messages written together share theirs
-    and come one after the other); when they keep changing, once per message."""
-    shown = []
+def lay_out_timestamps(out, width, timestamps, texts):
+    """Each line's timestamp text, third of its `width` pieces in `out`: looked up once per run of equal ones
+    (messages written together share theirs and come one after the other), or, when they keep changing, once
+    per message."""
+    done = 0
     for number, (stamp, run) in enumerate(groupby(timestamps)):
         if number == _STAMP_RUNS:
-            return shown + list(map(texts.__getitem__, timestamps[len(shown):]))
-        shown += repeat(texts[stamp], len(list(run)))
-    return shown
+            out[2 + width * done::width] = map(texts.__getitem__, timestamps[done:])
+            return
+        end = done + len(list(run))
+        out[2 + width * done:2 + width * end:width] = repeat(texts[stamp], end - done)
+        done = end
 
 
 def lay_out_offsets(out, width, first, start, offsets):
@@ -336,11 +339,11 @@ def format_json_batch(style):
         if not batch:
             return Lines(b"", 0)
         message, n = _Methods(batch), len(batch)
-        pieces = [None, None, timestamp_texts(list(map(message.timestamp, batch)), stamps)]
-        pieces += after_timestamp(batch, message, style)
-        width = len(pieces)
+        rest = after_timestamp(batch, message, style)
+        width = 3 + len(rest)  # line start, offset, timestamp, the rest
         out = [None] * (width * n)
-        for place, piece in enumerate(pieces[2:], 2):
+        lay_out_timestamps(out, width, list(map(message.timestamp, batch)), stamps)
+        for place, piece in enumerate(rest, 3):
             out[place::width] = repeat(piece, n) if isinstance(piece, bytes) else piece
         offsets = list(map(message.offset, batch))
         topics = style.only_topic or list(map(message.topic, batch))
