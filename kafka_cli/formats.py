@@ -151,10 +151,11 @@ def format_text_batch(style):
 # messages by a C-level map(), and the output is one bytes.join() over a list holding the pieces of every line,
 # `width` pieces a line, each piece put into its place in all the lines at once by a strided slice assignment:
 #   line start (topic, partition, the thousands of the offset) | offset | timestamp | key, value, headers | end
-# Nothing is formatted per message, because turning an int into text costs more than the rest of a line: the
+# No number is formatted per message, because turning an int into text costs more than the rest of a line: the
 # messages of one partition come in runs of consecutive offsets, whose texts are the thousands (once per block
-# of a thousand, in the line start) and a slice of a table of the texts of 0-999; a timestamp's text is made
-# once and looked up after that (messages written together share theirs). Keys (and values) are checked for
+# of a thousand, in the line start) and a slice of a table of the texts of 0-999 (offsets with gaps are
+# formatted one by one); a timestamp's text is made once, and looked up once per run of equal ones (messages
+# written together share theirs). Keys (and values) are checked for
 # anything to escape over their joined bytes with one translate(): plain printable ASCII (nearly every key and
 # most values) is its own JSON string's insides; any other column is written item by item by json_text. The
 # bytes are format_json's, message for message (tests/unit/test_json_batch.py holds them to that).
