@@ -27,7 +27,7 @@ from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
 BATCH = 2000
-EXIT_AT_END_WAIT = 30  # seconds -e waits for a broker (or a partition) when --timeout does not say
+EXIT_AT_END_WAIT = 30  # seconds -e waits for a broker that does not answer, when --timeout does not say
 
 
 # -- option values, checked before anything reaches confluent-kafka -------------------------------------
@@ -142,8 +142,8 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 @click.option("--from-beginning", "--reset", "from_beginning", is_flag=True,
               help="Read every assigned partition from its start, ignoring the group's stored position.")
 @click.option("-n", "--max-messages", metavar="N", type=click.IntRange(min=1), help="Exit after printing N messages.")
-@click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end. Exit 1 when no broker answers, or no "
-                   f"partition is assigned, for --timeout seconds ({EXIT_AT_END_WAIT} without it).")
+@click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end. Exit 1 when no broker answers for "
+                   f"--timeout seconds ({EXIT_AT_END_WAIT} without it), assigned partitions or not.")
 @click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), help="Exit when nothing arrives for SECONDS.")
 @click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
@@ -405,13 +405,13 @@ def consume(consumer, state, options, log, config):
     progress = Progress(options.show_progress, "messages")
     gc.disable()  # no cycles are made here; collections would only cost time
     printed = 0
-    last_activity = started = time.monotonic()
+    last_activity = time.monotonic()
     while state.stop_signal is None and state.stopped_by is None:
         first = consumer.poll(0.5)
         if first is None:
             state.errors.check(consumer, "waiting for it")
             if exit_at_end:
-                state.fatal = cannot_finish(state, idle_timeout, config, started)
+                state.fatal = cannot_finish(state, idle_timeout, config)
                 if state.fatal:
                     break
             if idle_timeout is not None and time.monotonic() - last_activity >= idle_timeout:
@@ -487,21 +487,17 @@ def store_written(consumer, batch, complete):
         consumer.store_offsets(offsets=[TopicPartition(t, p, o) for (t, p), o in last.items()])
 
 
-def cannot_finish(state, idle_timeout, config, started):
-    """-e promises an end: why the run cannot get there, once the broker has been out of reach (or no partition
-    came) for --timeout seconds (EXIT_AT_END_WAIT without it); else None. Without -e the consumer waits for
-    the broker as long as it is asked to: librdkafka reconnects by itself."""
+def cannot_finish(state, idle_timeout, config):
+    """-e promises an end: why the run cannot get there, once no broker has answered for --timeout seconds
+    (EXIT_AT_END_WAIT without it), whether or not a partition was ever assigned; else None. Without -e the
+    consumer waits for the broker as long as it is asked to (librdkafka reconnects by itself). A reachable
+    cluster that is slow to hand out partitions is waited for: a group's rebalance can take as long as a
+    crashed member's session.timeout.ms (45 s by default)."""
     bound = EXIT_AT_END_WAIT if idle_timeout is None else idle_timeout
-    now = time.monotonic()
-    where = f"bootstrap.servers ({config.get('bootstrap.servers')}) in {config.path}"
     trouble = state.errors.trouble
-    if trouble is not None and now - trouble[1] >= bound:
-        return f"-e: no broker answered for {bound:g} s ({trouble[0]}): check {where}"
-    if not state.ever_assigned and now - started >= bound:
-        if trouble is not None:
-            return f"-e: no broker answered within {bound:g} s ({trouble[0]}): check {where}"
-        return (f"-e: no partition was assigned to this consumer within {bound:g} s (the group's other members "
-                f"may hold them all)")
+    if trouble is not None and time.monotonic() - trouble[1] >= bound:
+        return (f"-e: no broker answered for {bound:g} s ({trouble[0]}): check bootstrap.servers "
+                f"({config.get('bootstrap.servers')}) in {config.path}")
     return None
 
 

@@ -127,5 +127,5 @@ def test_values_that_look_odd_but_are_fine(invoke):
 def test_help_says_how_long_exit_at_end_waits():
     result = CliRunner().invoke(consumer.main, ["--help"], prog_name="consumer.py", terminal_width=200)
     text = " ".join(result.output.split())
-    assert ("Exit when every assigned partition is at its end. Exit 1 when no broker answers, or no partition is "
-            "assigned, for --timeout seconds (30 without it).") in text
+    assert ("Exit when every assigned partition is at its end. Exit 1 when no broker answers for --timeout "
+            "seconds (30 without it), assigned partitions or not.") in text
