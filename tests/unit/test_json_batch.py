@@ -102,7 +102,7 @@ def test_every_format_renders_a_batch_without_its_errors():
         assert (lines.data, lines.count) == (render(batch[0]) + render(batch[2]), 2)
 
 
-# values of 1 KiB and more, plain and not
+# values of 1 KiB and more (formats.LARGE_ITEM: looked at one by one, not joined), plain and not, with nulls
 large = datas.map(lambda data: data if data is None else (data or b"x") * (1024 // len(data or b"x") + 1))
 
 
