@@ -129,3 +129,38 @@ def test_help_says_how_long_exit_at_end_waits():
     text = " ".join(result.output.split())
     assert ("Exit when every assigned partition is at its end. Exit 1 when no broker answers for --timeout "
             "seconds (30 without it), assigned partitions or not.") in text
+
+
+@pytest.fixture
+def invoke_until_client(write_config, monkeypatch):
+    """invoke(*args) -> click's Result, with run() going as far as building the client, which ends the run
+    (exit 0) with the properties it would have handed to librdkafka in `handed`."""
+    config = write_config("[default]\nbootstrap.servers=127.0.0.1:1\n[consumer]\ngroup.id=g\n")
+    handed = []
+
+    def build_client(kind, config, **callbacks):
+        handed.append(config.as_dict())
+        raise SystemExit(0)
+    monkeypatch.setattr(consumer, "build_client", build_client)
+
+    def run(*args):
+        handed.clear()
+        return CliRunner().invoke(consumer.main, [config, "-t", "orders", *args], prog_name="consumer.py"), handed
+    return run
+
+
+@ANY_INPUT
+@given(name=st.sampled_from(["group.id", "client.id", "client.rack"]) | ANY_TEXT, value=ANY_TEXT)
+@example(name="group.id", value="g\udcff").via("SIGABRT in librdkafka before")
+@example(name="client.id", value="c\udcff").via("SystemError from confluent-kafka before")
+def test_any_property_value(invoke_until_client, name, value):
+    result, handed = invoke_until_client(f"-X{name}={value}")
+    check(result, handed or None)
+    for properties in handed:
+        assert all(c_string_problem(text) is None for item in properties.items() for text in item)
+
+
+def test_a_property_librdkafka_would_crash_on_names_where_it_was_set(invoke_until_client):
+    result, handed = invoke_until_client("-X", "group.id=g\udcff")
+    assert (result.exit_code, handed) == (2, [])
+    assert result.stderr.splitlines()[-1] == "Error: -X: the value of group.id is not valid UTF-8 (byte \\xff at position 1)"
