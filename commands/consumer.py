@@ -296,7 +296,7 @@ def check_c_strings(config):
     -X client.id=$'c\\xff' gave a traceback. kafka_cli.config reads -X without this check, so the consumer makes
     it before the client is built; the message names where the property was set, never its value."""
     for name, setting in config.settings.items():
-        for what, text in (("a property name", name), (f"the value of {name}", setting.value)):
+        for what, text in (("a property name", name), (f"the value of {name!r}", setting.value)):
             problem = c_string_problem(text)
             if problem:
                 where = "-X" if setting.origin.startswith("-X") else setting.origin
