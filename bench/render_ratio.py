@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How fast `consumer.py -f json` reads a topic to its end compared with `-f text`, at 10 B and 100 B values.
 
-    python bench/render_ratio.py [-n 1000000] [-r 5] [--also DIR ...]
+    python bench/render_ratio.py [-n 1000000] [-r 5] [--sizes 10,100] [--also DIR ...]
 
 Starts its own local Kafka (local_kafka, in a temporary directory, on free ports: it never touches a broker
 that `python -m local_kafka start` or the tests run), writes N messages of each size to a one-partition topic
@@ -29,7 +29,6 @@ sys.path.insert(0, str(ROOT))
 
 from local_kafka import LocalKafka, create_topic  # noqa: E402
 
-SIZES = (10, 100)
 
 
 def fill(kafka, size, count):
@@ -82,11 +81,11 @@ def measure(roots, config, topics, count, rounds):
     return times
 
 
-def report(times, roots, count, rounds):
+def report(times, roots, count, rounds, sizes):
     print(f"\n{count:,} messages a run, {rounds} rounds: median seconds; json/text rate ratio (text's time over "
           "json's, the median of the rounds' ratios) by wall time and by CPU time")
     for root in roots:
-        for size in SIZES:
+        for size in sizes:
             text, json = times[root, size, "text"], times[root, size, "json"]
             ratios = [[t[i] / j[i] for t, j in zip(text, json)] for i in (0, 1)]
             print(f"{root}  {size:>3} B: text {statistics.median(t[0] for t in text):.2f} s "
@@ -98,15 +97,17 @@ def report(times, roots, count, rounds):
 @click.command()
 @click.option("-n", "--messages", default=1_000_000, show_default=True, help="Messages of each size.")
 @click.option("-r", "--rounds", default=5, show_default=True, help="Rounds; each times every format once.")
+@click.option("--sizes", default="10,100", show_default=True, help="Value sizes in bytes, comma-separated.")
 @click.option("--also", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Another copy of the project to time in the same rounds (repeatable).")
-def main(messages, rounds, also):
+def main(messages, rounds, sizes, also):
     kafka = LocalKafka()
     try:
         kafka.start()
-        topics = {size: fill(kafka, size, messages) for size in SIZES}
+        sizes = [int(size) for size in sizes.split(",")]
+        topics = {size: fill(kafka, size, messages) for size in sizes}
         roots = [str(ROOT), *also]
-        report(measure(roots, kafka.plaintext_config, topics, messages, rounds), roots, messages, rounds)
+        report(measure(roots, kafka.plaintext_config, topics, messages, rounds), roots, messages, rounds, sizes)
     finally:
         kafka.stop()
 
