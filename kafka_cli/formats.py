@@ -150,15 +150,15 @@ def format_text_batch(style):
 # -f json. format_json costs about 2 us of Python a message. Here each field of a batch is read for all its
 # messages by a C-level map(), and the output is one bytes.join() over a list holding the pieces of every line,
 # `width` pieces a line, each piece put into its place in all the lines at once by a strided slice assignment:
-#   line start (topic, partition, the thousands of the offset) | offset | timestamp | key, value, headers | end
+#   line start (topic, partition, the thousands of the offset) | offset | timestamp | key, value, headers, end
 # No number is formatted per message, because turning an int into text costs more than the rest of a line: the
 # messages of one partition come in runs of consecutive offsets, whose texts are the thousands (once per block
 # of a thousand, in the line start) and a slice of a table of the texts of 0-999 (offsets with gaps are
 # formatted one by one); a timestamp's text is made once, and looked up once per run of equal ones (messages
-# written together share theirs). Keys (and values) are checked for
-# anything to escape over their joined bytes with one translate(): plain printable ASCII (nearly every key and
-# most values) is its own JSON string's insides; any other column is written item by item by json_text. The
-# bytes are format_json's, message for message (tests/unit/test_json_batch.py holds them to that).
+# written together share theirs). A column of keys (or values) that is all plain printable ASCII, as nearly
+# every key and most values are, is its own JSON strings' insides: one translate() over the joined column
+# tells (one per item from LARGE_ITEM on); any other column is written item by item by json_text. The bytes
+# are format_json's, message for message (tests/unit/test_json_batch.py holds them to that).
 _PLAIN_IN_JSON = bytes(byte for byte in range(0x20, 0x7F) if byte not in b'"\\')  # stand for themselves
 _AFTER_OFFSET = b',"timestamp":'
 _OFFSET_TEXT = b"%d" + _AFTER_OFFSET
