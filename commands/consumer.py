@@ -74,6 +74,13 @@ def check_group(ctx, param, group):
     return group
 
 
+def check_seconds(ctx, param, seconds):
+    """click's FloatRange lets nan through (no comparison with it is true), and a wait of nan seconds never ends."""
+    if seconds is not None and seconds != seconds:
+        raise click.BadParameter("must be a number of seconds, not nan")
+    return seconds
+
+
 def check_escapes(ctx, param, text):
     """-K, --null-marker and -F: kcat's escapes, which options.unescape turns into bytes."""
     problem = None if text is None else escapes_problem(text)
@@ -144,7 +151,7 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 @click.option("-n", "--max-messages", metavar="N", type=click.IntRange(min=1), help="Exit after printing N messages.")
 @click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end. Exit 1 when no broker answers for "
                    f"--timeout seconds ({EXIT_AT_END_WAIT} without it), assigned partitions or not.")
-@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), help="Exit when nothing arrives for SECONDS.")
+@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), callback=check_seconds, help="Exit when nothing arrives for SECONDS.")
 @click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
 @click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True, callback=check_escapes,

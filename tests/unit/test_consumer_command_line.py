@@ -111,6 +111,7 @@ def test_any_group(invoke, group):
     (["-K", "\\x"], "Error: Invalid value for '-K' / '--key-separator': \\x at position 0 must be followed"),
     (["--null-marker", "\ud800"], "Error: Invalid value for '--null-marker': holds a lone surrogate \\ud800"),
     (["-p", "2147483648"], "Error: Invalid value for '-p' / '--partition': 2147483648 is not in the range"),
+    (["--timeout", "nan"], "Error: Invalid value for '--timeout': must be a number of seconds, not nan"),
 ])
 def test_refusals_name_the_option_and_the_fault(invoke, args, message):
     result, options = invoke(*args)
