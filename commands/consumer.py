@@ -5,19 +5,22 @@ The command itself; consumer.py at the top of the project only starts it (see co
 import errno
 import gc
 import os
+import re
 import signal
 import sys
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 
 import click
 
+from kafka_cli.boundary import INT32_MAX, c_string_problem, topic_problem
 from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import CliError, ConfigError
-from kafka_cli.format_string import TOKENS, format_string
-from kafka_cli.formats import FORMATS, Lines, Style, batch_renderer
+from kafka_cli.format_string import TOKENS, escapes_problem, format_string
+from kafka_cli.formats import FORMATS, Style, one_by_one
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.exit_status import run_command
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
@@ -25,6 +28,66 @@ from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
 BATCH = 2000
+EXIT_AT_END_WAIT = 30  # seconds -e waits for a broker that does not answer, when --timeout does not say
+
+
+# -- option values, checked before anything reaches confluent-kafka -------------------------------------
+# librdkafka takes topic names, patterns and the group id as C strings: a byte that is not UTF-8 (kept by
+# Python as U+DC80-U+DCFF) or a NUL makes its C layer crash (SIGSEGV for a topic, SIGABRT for a group id).
+# Each check raises click's BadParameter: one line naming the option and the fault, exit 2. The value itself
+# is not repeated: it may hold the very characters a terminal must not receive.
+def check_topics(ctx, param, topics):
+    for number, name in enumerate(topics, 1):
+        problem = pattern_problem(name) if name.startswith("^") else topic_problem(name)
+        if problem:
+            which = f"the {ordinal(number)} topic" if len(topics) > 1 else "the topic"
+            raise click.BadParameter(f"{which} {'pattern ' if name.startswith('^') else ''}{problem}")
+    return topics
+
+
+def pattern_problem(pattern):
+    """A ^pattern subscribes to every matching topic: any characters may be in it, but it must be a C string
+    and a regular expression."""
+    problem = c_string_problem(pattern)
+    if problem:
+        return problem
+    try:
+        with warnings.catch_warnings():  # "[[:alpha:]]" is a POSIX class to librdkafka, a FutureWarning to re
+            warnings.simplefilter("ignore")
+            re.compile(pattern)
+    except re.error as e:
+        return f"is not a regular expression: {e.msg}" + (f" at position {e.pos}" if e.pos is not None else "")
+    except RecursionError:
+        return "is not a regular expression Python can read: its groups are nested too deeply"
+    except OverflowError:
+        return "is not a regular expression Python can read: a repeat count is too large"
+    return None
+
+
+def ordinal(number):
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(number, f"{number}th")
+
+
+def check_group(ctx, param, group):
+    problem = None if group is None else c_string_problem(group)
+    if problem:
+        raise click.BadParameter(f"the group id {problem}")
+    return group
+
+
+def check_seconds(ctx, param, seconds):
+    """click's FloatRange lets nan through (no comparison with it is true), and a wait of nan seconds never ends."""
+    if seconds is not None and seconds != seconds:
+        raise click.BadParameter("must be a number of seconds, not nan")
+    return seconds
+
+
+def check_escapes(ctx, param, text):
+    """-K, --null-marker and -F: kcat's escapes, which options.unescape turns into bytes."""
+    problem = None if text is None else escapes_problem(text)
+    if problem:
+        raise click.BadParameter(problem)
+    return text
 
 
 # -- writing stdout without ever storing an offset for an unwritten message ------------------
@@ -80,24 +143,25 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 """)
 @common_options
 @version_option("consumer.py")
-@click.option("-t", "--topic", "topics", multiple=True, envvar="KAFKA_TOPIC", metavar="NAME",
+@click.option("-t", "--topic", "topics", multiple=True, envvar="KAFKA_TOPIC", metavar="NAME", callback=check_topics,
               help=f"Topic to read (default {DEFAULT_TOPIC}, env KAFKA_TOPIC). Repeatable; "
                    "a name starting with ^ is a regular expression.")
-@click.option("-g", "--group", metavar="ID", help="Consumer group id; overrides group.id in the config file.")
+@click.option("-g", "--group", metavar="ID", callback=check_group, help="Consumer group id; overrides group.id in the config file.")
 @click.option("--from-beginning", "--reset", "from_beginning", is_flag=True,
               help="Read every assigned partition from its start, ignoring the group's stored position.")
 @click.option("-n", "--max-messages", metavar="N", type=click.IntRange(min=1), help="Exit after printing N messages.")
-@click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end.")
-@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), help="Exit when nothing arrives for SECONDS.")
+@click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end. Exit 1 when no broker answers for "
+                   f"--timeout seconds ({EXIT_AT_END_WAIT} without it), assigned partitions or not.")
+@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), callback=check_seconds, help="Exit when nothing arrives for SECONDS.")
 @click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
-@click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True,
+@click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True, callback=check_escapes,
               help=r"Between key and value in text format. kcat's escapes work: \t tab, \n newline, \r, "
                    r"\0 NUL, \xHH any byte, \\ a backslash (-K '\t' is a tab).")
-@click.option("--null-marker", metavar="STR", default="",
+@click.option("--null-marker", metavar="STR", default="", callback=check_escapes,
               help="Shown for a null key or value in text format and -F (default: nothing, as for an empty one). "
                    "Takes the -K escapes.")
-@click.option("-p", "--partition", "partitions", multiple=True, type=click.IntRange(min=0), metavar="N",
+@click.option("-p", "--partition", "partitions", multiple=True, type=click.IntRange(0, INT32_MAX), metavar="N",
               help="Read only partition N (repeatable). With -p, -o or --until the consumer assigns the "
                    "partitions itself: it joins no group and commits nothing.")
 @click.option("-o", "--offset", "start", metavar="POS",
@@ -109,7 +173,7 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
               help="Stop each partition before this offset N, or at the first message at or after this time "
                    "(the -o time forms); exit when every partition got there. E.g. -o 2026-11-24T14:00Z "
                    "--until 2026-11-24T15:00Z -e: that hour.")
-@click.option("-F", "--format-string", "format_string_text", metavar="FMT",
+@click.option("-F", "--format-string", "format_string_text", metavar="FMT", callback=check_escapes,
               help="Print each message with kcat's tokens instead of -f: " + ", ".join(
                   f"%{t} {what}" for t, what in TOKENS.items()) + r"; \n \t and the other -K escapes. "
                   r"No newline is added: e.g. -F '%t [%p] @%o: %k=%s\n'.")
@@ -157,14 +221,14 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
         style = Style(separator=unescape(key_separator), null_marker=unescape(null_marker),
                       terminal=sys.stdout.isatty(), warn=lambda text: log.warning("%s", text),
                       only_topic=only_topic(topics))
-        factory = format_string(format_string_text) if format_string_text else FORMATS[output_format]
         start_at, until_at = positions(start, until)
         direct = bool(partitions) or start_at is not None or until_at is not None
         check_combinations(topics, direct, from_beginning, start_at)
         options = ConsumerOptions(
             topics=topics, group=group, from_beginning=from_beginning,
             max_messages=max_messages, exit_at_end=exit_at_end, idle_timeout=timeout,
-            render_batch=batch_renderer(factory, style), text_separator=None if format_string_text else fast_text_separator(output_format, style),
+            render_batch=one_by_one(format_string(format_string_text)(style)) if format_string_text
+            else FORMATS[output_format](style),
             terminal=style.terminal, quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet),
             direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at)
         run(config, options, log, client_log, verbose)
@@ -200,13 +264,6 @@ def require_stdout():
         raise CliError("stdout is closed: there is nowhere to print the messages (use > FILE or > /dev/null)")
 
 
-def fast_text_separator(output_format, style):
-    """The separator when the loop may inline the text format (raw bytes, no null marker), else None."""
-    if output_format == "text" and not style.terminal and not style.null_marker:
-        return style.separator
-    return None
-
-
 @dataclass(frozen=True)
 class ConsumerOptions:
     """What the command line asks of a run, built once in main()."""
@@ -217,8 +274,7 @@ class ConsumerOptions:
     max_messages: int  # or None
     exit_at_end: bool
     idle_timeout: float  # --timeout, or None
-    render_batch: object  # batch of messages -> their formats.Lines, from kafka_cli.formats.batch_renderer
-    text_separator: bytes  # set when the loop may inline the text format (see fast_text_separator)
+    render_batch: object  # batch of messages -> their formats.Lines (a kafka_cli.formats.FORMATS renderer, or -F's)
     terminal: bool  # stdout is a terminal (output escaped by render)
     quiet: bool
     show_progress: bool
@@ -260,8 +316,21 @@ def configure(config, options, log, verbose):
         config.set("enable.partition.eof", "true", "--exit-at-end")
 
 
+def check_c_strings(config):
+    """Every property reaches librdkafka as a C string: -X group.id=$'g\\xff' made it abort (SIGABRT), and
+    -X client.id=$'c\\xff' gave a traceback. kafka_cli.config reads -X without this check, so the consumer makes
+    it before the client is built; the message names where the property was set, never its value."""
+    for name, setting in config.settings.items():
+        for what, text in (("a property name", name), (f"the value of {name!r}", setting.value)):
+            problem = c_string_problem(text)
+            if problem:
+                where = "-X" if setting.origin.startswith("-X") else setting.origin
+                raise ConfigError(f"{where}: {what} {problem}")
+
+
 def run(config, options, log, client_log, verbose):
     configure(config, options, log, verbose)
+    check_c_strings(config)
 
     from confluent_kafka import Consumer
 
@@ -278,10 +347,7 @@ def run(config, options, log, client_log, verbose):
         if options.direct:
             assign_directly(consumer, state, options, log)
         else:
-            consumer.subscribe(list(options.topics),
-                               on_assign=lambda c, parts: on_assign(c, parts, state, options.from_beginning),
-                               on_revoke=lambda c, parts: on_revoke(parts, state),
-                               on_lost=lambda c, parts: on_revoke(parts, state))
+            subscribe(consumer, state, options)
         if state.assigned or not options.direct:  # directly: every partition may already be past --until
             printed = consume(consumer, state, options, log, config)
     finally:
@@ -290,6 +356,23 @@ def run(config, options, log, client_log, verbose):
         raise CliError(state.stopped_by)
     if not options.quiet:
         log.info("%s messages printed", f"{printed:,}")
+
+
+def subscribe(consumer, state, options):
+    """Join the group for the topics. librdkafka's regular expressions are not Python's: a ^pattern that
+    compiled in check_topics may still be refused here (a look-ahead, a named group)."""
+    from confluent_kafka import KafkaException
+
+    try:
+        consumer.subscribe(list(options.topics),
+                           on_assign=lambda c, parts: on_assign(c, parts, state, options.from_beginning),
+                           on_revoke=lambda c, parts: on_revoke(parts, state),
+                           on_lost=lambda c, parts: on_revoke(parts, state))
+    except KafkaException as e:
+        patterns = [name for name in options.topics if name.startswith("^")]
+        what = "the topic pattern" if patterns else "the topics"
+        raise ConfigError(f"-t: librdkafka refuses {what} ({e.args[0].str()}); its regular expressions have no "
+                          "look-around and no named groups") from None
 
 
 def assign_directly(consumer, state, options, log):
@@ -350,11 +433,11 @@ def on_revoke(partitions, state):
 def consume(consumer, state, options, log, config):
     """The loop: wait for one message, take whatever else is ready, write them, then store their offsets.
 
-    One function on purpose: its inner loops run once per message, so formatting is inlined for text
-    and everything they touch is a local variable."""
+    One function on purpose: it runs once per batch of up to BATCH messages, and everything it touches is a
+    local variable; the lines of a batch are made by the format's renderer (kafka_cli.formats) in one call."""
     from confluent_kafka import KafkaError
 
-    render_batch, text_separator, until = options.render_batch, options.text_separator, state.until
+    render_batch, until = options.render_batch, state.until
     max_messages, exit_at_end, idle_timeout = options.max_messages, options.exit_at_end, options.idle_timeout
     fd = sys.stdout.fileno()
     progress = Progress(options.show_progress, "messages")
@@ -365,6 +448,10 @@ def consume(consumer, state, options, log, config):
         first = consumer.poll(0.5)
         if first is None:
             state.errors.check(consumer, "waiting for it")
+            if exit_at_end:
+                state.fatal = cannot_finish(state, idle_timeout, config)
+                if state.fatal:
+                    break
             if idle_timeout is not None and time.monotonic() - last_activity >= idle_timeout:
                 if not state.ever_assigned:
                     state.fatal = nothing_to_read(state, idle_timeout, config)
@@ -377,15 +464,7 @@ def consume(consumer, state, options, log, config):
         last_activity = time.monotonic()
         if until is not None:
             batch = until.take(batch)
-        if text_separator is not None:  # the default format, inlined: this runs once per message
-            chunks = []
-            append = chunks.append
-            for msg in batch:
-                if msg.error() is None:
-                    append((msg.key() or b"") + text_separator + (msg.value() or b"") + b"\n")
-            lines = Lines.of(chunks)
-        else:  # one line per message without error(); json renders the whole batch at once (formats.py)
-            lines = render_batch(batch)
+        lines = render_batch(batch)  # one line per message without error()
         if lines.count < len(batch):
             for msg in batch:
                 err = msg.error()
@@ -444,6 +523,20 @@ def store_written(consumer, batch, complete):
         last[msg.topic(), msg.partition()] = msg.offset() + 1
     if last:
         consumer.store_offsets(offsets=[TopicPartition(t, p, o) for (t, p), o in last.items()])
+
+
+def cannot_finish(state, idle_timeout, config):
+    """-e promises an end: why the run cannot get there, once no broker has answered for --timeout seconds
+    (EXIT_AT_END_WAIT without it), whether or not a partition was ever assigned; else None. Without -e the
+    consumer waits for the broker as long as it is asked to (librdkafka reconnects by itself). A reachable
+    cluster that is slow to hand out partitions is waited for: a group's rebalance can take as long as a
+    crashed member's session.timeout.ms (45 s by default)."""
+    bound = EXIT_AT_END_WAIT if idle_timeout is None else idle_timeout
+    trouble = state.errors.trouble
+    if trouble is not None and time.monotonic() - trouble[1] >= bound:
+        return (f"-e: no broker answered for {bound:g} s ({trouble[0]}): check bootstrap.servers "
+                f"({config.get('bootstrap.servers')}) in {config.path}")
+    return None
 
 
 def nothing_to_read(state, idle_timeout, config):

@@ -9,15 +9,27 @@ The escapes, after every backslash in the data is doubled:
 
 import re
 
+# Unicode's format characters (category Cf, as of Unicode 15): shown as nothing, yet they change what is shown
+# around them or are there unseen, so two different keys could look the same on a screen. The bidi marks and
+# overrides (LRM, RLM, ALM, U+202A-E, the isolates U+2066-9) reorder the text around them ("Trojan Source");
+# the zero-width space, joiners, word joiner, BOM, soft hyphen, invisible operators, the deprecated format
+# characters U+206A-F and the tag characters (U+E0001, U+E0020-7F) show as nothing; the others (Arabic and
+# Syriac number marks, interlinear annotation, Egyptian, shorthand and musical format controls) are as invisible
+# on a terminal. tests/unit/test_escaping.py checks the list against Python's unicodedata.
+FORMAT_CHARACTERS = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+                     "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+                     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+
 # What a terminal obeys instead of showing: C0 controls (ESC starts a sequence, BEL rings, CR overwrites),
 # DEL, the C1 controls U+0080-U+009F (U+009B is CSI on terminals that honour 8-bit controls), the line and
-# paragraph separators, and the bidi overrides and isolates that reorder what is shown ("Trojan Source").
-UNSAFE_ON_TERMINAL = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+# paragraph separators; and the format characters above, which it shows as nothing.
+UNSAFE_ON_TERMINAL = "\x00-\x1f\x7f-\x9f\u2028\u2029" + FORMAT_CHARACTERS
 _UNSAFE = re.compile(f"[{UNSAFE_ON_TERMINAL}]")
 
 # JSON strings: json's encoder already writes C0 controls as \u00XX; these others are valid JSON raw, but
 # would reach a terminal through `cat` or `jq -c`, and U+2028/2029 end lines in JavaScript before ES2019.
-_JSON_EXTRA = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# They are written as \uXXXX (a pair of them for a character above U+FFFF): the same string to a JSON reader.
+_JSON_EXTRA = re.compile(f"[\x7f-\x9f\u2028\u2029{FORMAT_CHARACTERS}]")
 
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
@@ -57,31 +69,16 @@ def printable(data):
     return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
+def _json_escape(match):
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return "\\u%04x" % code
+    code -= 0x10000  # a UTF-16 surrogate pair, as JSON writes a character above U+FFFF
+    return "\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
+
+
 def json_safe(encoded):
     """A JSON string literal (from json's encoder) with the characters above written as \\uXXXX too."""
-    if encoded.isascii() and "\x7f" not in encoded:  # nearly always: no search at all
+    if encoded.isascii() and "\x7f" not in encoded:  # nearly always: no search at all (isascii() reads a flag)
         return encoded
-    return _JSON_EXTRA.sub(lambda m: "\\u%04x" % ord(m.group()), encoded)
-
-
-# The same characters but DEL: for a batch's keys or values joined by DEL into one string (formats.py).
-_JSON_EXTRA_BUT_DEL = re.compile("[\x80-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def json_safe_but_del(encoded):
-    """json_safe() for text whose only DELs are separators put there by the caller: those stay as they are."""
-    if encoded.isascii():
-        return encoded
-    return _JSON_EXTRA_BUT_DEL.sub(lambda m: "\\u%04x" % ord(m.group()), encoded)
-
-
-def _raw_in_json(byte):
-    """True for a byte that stands for itself inside a JSON string of format_json, whatever follows it:
-    printable ASCII but the quote and the backslash, and UTF-8 bytes that begin none of the characters
-    json_safe escapes (those begin with C2 or E2)."""
-    return (0x20 <= byte < 0x7F and byte not in b'"\\') or (byte >= 0x80 and byte not in b"\xc2\xe2")
-
-
-# The bytes that need a closer look in a JSON string (37 of them), and all the others.
-NOT_RAW_IN_JSON = bytes(byte for byte in range(256) if not _raw_in_json(byte))
-RAW_IN_JSON = bytes(byte for byte in range(256) if _raw_in_json(byte))
+    return _JSON_EXTRA.sub(_json_escape, encoded)

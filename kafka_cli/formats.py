@@ -1,7 +1,8 @@
-"""Consumer output: how one message becomes one line of bytes, in each --format.
+"""Consumer output: how a batch of messages becomes their lines of bytes, in each --format.
 
-Each format is built once from the run's Style (a factory returning a function) and then only applied per
-message; adding a format means adding a factory here and an entry in FORMATS, not touching the loop.
+Each format is a factory in FORMATS, built once from the run's Style into a function from a batch of messages to
+their Lines; adding a format means adding a factory here and an entry in FORMATS, not touching the loop. A
+format whose lines are made one message at a time (verbose, -F) wraps its one-message renderer in one_by_one.
 Every format prints every message Kafka can hold: any bytes anywhere, null key or value, no headers, header
 names that are not UTF-8, timestamps of any value or none.
 """
@@ -13,7 +14,7 @@ from functools import lru_cache
 from itertools import groupby, repeat
 from operator import methodcaller
 
-from .escaping import NOT_RAW_IN_JSON, RAW_IN_JSON, for_terminal, json_safe, json_safe_but_del, printable
+from .escaping import for_terminal, json_safe, printable
 
 try:  # json.encoder's encode_basestring itself, without importing the json package (its decoder) at start-up
     from _json import encode_basestring as encode_json_string
@@ -76,21 +77,6 @@ def warn_unreadable(msg, style):
                    "confluent-kafka cannot read; the message is shown with its headers marked unreadable")
 
 
-def format_text(style):
-    separator, null, newline = style.separator, style.null_marker, b"\n"
-    if style.terminal:
-        def text_on_terminal(msg):
-            key, value = msg.key(), msg.value()
-            return ((null if key is None else for_terminal(key)) + separator
-                    + (null if value is None else for_terminal(value)) + newline)
-        return text_on_terminal
-
-    def text(msg):
-        key, value = msg.key(), msg.value()
-        return (null if key is None else key) + separator + (null if value is None else value) + newline
-    return text
-
-
 def json_bytes(data):
     """A JSON string for UTF-8 bytes, {"base64": ...} for anything else, null for null."""
     if data is None:
@@ -109,17 +95,16 @@ def json_text(data):
         text = encode_json_string(data.decode("utf-8"))
     except UnicodeDecodeError:
         return '{"base64":"%s"}' % base64.b64encode(data).decode("ascii")
-    # DEL, and the UTF-8 lead bytes of U+0080-U+009F (C2) and U+2028-U+2069 (E2): three memchr scans of
-    # the bytes skip the character search for nearly all data, accented text included.
-    if b"\xc2" in data or b"\xe2" in data or b"\x7f" in data:
-        return json_safe(text)
-    return text
+    return json_safe(text)  # DEL, C1, the line separators and the format characters as \uXXXX
 
 
 UNREADABLE_HEADERS_JSON = '{"unreadable":"a header name is not UTF-8"}'
+_UNREADABLE = object()  # headers() raised: the message's header names could not be read
 
 
 def format_json(style):
+    """One message as -f json's line. The reference for format_json_batch, which the consumer runs (the tests
+    hold the two to the same bytes); also what tests compare -f json's records with."""
     topics = {}  # topic name -> its JSON text
 
     def as_json(msg):
@@ -127,31 +112,64 @@ def format_json(style):
         if topic not in topics:
             topics[topic] = encode_json_string(topic)
         ts_type, ts = msg.timestamp()
-        header_text = "[]"
-        try:  # not read_headers(): this runs for every message, and most have no headers
+        try:  # not read_headers(): an empty list and None both mean no headers here
             headers = msg.headers()
         except (SystemError, UnicodeError, ValueError):
             warn_unreadable(msg, style)
-            headers, header_text = None, UNREADABLE_HEADERS_JSON
-        if headers:
-            header_text = "[" + ",".join("[%s,%s]" % (json_safe(encode_json_string(name)), json_text(value))
-                                         for name, value in headers) + "]"
+            headers = _UNREADABLE
         line = '{"topic":%s,"partition":%d,"offset":%d,"timestamp":%s,"key":%s,"value":%s,"headers":%s}\n' % (
             topics[topic], msg.partition(), msg.offset(), ts if ts_type else "null",
-            json_text(msg.key()), json_text(msg.value()), header_text)
+            json_text(msg.key()), json_text(msg.value()), headers_json(headers))
         return line.encode("utf-8", "surrogateescape")
     return as_json
 
 
-# -- json, a batch at a time ----------------------------------------------------------------------------
-# The loop hands the renderer up to 2000 messages at once. format_json costs about 2 us of Python per message;
-# here each field is read for the whole batch by C-level map(), the keys (and the values) are checked for bytes
-# to escape over their joined bytes, and the batch's output is one bytes.join() over the pieces of all its
-# lines, laid out by slice assignment. No call formats anything per message (a bytes % costs more than the rest
-# of a line): offsets come from a table of texts (a run of consecutive ones) and timestamps from a cache, one
-# lookup per run of equal ones (messages written together share theirs). Same bytes as format_json, message
-# for message (tests/unit/test_json_batch.py holds it to that on generated batches).
-_UNREADABLE = object()  # in a batch's headers column: that message's header names could not be read
+# -- the batch renderers ---------------------------------------------------------------------------------
+# The loop hands a renderer up to 2,000 messages at once (the Lines of those without error()). Python's cost is
+# per call, so the renderers make as few calls per message as they can.
+def format_text_batch(style):
+    """-f text: KEY<separator>VALUE lines; a null key or value shows the null marker; on a terminal the data
+    is escaped (escaping.for_terminal), to a pipe or a file it is written byte for byte."""
+    separator = style.separator
+    if not style.terminal and not style.null_marker:  # the default, so the hot path: one expression a message
+        def plain(batch):
+            return Lines.of([(msg.key() or b"") + separator + (msg.value() or b"") + b"\n"
+                             for msg in batch if msg.error() is None])
+        return plain
+    null, show = style.null_marker, for_terminal if style.terminal else bytes
+
+    def shown(data):
+        return null if data is None else show(data)
+
+    def marked(batch):
+        return Lines.of([shown(msg.key()) + separator + shown(msg.value()) + b"\n"
+                         for msg in batch if msg.error() is None])
+    return marked
+
+
+# -f json. format_json costs about 2 us of Python a message. Here each field of a batch is read for all its
+# messages by a C-level map(), and the output is one bytes.join() over a list holding the pieces of every line,
+# `width` pieces a line, each piece put into its place in all the lines at once by a strided slice assignment:
+#   line start (topic, partition, the thousands of the offset) | offset | timestamp | key, value, headers, end
+# No number is formatted per message, because turning an int into text costs more than the rest of a line: the
+# messages of one partition come in runs of consecutive offsets, whose texts are the thousands (once per block
+# of a thousand, in the line start) and a slice of a table of the texts of 0-999 (offsets with gaps are
+# formatted one by one); a timestamp's text is made once, and looked up once per run of equal ones (messages
+# written together share theirs). A column of keys (or values) that is all plain printable ASCII, as nearly
+# every key and most values are, is its own JSON strings' insides: one translate() over the joined column
+# tells (one per item from LARGE_ITEM on); any other column is written item by item by json_text. The bytes
+# are format_json's, message for message (tests/unit/test_json_batch.py holds them to that).
+_PLAIN_IN_JSON = bytes(byte for byte in range(0x20, 0x7F) if byte not in b'"\\')  # stand for themselves
+_AFTER_OFFSET = b',"timestamp":'
+_OFFSET_TEXT = b"%d" + _AFTER_OFFSET
+
+
+@lru_cache(maxsize=None)
+def _offset_tables():
+    """The texts of 0-999 with what follows an offset: bare (below 1000) and padded to three digits (after
+    the thousands)."""
+    return ([b"%d" % units + _AFTER_OFFSET for units in range(1000)],
+            [b"%03d" % units + _AFTER_OFFSET for units in range(1000)])
 
 
 class _Methods:
@@ -166,105 +184,54 @@ class _Methods:
         return getattr(self.kind, name) if self.kind else methodcaller(name)
 
 
-class _TopicTexts(dict):
-    """topic name -> its JSON string as bytes, made on first sight."""
+class _Texts(dict):
+    """A cache of texts: key -> make(key), made on first sight; emptied when it grows past `limit` entries."""
 
-    def __missing__(self, topic):
-        text = self[topic] = encode_json_string(topic).encode("utf-8", "surrogateescape")
-        return text
-
-
-class _StampTexts(dict):
-    """(timestamp type, ms) -> the timestamp's JSON text and the piece of the line after it (`after`), as bytes.
-    Messages written together share their timestamp, so a batch of 2,000 has a few distinct ones: a lookup is
-    cheaper than formatting each."""
-
-    def __init__(self, after):
+    def __init__(self, make, limit=10_000):
         super().__init__()
-        self.after = after
+        self.make, self.limit = make, limit
 
-    def __missing__(self, timestamp):
-        kind, stamp = timestamp
-        text = self[timestamp] = (b"%d" % stamp if kind else b"null") + self.after  # NOT_AVAILABLE: null
+    def __missing__(self, key):
+        if len(self) >= self.limit:
+            self.clear()
+        text = self[key] = self.make(key)
         return text
 
 
-_STAMPS_KEPT = 10_000  # beyond that many distinct timestamps the texts are made afresh
-_AFTER_OFFSET = b',"timestamp":'
-_OFFSET_TEXT = b"%d" + _AFTER_OFFSET
-# From this many consecutive offsets of one partition on, their texts come from the tables below: fewer would
-# not pay for making the tables (a -n 1 run never does)
-_TABLE_FROM = 64
+def _line_start(topic_and_partition):
+    topic, partition = topic_and_partition
+    return b'{"topic":%s,"partition":%d,"offset":' % (
+        encode_json_string(topic).encode("utf-8", "surrogateescape"), partition)
 
 
-@lru_cache(maxsize=None)
-def _offset_tables():
-    """The texts of 0-999 with what follows an offset: bare (offsets below 1000), and padded to three digits
-    (behind the thousands, which a run's start carries)."""
-    return ([b"%d" % units + _AFTER_OFFSET for units in range(1000)],
-            [b"%03d" % units + _AFTER_OFFSET for units in range(1000)])
+def _timestamp_text(timestamp):
+    kind, stamp = timestamp
+    return b"%d" % stamp if kind else b"null"  # TIMESTAMP_NOT_AVAILABLE: null
 
 
 def json_strings(column):
-    """(texts, quote): the JSON text of each key (or value) of a batch as bytes, or the insides of JSON strings
-    (quote b'"'), or None when every one is null."""
-    if len(column[0] or b"") >= LARGE_ITEM:
-        has_null = None in column
-        if not has_null and _each_as_is(column):
+    """(texts, quote) for the keys (or values) of a batch: the insides of their JSON strings as they are, with
+    quote b'"', when every one is plain printable ASCII; else each one's JSON text (quote b""); None when
+    every one is null."""
+    try:
+        if _all_plain(column):
             return column, b'"'
-    else:
-        try:
-            blob = b" ".join(column)  # an ASCII separator: the whole is valid UTF-8 exactly when every part is
-        except TypeError:  # a null among them (cheaper than column.count(None) when there is none)
-            if column.count(None) == len(column):
-                return None, b""
-            has_null = True
-        else:
-            # one memchr() pass per byte that needs a closer look: fewer instructions than a translate()
-            if not any(map(blob.__contains__, NOT_RAW_IN_JSON)) and (blob.isascii() or _is_utf8(blob)):
-                return column, b'"'  # nothing to escape: the bytes are their JSON string's insides
-            has_null = False
-    insides = None if has_null else _escaped_together(column)
-    if insides is not None:
-        return insides, b'"'
+    except TypeError:  # a null among them: join() and bytes.translate refuse None (cheaper than looking first)
+        if column.count(None) == len(column):
+            return None, b""
     return [json_text(data).encode("utf-8", "surrogateescape") for data in column], b""
 
 
-# From this size of the first item on, a batch's items are looked at one by one: joining 2,000 items of 10 KB
-# would copy 20 MB only to look at them, and 37 memchr() passes over 20 MB no longer run from the cache (a
-# translate() deleting every byte that stands for itself is one pass). Below it, one look at all of them
-# joined saves a call per item.
+# From this size of the first item on, the items are looked at one by one: joining 2,000 values of 10 KiB
+# would copy 20 MB only to look at them. Below it, one look at all of them joined saves a call per item.
 LARGE_ITEM = 1024
-_RAW_DELETED = methodcaller("translate", None, RAW_IN_JSON)
 
 
-def _each_as_is(column):
-    """True when every item (bytes) is valid UTF-8 and holds nothing to escape in a JSON string."""
-    return not any(map(_RAW_DELETED, column)) and (all(map(bytes.isascii, column)) or all(map(_is_utf8, column)))
-
-
-def _is_utf8(blob):
-    try:
-        blob.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _escaped_together(column):
-    """The insides of each item's JSON string, escaped in one call over all of them joined by DEL (which the
-    JSON encoder keeps as it is); None when an item holds a DEL itself or is not UTF-8."""
-    blob = b"\x7f".join(column)
-    if blob.count(b"\x7f") != len(column) - 1:
-        return None
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    insides = json_safe_but_del(encode_json_string(text)).encode("utf-8").split(b"\x7f")
-    insides[0] = insides[0][1:]  # the quotes around the whole (one after the other: a batch of one has both)
-    insides[-1] = insides[-1][:-1]
-    return insides
+def _all_plain(column):
+    """True when every item is plain printable ASCII: nothing left once the plain bytes are deleted."""
+    if len(column[0]) < LARGE_ITEM:
+        return not b"".join(column).translate(None, _PLAIN_IN_JSON)
+    return not any(map(bytes.translate, column, repeat(None), repeat(_PLAIN_IN_JSON)))
 
 
 def batch_headers(batch, headers, style):
@@ -281,18 +248,18 @@ def batch_headers(batch, headers, style):
 
 
 def headers_json(headers):
-    """The headers' JSON text as bytes."""
+    """The headers' JSON text: [[name, value], ...], or the mark for headers that could not be read."""
     if headers is _UNREADABLE:
-        return UNREADABLE_HEADERS_JSON.encode()
+        return UNREADABLE_HEADERS_JSON
     if not headers:
-        return b"[]"
-    return ("[" + ",".join("[%s,%s]" % (json_safe(encode_json_string(name)), json_text(value))
-                           for name, value in headers) + "]").encode("utf-8", "surrogateescape")
+        return "[]"
+    return "[" + ",".join("[%s,%s]" % (json_safe(encode_json_string(name)), json_text(value))
+                          for name, value in headers) + "]"
 
 
-def after_timestamp(keys, key_quote, values, value_quote, header_texts):
-    """The pieces of each line after its timestamp: constants (bytes, adjacent ones merged) and columns (lists
-    of n texts). The first is always a constant."""
+def after_timestamp(batch, message, style):
+    """The pieces of each line after its timestamp: constants (bytes; adjacent ones merged) and columns (lists
+    of one text per line)."""
     pieces = [b',"key":']
 
     def constant(text):
@@ -301,125 +268,98 @@ def after_timestamp(keys, key_quote, values, value_quote, header_texts):
         else:
             pieces.append(text)
 
-    for texts, quote, after in ((keys, key_quote, b',"value":'), (values, value_quote, b',"headers":')):
+    for method, after in ((message.key, b',"value":'), (message.value, b',"headers":')):
+        texts, quote = json_strings(list(map(method, batch)))
         if texts is None:
             constant(b"null" + after)
         else:
             constant(quote)
             pieces.append(texts)
             constant(quote + after)
-    if header_texts is None:
-        constant(b"[]}\n")
-    else:
-        pieces.append(header_texts)
+    headers = batch_headers(batch, message.headers, style)
+    if any(headers):
+        pieces.append([headers_json(h).encode("utf-8", "surrogateescape") for h in headers])
         constant(b"}\n")
+    else:
+        constant(b"[]}\n")
     return pieces
 
 
 def partition_runs(topics, partitions):
     """(topic, partition, first index, end index) of each run of one partition's messages in a batch (librdkafka
-    hands over a partition's fetched messages together: nearly always one or two runs). `topics` is the topic's
-    name when the run reads one topic only (no message was asked for its topic), else each message's."""
+    hands a partition's messages over together: nearly always one run or a few). `topics` is the name of the
+    one topic a run reads (Style.only_topic: no message was asked), else each message's."""
     n = len(partitions)
-    if not isinstance(topics, str) and topics.count(topics[0]) == n:
-        topics = topics[0]
-    if isinstance(topics, str):
+    if isinstance(topics, str) or topics.count(topics[0]) == n:
+        topic = topics if isinstance(topics, str) else topics[0]
         if partitions.count(partitions[0]) == n:
-            return [(topics, partitions[0], 0, n)]
-        keyed = groupby(partitions)
-    else:
-        keyed = groupby(zip(topics, partitions))
+            return [(topic, partitions[0], 0, n)]
+        topics = repeat(topic)
     runs, first = [], 0
-    for key, run in keyed:
+    for (topic, partition), run in groupby(zip(topics, partitions)):
         end = first + len(list(run))
-        runs.append((topics, key, first, end) if isinstance(topics, str) else (*key, first, end))
+        runs.append((topic, partition, first, end))
         first = end
     return runs
 
 
-def lay_out_run(out, width, first, lead, offsets):
-    """Put each line's lead (what comes before its offset, behind the end of the line before it) and its offset
-    with what follows into `out` (width pieces a line) for one partition's run of messages from index `first`."""
-    count = len(offsets)
-    at = width * first
-    low = offsets[0]
-    # Consecutive offsets (checked one by one, not assumed: compaction and transaction markers leave gaps) take
-    # their texts from the tables, a thousand at most at a time, the thousands written once into the lead.
-    if count >= _TABLE_FROM and low >= 0 and offsets == list(range(low, low + count)):
-        bare, padded = _offset_tables()
-        done = 0
-        while done < count:
-            thousands, units = divmod(low + done, 1000)
-            step = min(count - done, 1000 - units)
-            begin, end = at + width * done, at + width * (done + step)
-            out[begin:end:width] = repeat(lead + b"%d" % thousands if thousands else lead, step)
-            out[begin + 1:end:width] = (padded if thousands else bare)[units:units + step]
-            done += step
-    else:
-        end = at + width * count
-        out[at:end:width] = repeat(lead, count)
-        out[at + 1:end:width] = map(_OFFSET_TEXT.__mod__, offsets)
+_STAMP_RUNS = 32  # runs of one timestamp looked up at most per batch; the rest one message at a time
 
 
-_STAMP_RUNS = 32  # runs of one timestamp taken at most per batch; the rest is looked up message by message
-
-
-def lay_out_timestamps(out, width, texts, timestamps):
-    """Put each message's timestamp text (with what follows it) into `out`, at 2 of each line's width pieces.
-    Messages written together share their timestamp and come one after the other: one lookup a run of equal
-    ones instead of one (a tuple hashed and compared) for each message."""
+def lay_out_timestamps(out, width, timestamps, texts):
+    """Each line's timestamp text, third of its `width` pieces in `out`: looked up once per run of equal ones
+    (messages written together share theirs and come one after the other), or, when they keep changing, once
+    per message."""
     done = 0
-    for runs, (timestamp, run) in enumerate(groupby(timestamps)):
-        if runs == _STAMP_RUNS:  # timestamps that change often (slow writers, many producers)
+    for number, (stamp, run) in enumerate(groupby(timestamps)):
+        if number == _STAMP_RUNS:
             out[2 + width * done::width] = map(texts.__getitem__, timestamps[done:])
             return
         end = done + len(list(run))
-        out[2 + width * done:2 + width * end:width] = repeat(texts[timestamp], end - done)
+        out[2 + width * done:2 + width * end:width] = repeat(texts[stamp], end - done)
         done = end
 
 
-def format_json_batch(style):
-    """format_json for a whole batch: the Lines of its messages that have no error()."""
-    topic_texts, stamp_texts, starts = _TopicTexts(), {}, {}
+def lay_out_offsets(out, width, first, start, offsets):
+    """Each line's start and its offset (with what follows it), for one partition's run of messages from line
+    `first` on. Consecutive offsets (checked, not assumed: compaction and transaction markers leave gaps) take
+    their texts from the tables, a block of a thousand at a time, its thousands written into the line start."""
+    at, count, low = width * first, len(offsets), offsets[0]
+    if low < 0 or offsets != list(range(low, low + count)):
+        out[at:at + width * count:width] = repeat(start, count)
+        out[at + 1:at + width * count:width] = map(_OFFSET_TEXT.__mod__, offsets)
+        return
+    bare, padded = _offset_tables()
+    done = 0
+    while done < count:
+        thousands, units = divmod(low + done, 1000)
+        step = min(count - done, 1000 - units)
+        begin, end = at + width * done, at + width * (done + step)
+        out[begin:end:width] = repeat(start + b"%d" % thousands if thousands else start, step)
+        out[begin + 1:end:width] = (padded if thousands else bare)[units:units + step]
+        done += step
 
-    def start_of(topic, partition):
-        start = starts.get((topic, partition))
-        if start is None:
-            start = starts[topic, partition] = b'{"topic":%s,"partition":%d,"offset":' % (topic_texts[topic], partition)
-        return start
+
+def format_json_batch(style):
+    """-f json: the Lines of a batch's messages that have no error(), as format_json writes them."""
+    starts, stamps = _Texts(_line_start), _Texts(_timestamp_text)
 
     def as_json_lines(batch):
+        if batch and any(map(_Methods(batch).error, batch)):  # a KafkaError is always true
+            batch = [msg for msg in batch if msg.error() is None]
         if not batch:
             return Lines(b"", 0)
-        message = _Methods(batch)
-        errors = list(map(message.error, batch))
-        if any(errors):  # a KafkaError is always true (and errors.count(None) would raise: KafkaError == None)
-            batch = [msg for msg, error in zip(batch, errors) if error is None]
-            if not batch:
-                return Lines(b"", 0)
-        n = len(batch)
-        headers = batch_headers(batch, message.headers, style)
-        keys, key_quote = json_strings(list(map(message.key, batch)))
-        values, value_quote = json_strings(list(map(message.value, batch)))
-        pieces = after_timestamp(keys, key_quote, values, value_quote,
-                                 list(map(headers_json, headers)) if any(headers) else None)
-        # no column after the timestamp (null keys and values, no headers): the line ends in its timestamp's text
-        after_stamp, rest, line_end = pieces[0], pieces[1:-1], pieces[-1] if len(pieces) > 1 else b""
-        stamps = stamp_texts.get(after_stamp)
-        if stamps is None or len(stamps) > _STAMPS_KEPT:
-            stamps = stamp_texts[after_stamp] = _StampTexts(after_stamp)
-        # Each line's pieces: its lead (the end of the line before it, then the start of its own up to the
-        # offset), offset, timestamp, and the rest up to its end; the last line's end is the last piece.
-        width = 3 + len(rest)
-        out = [line_end] * (width * n + 1)
-        lay_out_timestamps(out, width, stamps, list(map(message.timestamp, batch)))
+        message, n = _Methods(batch), len(batch)
+        rest = after_timestamp(batch, message, style)
+        width = 3 + len(rest)  # line start, offset, timestamp, the rest
+        out = [None] * (width * n)
+        lay_out_timestamps(out, width, list(map(message.timestamp, batch)), stamps)
         for place, piece in enumerate(rest, 3):
             out[place::width] = repeat(piece, n) if isinstance(piece, bytes) else piece
         offsets = list(map(message.offset, batch))
         topics = style.only_topic or list(map(message.topic, batch))
         for topic, partition, first, end in partition_runs(topics, list(map(message.partition, batch))):
-            lay_out_run(out, width, first, line_end + start_of(topic, partition), offsets[first:end])
-        out[0] = out[0][len(line_end):]
+            lay_out_offsets(out, width, first, starts[topic, partition], offsets[first:end])
         return Lines(b"".join(out), n)
     return as_json_lines
 
@@ -460,21 +400,16 @@ def format_verbose(style):
     return verbose
 
 
-FORMATS = {"text": format_text, "json": format_json, "verbose": format_verbose}
-
-
 def one_by_one(render):
-    """A batch renderer from a one-message renderer."""
+    """A batch renderer from a one-message renderer: for the formats whose lines are made one at a time."""
     def each(batch):
         return Lines.of([render(msg) for msg in batch if msg.error() is None])
     return each
 
 
-BATCH_FORMATS = {format_json: format_json_batch}  # formats with their own batch renderer
+def format_verbose_batch(style):
+    return one_by_one(format_verbose(style))
 
 
-def batch_renderer(factory, style):
-    """batch of messages -> their Lines (one per message without error()), for a format's factory."""
-    if factory in BATCH_FORMATS:
-        return BATCH_FORMATS[factory](style)
-    return one_by_one(factory(style))
+# -f NAME -> a factory: Style -> (batch of messages -> their Lines)
+FORMATS = {"text": format_text_batch, "json": format_json_batch, "verbose": format_verbose_batch}

@@ -2,14 +2,20 @@
 (beginning, end, stored, N, -N, @epoch-ms, ISO 8601, 15m/2h/30s/1d back from now), and turned into offsets
 per partition with the broker's watermarks and offsets_for_times. Errors name the partition and its range."""
 
+import math
 import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from .boundary import INT64_MAX, int_problem
 from .errors import CliError, ConfigError
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+# ASCII digits only: \d would also take other scripts' digits and "²", which int() refuses or reads differently
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
+_EPOCH_MS = re.compile(r"@(-?[0-9]+)")
+# More digits than this cannot be an int64 (and int() refuses strings of over 4,300 digits outright)
+_MAX_DIGITS = 20
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 WAIT = 30  # seconds for a metadata, watermark or offsets_for_times answer
 
@@ -24,37 +30,73 @@ class Position:
 
 
 def parse_time(text, now_ms=None):
-    """@<epoch ms>, ISO 8601 (local time without a zone), or a duration back from now; None if none of these."""
-    if text.startswith("@") and text[1:].lstrip("-").isdigit():
-        return int(text[1:])
+    """@<epoch ms>, ISO 8601 (local time without a zone), or a duration back from now, in ms since the epoch;
+    None if none of these. A time is not checked here: see check_time."""
+    epoch = _EPOCH_MS.fullmatch(text)
+    if epoch:
+        return _number(epoch.group(1))
     duration = _DURATION.fullmatch(text)
     if duration:
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        return now_ms - round(float(duration.group(1)) * _UNIT_MS[duration.group(2)])
+        back = float(duration.group(1)) * _UNIT_MS[duration.group(2)]
+        return now_ms - round(back) if math.isfinite(back) else -math.inf  # 1e400 days: before any epoch
     if text[:1].isdigit() and ("-" in text or "T" in text):
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
             return None
-        return round(moment.astimezone().timestamp() * 1000)  # a naive time is taken as local time
+        try:
+            return round(moment.astimezone().timestamp() * 1000)  # a naive time is taken as local time
+        except (ValueError, OverflowError):  # a time within a day of year 1 or year 9999 has no local time
+            return -math.inf if moment.year < 1970 else math.inf
     return None
 
 
+def _number(digits):
+    """An int for a string of ASCII digits (maybe with a leading -); math.inf (with the sign) for one with too
+    many digits to be an int64: int() would refuse over 4,300 of them with an error of its own."""
+    negative, significant = digits.startswith("-"), digits.lstrip("-").lstrip("0") or "0"
+    if len(significant) > _MAX_DIGITS:
+        return -math.inf if negative else math.inf
+    return -int(significant) if negative else int(significant)
+
+
 def parse_position(text, option="-o", now_ms=None):
-    """A -o value (or an --until one, which takes only offsets and times)."""
+    """A -o value (or an --until one, which takes only offsets and times). Offsets and times must fit the
+    int64 confluent-kafka hands to librdkafka, and a time must not be before the epoch: Kafka reads a
+    negative timestamp in a ListOffsets request as a command (-1 latest, -2 earliest), not as a time."""
     word = text.strip().lower()
     if option == "-o" and word in ("beginning", "end", "stored"):
         return Position(word, 0, text)
-    if re.fullmatch(r"\d+", word):
-        return Position("offset", int(word), text)
-    if option == "-o" and re.fullmatch(r"-\d+", word):
-        return Position("last", int(word[1:]), text)
+    if re.fullmatch(r"[0-9]+", word):
+        return Position("offset", _in_range(_number(word), 0, option, text, "offset"), text)
+    if option == "-o" and re.fullmatch(r"-[0-9]+", word):
+        return Position("last", _in_range(_number(word[1:]), 0, option, text, "count"), text)
     ms = parse_time(text.strip(), now_ms)
     if ms is not None:
-        return Position("time", ms, text)
-    raise ConfigError(f"{option} {text!r}: expected " + (
+        if ms < 0:
+            raise ConfigError(f"{option} {shown(text)}: that time is before 1970-01-01T00:00:00Z, where Kafka's "
+                              "timestamps begin")
+        return Position("time", _in_range(ms, 0, option, text, "time in ms since the epoch"), text)
+    raise ConfigError(f"{option} {shown(text)}: expected " + (
         "beginning, end, stored, an offset N, -N (the last N), " if option == "-o" else "an offset N, ")
         + "a time (@EPOCH_MS, 2026-11-24T14:00:00Z) or a duration back from now (15m, 2h, 30s, 1d)")
+
+
+def _in_range(value, low, option, text, what):
+    """`value` when it fits an int64 from `low` up, else the option's error."""
+    if math.isinf(value):
+        raise ConfigError(f"{option} {shown(text)}: the {what} is out of range ({low} to {INT64_MAX:,})")
+    problem = int_problem(value, low, INT64_MAX)
+    if problem:
+        raise ConfigError(f"{option} {shown(text)}: the {what} {problem}")
+    return value
+
+
+def shown(text):
+    """An option value quoted for an error message: repr() escapes every character that is not printable (and
+    each byte that was not UTF-8), and a long value is cut."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
 def partitions_to_read(consumer, topics, wanted):

@@ -301,3 +301,44 @@ def test_json_shows_the_offsets_and_timestamps_the_broker_holds(kafka, group):
     records = json_records(result.stdout)
     assert len(records) == 1800
     assert {(r["partition"], r["offset"]): (r["timestamp"], r["key"], r["value"]) for r in records} == expected
+
+
+# -- f. characters a terminal shows as nothing ---------------------------------------------------------------
+INVISIBLE = "\u200e\u200f\u061c\u200b\u200c\u200d\ufeff\u202a\u2066\u206a\U000e0041"  # LRM RLM ALM ZWSP ... TAG A
+TERMINAL_SHOWS = {"text": ["us\\u200e\\u200f\\u061c\\u200b\\u200c\\u200d\\ufeff\\u202a\\u2066\\u206a\\U000e0041er:v"],
+                  "json": ['"key":"us\\u200e\\u200f\\u061c\\u200b\\u200c\\u200d\\ufeff\\u202a\\u2066\\u206a\\udb40\\udc41er"'],
+                  "verbose": ["key=us\\u200e\\u200f\\u061c\\u200b\\u200c\\u200d\\ufeff\\u202a\\u2066\\u206a\\U000e0041er"],
+                  "-F": ["us\\u200e\\u200f\\u061c\\u200b\\u200c\\u200d\\ufeff\\u202a\\u2066\\u206a\\U000e0041er "
+                         "h\\u200b=\\ufeff"]}
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "verbose", "-F"])
+def test_two_keys_that_differ_by_invisible_characters_look_different_on_a_terminal(kafka, make_topic, group,
+                                                                                      output_format):
+    topic = make_topic(1)
+    writer = producer(kafka)
+    writer.produce(topic, key=b"user", value=b"v")
+    writer.produce(topic, key=f"us{INVISIBLE}er".encode(), value=b"v", headers=[("h\u200b", "\ufeff".encode())])
+    assert writer.flush(30) == 0
+    chosen = ["-F", "%k %h\\n"] if output_format == "-F" else ["-f", output_format]
+    code, shown, err = read_terminal([sys.executable, str(ROOT / "consumer.py"), str(kafka.plaintext_config),
+                                      "-t", topic, "-g", group, "-e", *chosen])
+    assert code == 0, err
+    text = shown.decode("utf-8")
+    assert not any(char in text for char in INVISIBLE)
+    for escaped in TERMINAL_SHOWS[output_format]:
+        assert escaped in text, text
+
+
+def test_json_to_a_pipe_escapes_invisible_characters_and_keeps_the_data(kafka, make_topic, group):
+    topic = make_topic(1)
+    writer = producer(kafka)
+    writer.produce(topic, key=f"us{INVISIBLE}er".encode(), value=INVISIBLE.encode(), headers=[(INVISIBLE, b"x")])
+    assert writer.flush(30) == 0
+    result = consume(kafka.plaintext_config, topic, "-g", group, "-e", "-f", "json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.isascii()  # every one of them as \uXXXX
+    [record] = json_records(result.stdout)
+    assert (record["key"], record["value"], record["headers"]) == (f"us{INVISIBLE}er", INVISIBLE, [[INVISIBLE, "x"]])
+    text = consume(kafka.plaintext_config, topic, "-g", group + "-text", "-e")  # text to a pipe: as it is
+    assert text.stdout == f"us{INVISIBLE}er:{INVISIBLE}\n".encode()

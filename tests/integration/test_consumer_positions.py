@@ -65,7 +65,7 @@ def test_format_string_output_is_exact(kafka, make_topic, group):
     result = consume(kafka.plaintext_config, topic, "-g", group, "-e", "--null-marker", "<null>",
                      "-F", r"%t|%p|%o|%T|%K|%S|%k|%s|%h|%%\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == (f"{topic}|0|0|1700000000123|1|5|k|hello|h=1,n=<null>|%\n"
+    assert result.stdout == (f"{topic}|0|0|1700000000123|1|5|k|hello|h=1,n=NULL|%\n"  # kcat: NULL, marker or not
                              f"{topic}|0|1|1700000000124|-1|-1|<null>|<null>||%\n").encode()
 
 

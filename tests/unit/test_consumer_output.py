@@ -12,8 +12,8 @@ from hypothesis import assume, example, given, strategies as st
 
 from commands import consumer
 from commands.consumer import write_all
-from kafka_cli.formats import Lines
-from kafka_cli.formats import FORMATS, Style, format_json, format_text, format_verbose, json_bytes
+from kafka_cli.formats import (FORMATS, Lines, Style, format_json, format_json_batch, format_text_batch,
+                                format_verbose, format_verbose_batch, json_bytes)
 from kafka_cli.lines import LineParser, split_lines
 
 
@@ -50,8 +50,30 @@ class FakeMessage:
         return self._error
 
 
+def format_text(style):
+    """-f text's renderer for one message: the batch renderer (formats.format_text_batch) on a batch of one."""
+    render = format_text_batch(style)
+    return lambda msg: render([msg]).data
+
+
 def test_formats_table():
-    assert FORMATS == {"text": format_text, "json": format_json, "verbose": format_verbose}
+    assert FORMATS == {"text": format_text_batch, "json": format_json_batch, "verbose": format_verbose_batch}
+
+
+@pytest.mark.parametrize("style", [Style(), Style(null_marker=b"-"), Style(terminal=True), Style(separator=b"\t")])
+def test_text_batch_leaves_out_errors(style):
+    from confluent_kafka import KafkaError
+
+    batch = [FakeMessage(key=b"a", value=None), FakeMessage(error=KafkaError(KafkaError._PARTITION_EOF)),
+             FakeMessage(key=None, value=b"b\nc")]
+    lines = format_text_batch(style)(batch)
+    null = style.null_marker
+    assert lines.count == 2
+    if style.terminal:
+        assert lines.data == b"a:" + null + b"\n" + null + b":b\\nc\n"
+    else:
+        assert lines.data == b"a" + style.separator + null + b"\n" + null + style.separator + b"b\nc\n"
+    assert lines.whole_in(len(lines.data) - 1) == 1  # the newline inside the second value is no line's end
 
 
 # -- text ----------------------------------------------------------------------------------

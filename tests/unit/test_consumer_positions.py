@@ -20,7 +20,9 @@ NOW = 1_800_000_000_000
 @pytest.mark.parametrize("text, position", [
     ("beginning", Position("beginning", 0)), ("END", Position("end", 0)), ("stored", Position("stored", 0)),
     ("0", Position("offset", 0)), ("1200", Position("offset", 1200)), ("-3", Position("last", 3)),
-    ("@1700000000123", Position("time", 1700000000123)), ("@-5", Position("time", -5)),
+    ("@1700000000123", Position("time", 1700000000123)), ("@0", Position("time", 0)),
+    ("9223372036854775807", Position("offset", 2**63 - 1)), ("-9223372036854775807", Position("last", 2**63 - 1)),
+    ("0" * 5000 + "7", Position("offset", 7)), ("@9223372036854775807", Position("time", 2**63 - 1)),
     ("2026-11-24T14:00:00Z", Position("time", 1795528800000)),
     ("2026-11-24T14:00:00.250+01:00", Position("time", 1795525200250)),
     ("30s", Position("time", NOW - 30_000)), ("15m", Position("time", NOW - 900_000)),
@@ -44,6 +46,28 @@ def test_iso_time_without_a_zone_is_local_time():
 def test_bad_values_are_usage_errors(text, option):
     with pytest.raises(ConfigError, match="expected"):
         parse_position(text, option)
+
+
+@pytest.mark.parametrize("text, option, message", [
+    ("@-5", "-o", "-o '@-5': that time is before 1970-01-01T00:00:00Z, where Kafka's timestamps begin"),
+    ("0001-01-01", "-o", "-o '0001-01-01': that time is before 1970-01-01T00:00:00Z"),
+    ("1969-12-31T23:59:59Z", "--until", "--until '1969-12-31T23:59:59Z': that time is before 1970"),
+    ("9999-12-31T23:59:59-14:00", "-o", "the time in ms since the epoch is out of range (0 to 9,223,372,036,854,775,807)"),
+    ("99999999999999d", "-o", "that time is before 1970"),
+    ("9" * 400 + "h", "--until", "that time is before 1970"),
+    ("9223372036854775808", "-o", "the offset 9223372036854775808 is out of range (0 to 9,223,372,036,854,775,807)"),
+    ("-9223372036854775808", "-o", "the count 9223372036854775808 is out of range"),
+    ("9" * 5000, "--until", "the offset is out of range"),
+    ("@" + "9" * 5000, "-o", "the time in ms since the epoch is out of range"),
+    ("@²", "-o", "expected beginning"), ("²s", "-o", "expected beginning"), ("٣", "--until", "expected an offset"),
+])
+def test_values_beyond_what_kafka_takes_are_usage_errors(text, option, message):
+    """Offsets and times go to librdkafka as int64, and a negative time is a command to Kafka's ListOffsets
+    (-1 latest, -2 earliest): before these checks, each of these ended in a traceback (exit 1) or was sent."""
+    with pytest.raises(ConfigError) as caught:
+        parse_position(text, option, now_ms=NOW)
+    assert message in caught.value.message and "\n" not in caught.value.message
+    assert len(caught.value.message) < 200  # a long value is cut
 
 
 class Partition:
@@ -81,14 +105,16 @@ def test_format_string_tokens():
     msg = FakeMessage(key=b"k1", value=b"hello", topic="orders", partition=2, offset=41,
                       timestamp=(TIMESTAMP_CREATE_TIME, 1700000000123), headers=[("a", b"1"), ("b", None)])
     assert render(r"%t|%p|%o|%k|%s|%S|%K|%T|%h|100%%\t%%k\n", msg) == (
-        b"orders|2|41|k1|hello|5|2|1700000000123|a=1,b=|100%\t%k\n")
+        b"orders|2|41|k1|hello|5|2|1700000000123|a=1,b=NULL|100%\t%k\n")
 
 
 def test_format_string_nulls_and_no_timestamp():
     msg = FakeMessage(key=None, value=None, timestamp=(TIMESTAMP_NOT_AVAILABLE, -1), headers=None)
     assert render(r"%k/%s/%K/%S/%T/%h\n", msg) == b"//-1/-1/-1/\n"
-    assert render(r"%k/%s/%h", FakeMessage(key=None, value=None, headers=[("h", None)]),
-                  null_marker=b"NULL") == b"NULL/NULL/h=NULL"
+    # a header without a value is NAME=NULL as kcat prints it, whatever the null marker for keys and values
+    assert render(r"%k/%s/%h", FakeMessage(key=None, value=None, headers=[("h", None), ("e", b"")]),
+                  null_marker=b"-") == b"-/-/h=NULL,e="
+    assert render(r"%h", FakeMessage(headers=[("h", None)])) == b"h=NULL"
 
 
 def test_format_string_is_byte_exact_to_a_pipe_and_escaped_on_a_terminal():

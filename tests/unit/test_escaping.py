@@ -11,11 +11,15 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE
 from hypothesis import example, given, strategies as st
 
 from kafka_cli.escaping import for_terminal, json_safe, printable
-from kafka_cli.formats import Style, format_json, format_text, format_verbose
+from kafka_cli.formats import Style, format_json, format_verbose
 
-from .test_consumer_output import FakeMessage, any_bytes, header_names
+from .test_consumer_output import FakeMessage, any_bytes, format_text, header_names
 
-UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Written out here from Unicode's list of format characters (category Cf), not taken from escaping.py
+CF = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+      "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+      "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{CF}]")
 ESCAPE = re.compile(r"\\(\\|t|n|r|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
 SHORT = {"\\": b"\\", "t": b"\t", "n": b"\n", "r": b"\r"}
 
@@ -89,7 +93,66 @@ def test_terminal_escapes(data, shown):
 
 def test_printable_escapes_more_than_the_terminal_needs():
     assert printable("\u200b\ufeff\U000e0001 \xa0".encode()) == "\\u200b\\ufeff\\U000e0001 \\u00a0"
-    assert for_terminal("\u200b\xa0".encode()) == "\u200b\xa0".encode()
+    assert for_terminal("\u200b\xa0".encode()) == b"\\u200b" + "\xa0".encode()  # a no-break space shows
+
+
+def test_every_format_character_is_escaped_on_a_terminal():
+    """Every character of category Cf this Python knows is in escaping.py's list (and in CF above)."""
+    import unicodedata
+
+    from kafka_cli.escaping import FORMAT_CHARACTERS
+
+    listed = re.compile(f"[{FORMAT_CHARACTERS}]")
+    for code in range(0x110000):
+        char = chr(code)
+        if unicodedata.category(char) == "Cf":
+            assert listed.match(char) and UNSAFE.match(char), hex(code)
+            assert for_terminal(char.encode()) == (b"\\u%04x" % code if code <= 0xFFFF else b"\\U%08x" % code)
+
+
+LOOKALIKES = [("LRM", "\u200e"), ("RLM", "\u200f"), ("ALM", "\u061c"), ("ZWSP", "\u200b"), ("ZWNJ", "\u200c"),
+              ("ZWJ", "\u200d"), ("BOM", "\ufeff"), ("LRE", "\u202a"), ("RLO", "\u202e"), ("LRI", "\u2066"),
+              ("PDI", "\u2069"), ("ISS", "\u206a"), ("NODS", "\u206f"), ("WJ", "\u2060"), ("SHY", "\u00ad"),
+              ("TAG A", "\U000e0041")]
+
+
+@pytest.mark.parametrize("name, char", LOOKALIKES)
+def test_keys_that_differ_by_an_invisible_character_look_different_in_every_format(name, char):
+    """ "user" and "us<char>er" are two keys; on a terminal no format may show them the same."""
+    from kafka_cli.format_string import format_string
+
+    one_by_one = {"text": format_text, "json": format_json, "verbose": format_verbose,
+                  "-F": format_string("%k=%s %h\\n")}
+    for label, factory in one_by_one.items():
+        render = factory(TERMINAL)
+        plain = render(FakeMessage(key=b"user", value=b"v", headers=[("h", b"x")]))
+        tricky = render(FakeMessage(key=("us" + char + "er").encode(), value=b"v", headers=[("h", b"x")]))
+        assert plain != tricky
+        shown = tricky.decode("utf-8")
+        assert char not in shown, label
+        code = ord(char)
+        escape = "\\u%04x" % code if code <= 0xFFFF else (
+            "\\U%08x" % code if label != "json" else "\\u%04x\\u%04x" % (0xD800 + ((code - 0x10000) >> 10),
+                                                                  0xDC00 + ((code - 0x10000) & 0x3FF)))
+        assert escape in shown, (label, shown)
+
+
+@pytest.mark.parametrize("name, char", LOOKALIKES)
+def test_json_escapes_them_and_keeps_the_same_data(name, char):
+    key = ("us" + char + "er").encode()
+    for style in (Style(), TERMINAL):
+        line = format_json(style)(FakeMessage(key=key, value=char.encode(), headers=[(char, char.encode())]))
+        assert char.encode() not in line and line.isascii()
+        record = json.loads(line)
+        assert (record["key"], record["value"], record["headers"]) == (key.decode(), char, [[char, char]])
+
+
+def test_text_and_format_string_to_a_pipe_stay_byte_exact():
+    from kafka_cli.format_string import format_string
+
+    data = "us\u200e\u200b\ufeff\U000e0041er".encode()
+    assert format_text(Style())(FakeMessage(key=data, value=data)) == data + b":" + data + b"\n"
+    assert format_string("%k|%s")(Style())(FakeMessage(key=data, value=data)) == data + b"|" + data
 
 
 # -- formats on a terminal -------------------------------------------------------------------
@@ -141,8 +204,10 @@ def json_before(msg):
 
 
 def with_new_escapes(line):
-    return re.sub("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", lambda m: "\\u%04x" % ord(m.group()),
-                  line.decode("utf-8")).encode("utf-8")
+    def escape(match):
+        units = match.group().encode("utf-16-be")  # one UTF-16 code unit, or a surrogate pair, as JSON writes them
+        return "".join("\\u" + units[i:i + 2].hex() for i in range(0, len(units), 2))
+    return re.sub(f"[\x7f-\x9f\u2028\u2029{CF}]", escape, line.decode("utf-8")).encode("utf-8")
 
 
 @given(key=any_bytes | nasty_bytes, value=any_bytes | nasty_bytes,
@@ -160,8 +225,8 @@ def test_json_is_the_same_bytes_as_before_but_for_the_new_escapes(key, value, he
 
 
 def test_json_safe_only_touches_the_listed_characters():
-    assert json_safe('"\x7f\x80\x9f\xa0\u2027\u2028\u202f\u2065\u2066\u206a"') == (
-        '"\\u007f\\u0080\\u009f\xa0\u2027\\u2028\u202f\u2065\\u2066\u206a"')
+    assert json_safe('"\x7f\x80\x9f\xa0\u2027\u2028\u202f\u2065\u2066\u206a\u200e\U000e0041\U0001f600"') == (
+        '"\\u007f\\u0080\\u009f\xa0\u2027\\u2028\u202f\u2065\\u2066\\u206a\\u200e\\udb40\\udc41\U0001f600"')
 
 
 # -- poison: parts that cannot be shown, timestamps out of range ------------------------------------

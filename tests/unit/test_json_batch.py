@@ -7,14 +7,15 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME, TI
 from confluent_kafka import Message
 from hypothesis import example, given, settings, strategies as st
 
-from kafka_cli.formats import FORMATS, Style, batch_renderer, format_json, format_json_batch
+from kafka_cli.formats import FORMATS, Style, format_json, format_json_batch, format_verbose
 
-from .test_consumer_output import FakeMessage, any_bytes, header_names
+from .test_consumer_output import FakeMessage, any_bytes, format_text, header_names
 from .test_escaping import UnreadableHeaders, nasty_bytes
 
 EOF = KafkaError(KafkaError._PARTITION_EOF)
 
-# columns that take each of the batch renderer's ways: plain ASCII, UTF-8 to escape, DEL, not UTF-8, nulls
+# columns that take each of the batch renderer's ways: plain ASCII as it is, the rest (UTF-8, characters to
+# escape, DEL, not UTF-8, nulls) item by item
 plain = st.binary(max_size=30).map(lambda b: bytes(c % 95 + 32 for c in b))
 datas = st.none() | plain | any_bytes | nasty_bytes | st.sampled_from(
     [b"", b"\x7f", "é°\u2028".encode(), b'{"a": "\\u00e9"}', b"\xc2", b"\xe2\x80", b"x\x7fy"])
@@ -93,15 +94,15 @@ def test_nothing_or_only_errors():
         assert (lines.data, lines.count) == (b"", 0)
 
 
-def test_every_format_has_a_batch_renderer():
+def test_every_format_renders_a_batch_without_its_errors():
     batch = [FakeMessage(value=b"a"), FakeMessage(error=EOF), FakeMessage(value=b"b")]
-    for factory in FORMATS.values():
-        render = factory(Style())
-        lines = batch_renderer(factory, Style())(batch)
+    for name, one in (("text", format_text), ("json", format_json), ("verbose", format_verbose)):
+        render = one(Style())
+        lines = FORMATS[name](Style())(batch)
         assert (lines.data, lines.count) == (render(batch[0]) + render(batch[2]), 2)
 
 
-# values of 1 KiB and more: each item is looked at on its own (formats.LARGE_ITEM), not joined to the others
+# values of 1 KiB and more (formats.LARGE_ITEM: looked at one by one, not joined), plain and not, with nulls
 large = datas.map(lambda data: data if data is None else (data or b"x") * (1024 // len(data or b"x") + 1))
 
 
@@ -120,8 +121,8 @@ def test_one_topic_named_in_the_style(batch):
     assert in_a_batch(batch, Style(only_topic="orders")) == one_at_a_time(batch)
 
 
-# Runs of one partition's consecutive offsets take their texts from tables (formats.lay_out_run): runs long
-# and short, starting at and around the thousands, one with a gap, one partition back after another.
+# Partitions' runs of offsets as a fetch hands them over: runs long and short, around the thousands and near the
+# int64 end, one with a gap (compaction, a transaction marker), one partition back after another.
 @st.composite
 def runs_of_offsets(draw):
     batch = []
@@ -146,8 +147,8 @@ def test_runs_of_consecutive_offsets(batch):
     assert in_a_batch(batch, Style(only_topic="orders")) == one_at_a_time(batch)
 
 
-# Sorted timestamps are laid out a run of equal ones at a time (formats.lay_out_timestamps), up to _STAMP_RUNS
-# runs, the rest one by one: few runs and more than that, sorted or not, with and without NOT_AVAILABLE.
+# Timestamps as messages carry them: a few shared by many (written together), many distinct ones, sorted or
+# not, with and without NOT_AVAILABLE; a timestamp's text is made once and looked up after that.
 @settings(max_examples=80, deadline=None)
 @given(stamps=st.lists(st.sampled_from([(TIMESTAMP_NOT_AVAILABLE, -1), (TIMESTAMP_CREATE_TIME, -1)])
                        | st.tuples(st.sampled_from([TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME]),
@@ -158,3 +159,14 @@ def test_timestamps_in_runs(stamps, in_order):
     batch = [FakeMessage(offset=offset, timestamp=stamp)
              for offset, stamp in enumerate(sorted(stamps) if in_order else stamps)]
     assert in_a_batch(batch) == one_at_a_time(batch)
+
+
+def test_the_cache_of_texts_stays_bounded():
+    """Timestamps' texts are kept for the next lines (formats._Texts); a run with ever new timestamps must not
+    keep them all."""
+    from kafka_cli.formats import _Texts
+
+    made = []
+    texts = _Texts(lambda key: made.append(key) or b"%d" % key, limit=2)
+    assert [texts[key] for key in (1, 2, 1, 3, 1)] == [b"1", b"2", b"1", b"3", b"1"]
+    assert made == [1, 2, 3, 1] and len(texts) <= 2
