@@ -316,21 +316,8 @@ def configure(config, options, log, verbose):
         config.set("enable.partition.eof", "true", "--exit-at-end")
 
 
-def check_c_strings(config):
-    """Every property reaches librdkafka as a C string: -X group.id=$'g\\xff' made it abort (SIGABRT), and
-    -X client.id=$'c\\xff' gave a traceback. kafka_cli.config reads -X without this check, so the consumer makes
-    it before the client is built; the message names where the property was set, never its value."""
-    for name, setting in config.settings.items():
-        for what, text in (("a property name", name), (f"the value of {name!r}", setting.value)):
-            problem = c_string_problem(text)
-            if problem:
-                where = "-X" if setting.origin.startswith("-X") else setting.origin
-                raise ConfigError(f"{where}: {what} {problem}")
-
-
 def run(config, options, log, client_log, verbose):
     configure(config, options, log, verbose)
-    check_c_strings(config)
 
     from confluent_kafka import Consumer
 

@@ -8,7 +8,6 @@ built: nothing joins a group, fetches or commits.
 """
 
 import logging
-import os
 import shutil
 import signal
 import sys
@@ -20,7 +19,8 @@ from click.core import ParameterSource
 from kafka_cli.client import build_client
 from kafka_cli.cluster_listing import gather_listing, topic_selector
 from kafka_cli.config import file_warnings, load_config
-from kafka_cli.errors import EXIT_FAILURE, EXIT_OK, CliError, ConfigError
+from kafka_cli.errors import CliError, ConfigError
+from kafka_cli.exit_status import ExitStatus, stdout_gone
 from kafka_cli.group_lag import check_group, gather_lag, keep_for_rates, movements
 from kafka_cli.kafka_errors import ClusterErrors
 from kafka_cli.options import debug_for_verbosity
@@ -29,7 +29,6 @@ from kafka_cli.terminal import setup_logging
 from kafka_cli.view_render import lag_json, lag_text, listing_json, listing_text
 
 DEFAULT_TIMEOUT = 30.0  # seconds, as the producer's --timeout
-EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a process ended by SIGINT
 # The consumer's options that mean nothing to a view: given with -L or --lag, they are a usage error.
 MESSAGE_OPTIONS = {"from_beginning": "--from-beginning", "max_messages": "-n", "exit_at_end": "-e",
                    "key_separator": "-K", "null_marker": "--null-marker", "partitions": "-p", "start": "-o",
@@ -103,9 +102,9 @@ def run_view(ctx):
         try:
             code = show(admin, options, group, config, errors)
         except KeyboardInterrupt:  # Ctrl-C: the normal end of --watch; nothing more is printed
-            code = EXIT_INTERRUPTED
+            code = ExitStatus.SIGNAL_BASE + signal.SIGINT  # 130, as a shell reports a process ended by SIGINT
         except BrokenPipeError:  # | head: a quiet end, as for the messages
-            os._exit(EXIT_OK)
+            code = stdout_gone()
     ctx.exit(code)
 
 
@@ -134,18 +133,18 @@ def show(admin, options, group, config, errors):
         if options.view == "list":
             listing = gather_listing(admin, options.selector, options.include_internal, options.timeout, config)
             write(listing_json(listing) if options.json else listing_text(listing))
-            return EXIT_FAILURE if listing.health().failing else EXIT_OK
+            return ExitStatus.FAILURE if listing.health().failing else ExitStatus.OK
         if options.watch is None:
             lag = gather_lag(admin, group, options.selector, options.timeout, config)
             write(lag_json(lag) if options.json else lag_text(lag))
-            return EXIT_OK
+            return ExitStatus.OK
         watch(admin, options, group, config)
     except CliError as e:
         admin.poll(0)  # the AdminClient hands its error callback what it saw only when polled
         if errors.fatal and not isinstance(e, ConfigError):
             raise CliError(errors.fatal)
         raise
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def write(text):

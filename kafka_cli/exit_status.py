@@ -101,15 +101,19 @@ def status_of(command, args=None):
     return ExitStatus.OK if result is None else result
 
 
+def stdout_gone():
+    """A reader of stdout that went away (`| head`) is the user's choice, not a failure of ours: the status is 0,
+    and stdout is pointed at /dev/null so that the interpreter's last flush does not fail too."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return ExitStatus.OK
+
+
 def run_command(command):
-    """The process's end: run `command`, then exit with its status. A reader of stdout that went away (`| head`)
-    is the user's choice, not a failure of ours: exit 0, with stdout pointed at /dev/null so that the
-    interpreter's last flush does not fail too."""
+    """The process's end: run `command`, then exit with its status."""
     keep_stderr_harmless()
     try:
         status = status_of(command)
         sys.stdout.flush()
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        status = ExitStatus.OK
+        status = stdout_gone()
     sys.exit(int(status))

@@ -164,4 +164,4 @@ def test_any_property_value(invoke_until_client, name, value):
 def test_a_property_librdkafka_would_crash_on_names_where_it_was_set(invoke_until_client):
     result, handed = invoke_until_client("-X", "group.id=g\udcff")
     assert (result.exit_code, handed) == (2, [])
-    assert result.stderr.splitlines()[-1] == "Error: -X: the value of 'group.id' is not valid UTF-8 (byte \\xff at position 1)"
+    assert result.stderr.splitlines()[-1] == "Error: -X group.id: the value is not valid UTF-8 (byte \\xff at position 1)"
