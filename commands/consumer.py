@@ -156,8 +156,8 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 @click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
 @click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True, callback=check_escapes,
-              help=r"Between key and value in text format. kcat's escapes work: \t tab, \n newline, \r, "
-                   r"\0 NUL, \xHH any byte, \\ a backslash (-K '\t' is a tab).")
+              help=r"Between key and value in text format. Escapes: \t tab, \n newline, \xHH any byte (kcat's), "
+                   r"and ours: \r, \0 NUL, \\ a backslash (-K '\t' is a tab).")
 @click.option("--null-marker", metavar="STR", default="", callback=check_escapes,
               help="Shown for a null key or value in text format and -F (default: nothing, as for an empty one). "
                    "Takes the -K escapes.")

@@ -147,6 +147,7 @@ def test_option_errors(write_config, args, message):
 def test_help_documents_the_escapes_and_tokens():
     result = CliRunner().invoke(consumer.main, ["--help"], prog_name="consumer.py", terminal_width=200)
     text = " ".join(result.output.split())
-    assert r"kcat's escapes work: \t tab, \n newline, \r, \0 NUL, \xHH any byte, \\ a backslash (-K '\t' is a tab)" in text
+    assert (r"Escapes: \t tab, \n newline, \xHH any byte (kcat's), and ours: \r, \0 NUL, \\ a backslash "
+            r"(-K '\t' is a tab)") in text
     for token in ("%t topic", "%k key", "%s value", "%S value size", "%T timestamp in ms", "%h headers", "%% a percent"):
         assert token in text
