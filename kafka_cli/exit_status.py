@@ -113,7 +113,8 @@ def run_command(command):
     keep_stderr_harmless()
     try:
         status = status_of(command)
-        sys.stdout.flush()
+        if sys.stdout is not None:  # (None when started with fd 1 closed)
+            sys.stdout.flush()
     except BrokenPipeError:
         status = stdout_gone()
     sys.exit(int(status))
