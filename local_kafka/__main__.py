@@ -112,8 +112,9 @@ def start_in_background(brokers, auto_create_topics, version, schema_registry=Fa
     """Start a broker whose JVMs outlive this command; on any failure or interruption, leave nothing behind."""
     if os.path.lexists(STATE_DIR):
         clear_state_dir()
-    options = dict(workdir=STATE_DIR, keep_workdir=True, auto_create_topics=auto_create_topics, kafka_version=version,
-                   schema_registry=schema_registry)
+    options = dict(workdir=STATE_DIR, keep_workdir=True, auto_create_topics=auto_create_topics, kafka_version=version)
+    if schema_registry:
+        options["schema_registry"] = True
     broker = LocalKafka(**options) if brokers == 1 else KafkaCluster(brokers, **options)
     try:
         broker.start()
