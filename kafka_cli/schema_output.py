@@ -22,12 +22,19 @@ POISON_MARK = b"!poison! "
 def to_json(value):
     """Decoded data as compact JSON text: bytes (Avro bytes/fixed) as Avro's JSON encoding does (one character
     per byte), dates and decimals as strings, NaN and infinities as strings (JSON has none)."""
-    return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"), default=_default)
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default, allow_nan=False)
+    except ValueError:  # a NaN or infinity somewhere: rare, so only then walk the data
+        return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"), default=_default)
 
 
-def _plain(value):
+def _finite(value):
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
     return value
 
 

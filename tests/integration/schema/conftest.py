@@ -36,9 +36,9 @@ def sr_client(schema_registry):
 
 
 def write_registry_config(path, kafka, registry_lines):
-    """A client INI for the session's broker (plaintext) with `registry_lines` appended."""
-    base = kafka.plaintext_config.read_text()
-    path.write_text(base + "\n" + "\n".join(registry_lines) + "\n")
+    """A client INI for the session's broker (plaintext): [default] with bootstrap.servers, then `registry_lines`
+    (more [default] lines, or a [schema_registry] section)."""
+    path.write_text(f"[default]\nbootstrap.servers={kafka.plaintext_bootstrap}\n" + "\n".join(registry_lines) + "\n")
     path.chmod(0o600)
     return path
 
