@@ -45,3 +45,55 @@ def decode_schemas(options, config, output_format, style):
     if view is None:
         return options
     return dataclasses.replace(options, render_batch=view.wrap(options.render_batch), text_separator=None)
+
+
+# -- the producer's hook ------------------------------------------------------------------------------------
+WRITE_FORMATS = ("string", "integer", "double", *SCHEMA_FORMATS)
+
+
+def schema_write_options(f):
+    """--key-format/--value-format, --key-schema/--value-schema FILE, --key-schema-id/--value-schema-id N,
+    --subject-name-strategy: kept in click's context (not main()'s parameters) for encode_schemas."""
+    import click
+
+    def remember(ctx, param, value):
+        ctx.meta[f"kafka_cli.{param.name}"] = value
+        return value
+
+    options = [click.option("--subject-name-strategy", "subject_name_strategy", default="topic", show_default=True,
+                            type=click.Choice(["topic", "record", "topic-record"]), expose_value=False,
+                            callback=remember, help="Subject of a schema: TOPIC-key/-value, the record's full "
+                            "name, or TOPIC-RECORD (Confluent's three strategies).")]
+    for side in ("value", "key"):
+        options += [
+            click.option(f"--{side}-format", f"{side}_format", type=click.Choice(WRITE_FORMATS), default="string",
+                         show_default=True, expose_value=False, callback=remember,
+                         help=f"How to write each {side}: string (as given), integer, double (Kafka's big-endian "
+                              f"numbers), or avro, jsonschema, protobuf: the {side} is JSON, written in the schema's "
+                              "encoding with Confluent's wire format."),
+            click.option(f"--{side}-schema", f"{side}_schema", metavar="FILE", expose_value=False, callback=remember,
+                         help=f"The {side} schema (.avsc, JSON Schema, .proto), registered under its subject; "
+                              "default: the subject's latest version."),
+            click.option(f"--{side}-schema-id", f"{side}_schema_id", metavar="N", type=click.IntRange(1, 2**31 - 1),
+                         expose_value=False, callback=remember, help=f"Write the {side} with this registered schema."),
+        ]
+    for option in options:
+        f = option(f)
+    return f
+
+
+def encode_schemas(records, config, topic):
+    """`records` (the text or JSON record reader) wrapped with the schema encoding the options ask for, after
+    settling each schema with the registry; `records` itself when nothing is asked (no import, no cost)."""
+    import click
+
+    meta = click.get_current_context().meta
+    get = lambda name: meta.get(f"kafka_cli.{name}")  # noqa: E731
+    if {get("key_format"), get("value_format")} <= {"string", None} and not any(
+            get(f"{side}_schema{suffix}") for side in ("key", "value") for suffix in ("", "_id")):
+        return records
+    from .schema_records import Choice, schema_records
+
+    choices = [Choice(side, get(f"{side}_format") or "string", get(f"{side}_schema"), get(f"{side}_schema_id"))
+               for side in ("key", "value")]
+    return schema_records(records, config, topic, choices, get("subject_name_strategy") or "topic")

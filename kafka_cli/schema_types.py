@@ -80,11 +80,7 @@ class AvroCodec:
 
 def _avro_problem(error):
     """fastavro's ValidationError holds a list of JSON texts, one per failed field."""
-    try:
-        first = json.loads(error.errors[0])
-        return one_line(f"field {first.get('field')}: expected {first.get('reader_schema')}, got {first.get('datum')!r}")
-    except (ValueError, IndexError, AttributeError, TypeError):
-        return one_line(error)
+    return one_line("; ".join(map(str, getattr(error, "errors", None) or [error])))
 
 
 # -- JSON Schema ----------------------------------------------------------------------------------------
