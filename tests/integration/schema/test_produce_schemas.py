@@ -68,6 +68,9 @@ def test_protobuf_values_from_proto_text_read_back_by_confluents_deserializer(ka
     message = ProtobufDeserializer(order, {"use.deprecated.format": False})(
         value, SerializationContext(topic, MessageField.VALUE))
     assert (message.id, message.item, message.first.sku, message.first.qty) == (9, "pen", "a", 2)
+    # the registry now holds .proto text (not a base64 descriptor): consumer.py reads it from that alone
+    assert lines_of(consume(schema_config, topic, "-e", "-p", "0", "-o", "beginning").stdout) == [
+        'k:{"id":"9","item":"pen","first":{"sku":"a","qty":2}}']
 
 
 def test_schema_id_and_latest_version(kafka, make_topic, sr_client, schema_config):
@@ -154,3 +157,15 @@ def test_lossless_copy_of_a_schema_topic(kafka, make_topic, sr_client, schema_co
     copied = produce(schema_config, target, dump.stdout, "-f", "json", timeout=120)
     assert copied.returncode == 0, copied.stderr
     assert read_raw(kafka, target, 4) == read_raw(kafka, source, 4)
+
+
+def test_json_records_with_schema_values(kafka, make_topic, sr_client, schema_config, tmp_path):
+    """-f json with --value-format: the record's "value" is the data itself (an object), as consumer.py shows it."""
+    topic = make_topic(1)
+    lines = ['{"key":"a","value":{"name":"ann","age":1},"value_raw":{"base64":"AAAAAAA="},"headers":[["h","1"]]}',
+             '{"key":"b","value":{"name":"bo"}}']
+    result = produce(schema_config, topic, lines, "-f", "json", "--value-format", "avro", "--value-schema",
+                     schema_file(tmp_path, USER_AVRO), "--skip-bad-lines", timeout=120)
+    assert b"line 2: the value does not fit the Avro schema" in result.stderr and b"1 delivered" in result.stderr
+    records = json_records(consume(schema_config, topic, "-e", "-p", "0", "-o", "beginning", "-f", "json").stdout)
+    assert [(r["key"], r["value"], r["headers"]) for r in records] == [("a", {"name": "ann", "age": 1}, [["h", "1"]])]
