@@ -14,6 +14,7 @@ import base64
 import json
 import math
 
+from .escaping import json_safe
 from .schema_decode import BadPayload, SchemaUnavailable
 
 POISON_MARK = b"!poison! "
@@ -88,8 +89,10 @@ class SchemaView:
             looked = [(msg, self.look(msg)) for msg in batch if msg.error() is None]
             if not any(key or value for _, (key, value) in looked):
                 return render_batch(batch)  # nothing schema'd: the format as it was
-            if self.json_output:
-                return _lines([self.json_line(render_batch, msg, sides) for msg, sides in looked])
+            if self.json_output:  # the format's own lines, each with something decoded rewritten
+                shown = render_batch(batch).data.split(b"\n")
+                return _lines([self.json_line(line, msg, sides) if any(sides) else line + b"\n"
+                               for line, (msg, sides) in zip(shown, looked)])
             return render_batch([Shown(msg, *(_shown(msg, s, side, self.verbose)
                                               for s, side in zip(("key", "value"), sides)))
                                  for msg, sides in looked])
@@ -117,9 +120,9 @@ class SchemaView:
             return Side(problem=f"poison: {e}", schema_id=_schema_id(data))
         return None if decoded is None else Side(decoded)
 
-    def json_line(self, render_batch, msg, sides):
-        """The json format's line for `msg` with its decoded key and value nested, the raw bytes kept."""
-        record = json.loads(render_batch([msg]).data)
+    def json_line(self, line, msg, sides):
+        """The json format's `line` for `msg` with its decoded key and value nested, the raw bytes kept."""
+        record = json.loads(line)
         out = {}
         for name, field in record.items():
             side = sides[("key", "value").index(name)] if name in ("key", "value") else None
@@ -127,7 +130,7 @@ class SchemaView:
                 out[name] = field
                 continue
             if side.decoded is not None:
-                out[name] = json.loads(to_json(side.decoded.value))
+                out[name] = side.decoded.value
                 data = getattr(msg, name)()
                 if side.decoded.schema_id is not None:
                     out[f"{name}_schema_id"] = side.decoded.schema_id
@@ -139,7 +142,8 @@ class SchemaView:
                 if side.schema_id is not None:
                     out[f"{name}_schema_id"] = side.schema_id
                 out[f"{name}_error"] = side.problem
-        return (json.dumps(out, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "surrogateescape")
+        # json_safe: the same escapes as the format's own (C1, bidi, U+2028...): decoded strings are message data
+        return (json_safe(to_json(out)) + "\n").encode("utf-8", "surrogateescape")
 
 
 def _shown(msg, side_name, side, verbose):

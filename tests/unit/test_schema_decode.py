@@ -170,3 +170,11 @@ def test_to_json_of_avro_specials():
 
     assert to_json({"b": b"\x00\xff", "d": decimal.Decimal("1.50"), "t": datetime.date(2026, 1, 2),
                     "n": [float("inf")]}) == '{"b":"\\u0000ÿ","d":"1.50","t":"2026-01-02","n":["inf"]}'
+
+
+def test_json_output_of_a_mixed_batch_escapes_decoded_text_like_the_format_does():
+    render = view("json", [])
+    batch = [Message(b"k", b"plain"), Message(b"k", framed(1, '{"a":"\u2028\u009b"}'.encode()), 1)]
+    first, second = render(batch).data.decode().splitlines()
+    assert json.loads(first)["value"] == "plain" and "value_raw" not in first
+    assert "\\u2028\\u009b" in second and json.loads(second)["value"] == {"a": "\u2028\u009b"}
