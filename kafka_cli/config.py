@@ -183,6 +183,8 @@ def load_config(path, role, properties=(), redactor=None):
                                + _did_you_mean(section))
     apply_properties(config, properties, redactor)
     config.registry = take_registry_settings(config)
+    if config.registry is not None:  # the secret alone too: an error may show it without the key before it
+        redactor.remember(config.registry.conf.get("basic.auth.user.info", "").partition(":")[2])
     check_bootstrap(config, unread)
     return config
 

@@ -48,6 +48,7 @@ def test_the_user_info_is_a_secret_told_to_the_redactor(write_config):
     redactor = Redactor()
     load(write_config, CLOUD_SNIPPET, redactor=redactor)
     assert redactor("auth SRKEY:sr-secret-value failed") == "auth *** failed"
+    assert redactor("password sr-secret-value") == "password ***"
     assert is_secret_property("basic.auth.user.info")
     assert is_secret_property("schema.registry.basic.auth.user.info")
 

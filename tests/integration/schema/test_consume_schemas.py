@@ -6,8 +6,10 @@ import json
 import socket
 
 from tests.integration.schema.conftest import write_registry_config
-from tests.integration.schema.serdes import (ADDRESS_AVRO, CUSTOMER_AVRO, KEY_AVRO, avro_serializer, json_serializer,
-                                             proto_message_class, proto_serializer, reference, send)
+from confluent_kafka.schema_registry.json_schema import JSONSerializer
+
+from tests.integration.schema.serdes import (ADDRESS_AVRO, CUSTOMER_AVRO, KEY_AVRO, SERDE_CONF, avro_serializer,
+                                             json_serializer, proto_message_class, proto_serializer, reference, send)
 from tests.integration.scripts import consume, json_records, lines_of, no_traceback
 
 
@@ -134,3 +136,34 @@ def test_json_output_parses_as_json_everywhere(kafka, make_topic, sr_client, sch
     send(kafka, topic, [(b"n", {"x": float("nan")})], value_serializer=avro_serializer(sr_client, schema))
     line = read(schema_config, topic, "-f", "json").stdout.decode()
     assert json.loads(line)["value"] == {"x": "nan"}
+
+
+def test_without_a_registry_schema_data_is_said_once_per_id_and_shown_as_stored(kafka, make_topic, sr_client):
+    topic = make_topic(1)
+    send(kafka, topic, [(b"a", {"name": "ann", "age": 1}), (b"b", {"name": "bo", "age": 2})],
+         value_serializer=avro_serializer(sr_client))
+    schema_id = sr_client.get_latest_version(f"{topic}-value").schema_id
+    result = read(kafka.plaintext_config, topic)
+    assert result.stdout.splitlines()[0] == b"a:\x00" + schema_id.to_bytes(4, "big") + b"\x06ann\x02"
+    assert result.stderr.decode().count(f"Confluent's wire format (schema id {schema_id}), but no Schema Registry") == 1
+
+
+def test_json_schema_with_a_reference(kafka, make_topic, sr_client, schema_config):
+    from confluent_kafka.schema_registry import Schema
+
+    topic = make_topic(1)
+    address = '{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}'
+    sr_client.register_schema(f"{topic}-address", Schema(address, "JSON"))
+    version = sr_client.get_latest_version(f"{topic}-address").version
+    customer = ('{"type":"object","properties":{"name":{"type":"string"},"home":{"$ref":"address.json"}},'
+                '"required":["name","home"]}')
+    serializer = JSONSerializer(Schema(customer, "JSON", [reference("address.json", f"{topic}-address", version)]),
+                                sr_client, conf=dict(SERDE_CONF))
+    send(kafka, topic, [(b"c", {"name": "cy", "home": {"city": "Oslo"}})], value_serializer=serializer)
+    wrong = {"name": "dee", "home": {"town": "Bergen"}}  # the referenced schema requires city
+    schema_id = sr_client.get_latest_version(f"{topic}-value").schema_id
+    send(kafka, topic, [(b"d", b"\x00" + schema_id.to_bytes(4, "big") + json.dumps(wrong).encode())])
+    result = read(schema_config, topic)
+    assert lines_of(result.stdout)[0] == 'c:{"name":"cy","home":{"city":"Oslo"}}'
+    assert result.stdout.splitlines()[1].startswith(b"d:!poison! ")
+    assert b"does not fit the JSON schema at home: 'city' is a required property" in result.stderr
