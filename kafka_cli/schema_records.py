@@ -6,6 +6,7 @@ The schema is settled before any line is read: registered under its subject (--*
 (--*-schema-id N), or the subject's latest version; a refusal of the registry is one CliError naming the subject.
 """
 
+import base64
 import json
 import struct
 
@@ -83,7 +84,7 @@ class SchemaRecords:
             if self.encoders[side] is not None and record.get(side) is not None:
                 record.pop(f"{side}_raw", None)  # consumer.py's stored bytes: this run writes the data anew
                 encoded = self._side(side, record[side], from_text=False)
-                record[side] = {"base64": __import__("base64").b64encode(encoded).decode("ascii")}
+                record[side] = {"base64": base64.b64encode(encoded).decode("ascii")}
         return json.dumps(record)
 
 
