@@ -167,3 +167,28 @@ def test_json_schema_with_a_reference(kafka, make_topic, sr_client, schema_confi
     assert lines_of(result.stdout)[0] == 'c:{"name":"cy","home":{"city":"Oslo"}}'
     assert result.stdout.splitlines()[1].startswith(b"d:!poison! ")
     assert b"does not fit the JSON schema at home: 'city' is a required property" in result.stderr
+
+
+def test_protobuf_with_an_imported_file_as_a_reference(kafka, make_topic, sr_client, schema_config):
+    """confluent-kafka's ProtobufSerializer registers the imported file under its own subject and references it."""
+    from confluent_kafka.schema_registry import Schema
+    from google.protobuf import descriptor_pool
+    from google.protobuf.message_factory import GetMessageClass
+
+    from kafka_cli.schema_types import proto_text_to_descriptor
+
+    common = 'syntax = "proto3";\npackage billing;\nmessage Money { int64 cents = 1; string currency = 2; }\n'
+    invoice = ('syntax = "proto3";\npackage billing;\nimport "billing/common.proto";\n'
+               'message Invoice { string id = 1; Money total = 2; }\n')
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(proto_text_to_descriptor("billing/common.proto", common).SerializeToString())
+    pool.AddSerializedFile(proto_text_to_descriptor(
+        "billing/invoice.proto", invoice, [("billing/common.proto", Schema(common, "PROTOBUF"))]).SerializeToString())
+    invoice_class = GetMessageClass(pool.FindMessageTypeByName("billing.Invoice"))
+    money_class = GetMessageClass(pool.FindMessageTypeByName("billing.Money"))
+    topic = make_topic(1)
+    send(kafka, topic, [(b"i", invoice_class(id="A-1", total=money_class(cents=1250, currency="EUR")))],
+         value_serializer=proto_serializer(sr_client, invoice_class))
+    registered = sr_client.get_latest_version(f"{topic}-value").schema
+    assert [ref.name for ref in registered.references] == ["billing/common.proto"]
+    assert lines_of(read(schema_config, topic).stdout) == ['i:{"id":"A-1","total":{"cents":"1250","currency":"EUR"}}']
