@@ -43,7 +43,8 @@ class SchemaRecords:
         self.encoders = encoders  # {"key": Encoder or None, "value": Encoder or None}
         self.json_input = json_input
         self.bad = f"{inner.bad}, or not fitting the schema"
-        self.what, self.hint, self.prompt = inner.what, inner.hint, inner.prompt
+        self.what, self.prompt = inner.what, inner.prompt
+        self.hint = "--skip-bad-lines to go on"  # the text reader's --no-key advice does not fit a schema mismatch
 
     def reader(self, max_bytes):
         return self.inner.reader(max_bytes)
