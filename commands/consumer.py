@@ -24,6 +24,7 @@ from kafka_cli.formats import FORMATS, Style, one_by_one
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.exit_status import run_command
 from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
+from kafka_cli.schema_options import decode_schemas, schema_format_options
 from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 
@@ -143,6 +144,7 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
 """)
 @common_options
 @version_option("consumer.py")
+@schema_format_options
 @click.option("-t", "--topic", "topics", multiple=True, envvar="KAFKA_TOPIC", metavar="NAME", callback=check_topics,
               help=f"Topic to read (default {DEFAULT_TOPIC}, env KAFKA_TOPIC). Repeatable; "
                    "a name starting with ^ is a regular expression.")
@@ -231,6 +233,7 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
             else FORMATS[output_format](style),
             terminal=style.terminal, quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet),
             direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at)
+        options = decode_schemas(options, config, output_format, style)
         run(config, options, log, client_log, verbose)
 
 

@@ -21,6 +21,7 @@ from kafka_cli.lines import LineParser
 from kafka_cli.options import (CONTEXT_SETTINGS, common_options, debug_for_verbosity, parse_headers, unescape,
                                version_option)
 from kafka_cli.produce_loop import read_and_produce
+from kafka_cli.schema_options import encode_schemas, schema_write_options
 from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging
 from kafka_cli.topic_ready import check_topic
@@ -45,6 +46,7 @@ delivered (a signal with anything undelivered exits 1).
 """)
 @common_options
 @version_option("producer.py")
+@schema_write_options
 @click.option("-t", "--topic", metavar="NAME", default=DEFAULT_TOPIC, envvar="KAFKA_TOPIC", show_default=True,
               help="Topic to write to (env KAFKA_TOPIC).")
 @click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True,
@@ -101,6 +103,7 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
             nulls = frozenset(([b""] if empty_value_null else [])
                               + ([os.fsencode(null_value)] if null_value is not None else []))
             records = LineParser(unescape(key_separator), no_key, nulls, cli_headers)
+        records = encode_schemas(records, config, topic)  # schema'd keys/values: kafka_cli/schema_records.py
         options = ProducerOptions(topic=topic, records=records, skip_bad_lines=skip_bad_lines, timeout=timeout,
                                   progress=Progress(progress_wanted(sys.stdin, quiet), "lines"),
                                   stdin=sys.stdin)

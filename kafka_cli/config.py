@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 
 from .boundary import c_string_problem
 from .errors import ConfigError
+from .registry_config import REGISTRY_SECTION, section_key, take_registry_settings
 from .secrets import Redactor, is_secret_property
 
 DEFAULT_TOPIC = "topic_0"
 MAX_CONFIG_BYTES = 1024 * 1024
-SECTIONS = ("default", "consumer", "producer")
+SECTIONS = ("default", "consumer", "producer", REGISTRY_SECTION)
 
 _ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
-_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9 _-]*>")  # as in config.ini.example: <API KEY>
+# as in config.ini.example: <API KEY>; Confluent Cloud's registry snippet: <SR API KEY>:<SR API SECRET>
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9 _-]*>(:<[A-Z][A-Z0-9 _-]*>)?")
 
 
 @dataclass
@@ -35,6 +37,7 @@ class ClientConfig:
     path: str
     settings: dict = field(default_factory=dict)  # property -> Setting
     secret_in_file: bool = False  # a credential written in the file itself, not via ${ENV}
+    registry: object = None  # RegistrySettings when a Schema Registry is configured (kept apart from librdkafka's)
     warnings: list = field(default_factory=list)
 
     def as_dict(self):
@@ -153,8 +156,9 @@ def load_config(path, role, properties=(), redactor=None):
     sections = parse_ini(read_config_text(path), path)
     config = ClientConfig(path)
     placeholders = []
-    for section in ("default", role):
+    for section in ("default", role, REGISTRY_SECTION):
         for key, (raw, lineno) in sections.get(section, {}).items():
+            key = section_key(key) if section == REGISTRY_SECTION else key
             where = f"{path} line {lineno} [{section}] {key}"
             secret = is_secret_property(key)
             if _PLACEHOLDER.fullmatch(raw):
@@ -175,9 +179,12 @@ def load_config(path, role, properties=(), redactor=None):
                           + "; ".join(f"{where.removeprefix(path + ' ')} {raw}" for where, raw in placeholders))
     unread = sorted(set(sections) - set(SECTIONS))
     for section in unread:
-        config.warnings.append(f"{path}: section [{section}] is not read (only [default], [consumer], [producer])"
+        config.warnings.append(f"{path}: section [{section}] is not read (only [default], [consumer], [producer], [schema_registry])"
                                + _did_you_mean(section))
     apply_properties(config, properties, redactor)
+    config.registry = take_registry_settings(config)
+    if config.registry is not None:  # the secret alone too: an error may show it without the key before it
+        redactor.remember(config.registry.conf.get("basic.auth.user.info", "").partition(":")[2])
     check_bootstrap(config, unread)
     return config
 

@@ -5,6 +5,7 @@ the fields of a message (key, value, headers, partition, timestamp), with bytes 
      "value": {"base64": "AAEC"}, "headers": [["name", "value"], ["other", null]]}
 
 key, value and header values: a string (its UTF-8 bytes), {"base64": "..."} (any bytes), or null.
+A "key_raw" / "value_raw" (consumer.py's stored bytes of a schema'd key or value) is taken instead of "key" / "value".
 "topic" and "offset" are ignored: the producer writes to its -t topic and the broker assigns offsets.
 """
 
@@ -69,6 +70,12 @@ def _headers(data):
     return headers or None
 
 
+def stored(record, side):
+    """The key or value as stored: consumer.py -f json shows a schema'd one decoded, with the stored bytes in
+    "<side>_raw" ({"base64": ...}); those are what a copy writes back, byte for byte."""
+    return record[f"{side}_raw"] if f"{side}_raw" in record else record.get(side)
+
+
 class JsonRecords:
     """-f json input: lines to produce() arguments, with the face of lines.LineParser (no fast path: json.loads
     costs more than a call). `keep_partition` / `keep_timestamp` say whether a record's own partition and
@@ -112,6 +119,6 @@ class JsonRecords:
             raise BadRecord(f"not valid JSON ({e})" if isinstance(e, ValueError) else "not valid JSON")
         if not isinstance(record, dict):
             raise BadRecord("not a JSON object")
-        return (_bytes("key", record.get("key")), _bytes("value", record.get("value")),
+        return (_bytes("key", stored(record, "key")), _bytes("value", stored(record, "value")),
                 _headers(record.get("headers")), _number("partition", record.get("partition"), INT32_MAX),
                 _number("timestamp", record.get("timestamp"), INT64_MAX))

@@ -19,6 +19,7 @@ SECRET_PROPERTIES = frozenset({
     "sasl.oauthbearer.client.credentials.client.secret",
     "sasl.oauthbearer.assertion.private.key.passphrase", "sasl.oauthbearer.assertion.private.key.pem",
     "ssl.key.password", "ssl.key.pem", "ssl_key", "ssl.keystore.password", "ssl.ca.pem", "sasl.jaas.config",
+    "basic.auth.user.info",  # Schema Registry KEY:SECRET (Confluent Cloud's snippet); key and secret both hidden
 })
 # ... and by shape, for anything librdkafka adds later or a client plugin takes
 # (paths such as ssl.key.location or ...private.key.file are not secrets; the files they name are)
@@ -26,7 +27,7 @@ _SECRET_SHAPE = re.compile(r"(password|passphrase|secret|jaas|\.pem$|(^|\.)token
 
 
 def is_secret_property(name):
-    name = name.strip()
+    name = name.strip().removeprefix("schema.registry.")  # [schema_registry] keys are stored with the prefix
     return name in SECRET_PROPERTIES or bool(_SECRET_SHAPE.search(name))
 
 

@@ -17,6 +17,7 @@ from .broker import DEFAULT_TOPIC_PARTITIONS, KafkaCluster, LauncherError, Local
 from .files import check_private_dir, made_by_launcher, remove_own_dir  # noqa: E402
 from .jars import KAFKA_VERSION, kafka_version  # noqa: E402
 from .process import controller_majority, stop_processes  # noqa: E402
+from .registry import stop_registry  # noqa: E402
 from .state import STATE_DIR, Busy, holder_of, locked, read_state, write_state  # noqa: E402
 
 STOP_HINT = "stop it first with python -m local_kafka stop"
@@ -53,6 +54,10 @@ def print_where(state):
     click.echo(f"  PLAINTEXT  {state['plaintext_bootstrap']:<22} config: {state['plaintext_config']}")
     click.echo(f"  SASL_SSL   {state['sasl_ssl_bootstrap']:<22} config: {state['sasl_ssl_config']}")
     click.echo(f"  CA certificate: {state['ca_location']}   broker log: {state['log']}")
+    if state.get("schema_registry"):
+        registry = state["schema_registry"]
+        click.echo(f"  Schema Registry {registry['url']} (pid {registry['pid']}; in both configs' [schema_registry])"
+                   f"  log: {registry['log']}")
     click.echo(f"  try: ./consumer.py {state['sasl_ssl_config']}")
 
 
@@ -103,11 +108,13 @@ def refuse_if_running():
         raise Refusal(f"a local Kafka is already running (pid {pids}) in {STATE_DIR}; {STOP_HINT}")
 
 
-def start_in_background(brokers, auto_create_topics, version):
+def start_in_background(brokers, auto_create_topics, version, schema_registry=False):
     """Start a broker whose JVMs outlive this command; on any failure or interruption, leave nothing behind."""
     if os.path.lexists(STATE_DIR):
         clear_state_dir()
     options = dict(workdir=STATE_DIR, keep_workdir=True, auto_create_topics=auto_create_topics, kafka_version=version)
+    if schema_registry:
+        options["schema_registry"] = True
     broker = LocalKafka(**options) if brokers == 1 else KafkaCluster(brokers, **options)
     try:
         broker.start()
@@ -132,7 +139,10 @@ def start_in_background(brokers, auto_create_topics, version):
               help="Apache Kafka release to run, 3.6.0 or newer "
                    f"[default: $LOCAL_KAFKA_VERSION, else {KAFKA_VERSION}]; "
                    "its jars are fetched from Maven Central once.")
-def start(brokers, auto_create_topics, kafka_version):
+@click.option("--schema-registry", is_flag=True,
+              help="Also start a Schema Registry (Apicurio, Confluent's API, basic auth) and put it in the client "
+                   "configs; needs Java 21+.")
+def start(brokers, auto_create_topics, kafka_version, schema_registry):
     """Start Kafka in the background and print where its client configs are."""
     version = checked_version(kafka_version)
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -140,7 +150,7 @@ def start(brokers, auto_create_topics, kafka_version):
     try:
         with locked(STATE_DIR, "start"):
             refuse_if_running()
-            broker = start_in_background(brokers, auto_create_topics, version)
+            broker = start_in_background(brokers, auto_create_topics, version, schema_registry)
     except Busy as e:
         raise Refusal(f"{e}; {STOP_HINT}" if e.holder and e.holder[1] == "start" else
                       f"{e}; start again once it has stopped") from None
@@ -178,6 +188,8 @@ def stop_now(cancelled=False):
     if state is None:
         click.echo("stopped: the start was cancelled before Kafka ran" if cancelled else "not running", err=True)
         return
+    if state.get("schema_registry"):
+        stop_registry(state["schema_registry"].get("pid"), state["schema_registry"].get("dir"))
     stop_processes([node["pid"] for node in state["nodes"] if node["alive"]],
                    quorum=controller_majority(len(state["nodes"])))
     workdir = state.get("workdir", "")

@@ -15,10 +15,11 @@ class KafkaCluster(KafkaBase):
 
     heap = CLUSTER_HEAP
 
-    def __init__(self, brokers=3, workdir=None, keep_workdir=False, auto_create_topics=False, kafka_version=None):
+    def __init__(self, brokers=3, **options):
+        """`options`: KafkaBase's (workdir, keep_workdir, auto_create_topics, kafka_version, schema_registry)."""
         if brokers < 1:
             raise LauncherError(f"a cluster needs at least one broker, not {brokers}")
-        super().__init__(workdir, keep_workdir, auto_create_topics, kafka_version)
+        super().__init__(**options)
         self.brokers = brokers
 
     def node(self, node_id):

@@ -13,6 +13,7 @@ from .jars import kafka_version as resolve_version
 from .node_config import (free_ports, java_command, new_cluster_id, write_client_config, write_logging_config,
                           write_properties)
 from .process import _SILENT, KafkaNode, controller_majority, format_storage, stop_processes
+from .registry import SchemaRegistry
 from .tls import make_certificates
 
 DEFAULT_TOPIC = "topic_0"
@@ -36,7 +37,8 @@ class KafkaBase:
     brokers = 1
     heap = HEAP
 
-    def __init__(self, workdir=None, keep_workdir=False, auto_create_topics=False, kafka_version=None):
+    def __init__(self, workdir=None, keep_workdir=False, auto_create_topics=False, kafka_version=None,
+                 schema_registry=False):
         self.kafka_version = resolve_version(kafka_version)  # refused before anything is made on disk
         if workdir:
             self.workdir = Path(workdir)
@@ -46,6 +48,8 @@ class KafkaBase:
             self._workdir_taken = True
         self.keep_workdir = keep_workdir
         self.auto_create_topics = auto_create_topics
+        self.with_registry = schema_registry
+        self.registry = None  # a SchemaRegistry once started
         self.nodes = {}
         self.passwords = {}
         self.startup_seconds = None
@@ -115,13 +119,22 @@ class KafkaBase:
                 self._wait_answers(node, deadline)
             create_topic(self.admin(), DEFAULT_TOPIC, DEFAULT_TOPIC_PARTITIONS, replication_factor=self.replication_factor)
             self.wait_full_isr(DEFAULT_TOPIC, max(1.0, deadline - time.monotonic()))
-            write_client_config(self.plaintext_config, self.plaintext_bootstrap, {})
-            write_client_config(self.sasl_ssl_config, self.sasl_ssl_bootstrap, self.sasl_settings())
+            registry = self._start_registry(deadline)
+            write_client_config(self.plaintext_config, self.plaintext_bootstrap, {}, registry=registry)
+            write_client_config(self.sasl_ssl_config, self.sasl_ssl_bootstrap, self.sasl_settings(), registry=registry)
         except BaseException:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - began
         return self
+
+    def _start_registry(self, deadline):
+        """The Schema Registry, if asked for: its client settings for the configs, else None."""
+        if not self.with_registry:
+            return None
+        self.registry = SchemaRegistry(self.workdir / "schema-registry")
+        self.registry.start(max(30.0, deadline - time.monotonic()), die_with_owner=not self.keep_workdir)
+        return self.registry.client_settings()
 
     def _prepare(self):
         """Certificates, passwords, ports, properties and formatted storage for every node."""
@@ -198,6 +211,8 @@ class KafkaBase:
         """Controlled shutdown of every node at once, SIGKILL for any that hangs, then remove the working directory.
 
         All at once: a broker shutting down after the other nodes have gone would wait in vain for a quorum."""
+        if self.registry is not None:
+            self.registry.stop()
         stop_processes([node.proc for node in self.nodes.values() if node.proc is not None], timeout,
                        quorum=controller_majority(len(self.nodes)))
         if not self.keep_workdir and self._workdir_taken:
@@ -221,5 +236,8 @@ class KafkaBase:
                             "log": str(n.log_file)} for n in self.nodes.values()]}
         if self.brokers == 1:
             state["pid"] = self.pid
+        if self.registry is not None:
+            state["schema_registry"] = {"url": self.registry.url, "pid": self.registry.proc.pid,
+                                        "dir": str(self.registry.dir), "log": str(self.registry.log_file)}
         return state
 

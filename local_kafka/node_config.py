@@ -124,9 +124,12 @@ def write_properties(node, cluster, voters):
     write_private(node.properties, "".join(f"{k}={v}\n" for k, v in props.items()))
 
 
-def write_client_config(path, bootstrap, extra_default, group="local-demo"):
+def write_client_config(path, bootstrap, extra_default, group="local-demo", registry=None):
+    """A client INI for `bootstrap`; `registry` (SchemaRegistryClient's settings) becomes a [schema_registry] section."""
     lines = ["# Written by local_kafka for the broker it started; removed when that broker stops.",
              "[default]", f"bootstrap.servers={bootstrap}"]
     lines += [f"{k}={v}" for k, v in extra_default.items()]
     lines += ["", "[consumer]", f"group.id={group}", "auto.offset.reset=earliest", "", "[producer]", ""]
+    if registry:
+        lines += ["[schema_registry]", *(f"{k}={v}" for k, v in registry.items()), ""]
     write_private(path, "\n".join(lines))

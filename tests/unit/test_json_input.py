@@ -143,3 +143,14 @@ def test_json_loop_adds_the_command_line_headers():
 ])
 def test_null_markers(nulls, line, parsed):
     assert LineParser(b":", False, nulls).parse(line)[:2] == parsed
+
+
+def test_raw_bytes_of_a_decoded_key_and_value_are_what_is_written():
+    """consumer.py -f json nests a schema'd value decoded and keeps the stored bytes in value_raw: a copy
+    writes those, not the decoded object."""
+    from kafka_cli.json_input import JsonRecords
+
+    line = ('{"key":{"id":1},"key_schema_id":3,"key_raw":{"base64":"AAAAAAMC"},"value":{"name":"n0"},'
+            '"value_schema_id":1,"value_raw":{"base64":"AAAAAAEEbjA="},"headers":[]}')
+    key, value, headers, partition, timestamp = JsonRecords(False, False).parse(line)
+    assert (key, value) == (b"\x00\x00\x00\x00\x03\x02", b"\x00\x00\x00\x00\x01\x04n0")

@@ -1,0 +1,196 @@
+"""consumer.py's schema step: between the poll and the output format, each message's key and value go through
+their Decoder (schema_decode.py); a message with anything decoded is shown with the decoded JSON in place of its
+bytes, all others exactly as before. It wraps the format's batch renderer, so formats.py knows nothing of it.
+
+    text, verbose, -F   the decoded JSON (compact) where the bytes would be; a poison message's bytes behind
+                        a "!poison! " mark
+    -f json             "value": the decoded object, "value_schema_id": N, "value_subject": S (where known),
+                        "value_raw": {"base64": the bytes as stored}, so producer.py -f json copies it exactly;
+                        a poison message or an unknown schema keeps its bytes as "value" and says why in
+                        "value_error"   (the same for the key, with key_)
+"""
+
+import base64
+import json
+import math
+
+from .escaping import json_safe
+from .schema_decode import BadPayload, SchemaUnavailable
+
+POISON_MARK = b"!poison! "
+
+
+def to_json(value):
+    """Decoded data as compact JSON text: bytes (Avro bytes/fixed) as Avro's JSON encoding does (one character
+    per byte), dates and decimals as strings, NaN and infinities as strings (JSON has none)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default, allow_nan=False)
+    except ValueError:  # a NaN or infinity somewhere: rare, so only then walk the data
+        return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _default(value):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)  # Decimal, UUID
+
+
+class Shown:
+    """A message with other bytes for its key and value; everything else is the message's own."""
+
+    __slots__ = ("_msg", "_key", "_value")
+
+    def __init__(self, msg, key, value):
+        self._msg, self._key, self._value = msg, key, value
+
+    def key(self):
+        return self._key
+
+    def value(self):
+        return self._value
+
+    def __getattr__(self, name):
+        return getattr(self._msg, name)
+
+
+class Side:
+    """What became of one key or value: decoded (a Decoded), or a problem (one line), or neither (as stored)."""
+
+    __slots__ = ("decoded", "problem", "schema_id")
+
+    def __init__(self, decoded=None, problem=None, schema_id=None):
+        self.decoded, self.problem, self.schema_id = decoded, problem, schema_id
+
+
+class SchemaView:
+    """Wraps a batch renderer (a formats.FORMATS renderer) with the decoding of keys and values."""
+
+    def __init__(self, key_decoder, value_decoder, output_format, warn):
+        self.decoders = {"key": key_decoder, "value": value_decoder}
+        self.json_output = output_format == "json"
+        self.verbose = output_format == "verbose"  # shows the stored bytes beside the decoded JSON
+        self.warn = warn
+        self._told = set()  # (side, schema id) whose unavailable schema was reported: once each
+
+    def wrap(self, render_batch):
+        def render(batch):
+            looked = [(msg, self.look(msg)) for msg in batch if msg.error() is None]
+            if not any(key or value for _, (key, value) in looked):
+                return render_batch(batch)  # nothing schema'd: the format as it was
+            if self.json_output:  # the format's own lines, each with something decoded rewritten
+                shown = render_batch(batch).data.split(b"\n")
+                return _lines([self.json_line(line, msg, sides) if any(sides) else line + b"\n"
+                               for line, (msg, sides) in zip(shown, looked)])
+            return render_batch([Shown(msg, *(_shown(msg, s, side, self.verbose)
+                                              for s, side in zip(("key", "value"), sides)))
+                                 for msg, sides in looked])
+        return render
+
+    def look(self, msg):
+        """(key Side or None, value Side or None): None where the bytes are shown as stored without a word."""
+        return tuple(self._side(msg, side) for side in ("key", "value"))
+
+    def _side(self, msg, side):
+        decoder = self.decoders[side]
+        if decoder is None:
+            return None
+        data = getattr(msg, side)()
+        try:
+            decoded = decoder.decode(data)
+        except SchemaUnavailable as e:
+            if (side, e.schema_id) not in self._told:
+                self._told.add((side, e.schema_id))
+                self.warn(f"{where(msg)}: the {side} schema (id {e.schema_id}) cannot be had: {e}; {side}s with this "
+                          "schema id are shown as stored bytes")
+            return Side(problem=str(e), schema_id=e.schema_id)
+        except BadPayload as e:
+            self.warn(f"{where(msg)}: poison message: the {side} is {e}")
+            return Side(problem=f"poison: {e}", schema_id=_schema_id(data))
+        return None if decoded is None else Side(decoded)
+
+    def json_line(self, line, msg, sides):
+        """The json format's `line` for `msg` with its decoded key and value nested, the raw bytes kept."""
+        record = json.loads(line)
+        out = {}
+        for name, field in record.items():
+            side = sides[("key", "value").index(name)] if name in ("key", "value") else None
+            if side is None:
+                out[name] = field
+                continue
+            if side.decoded is not None:
+                out[name] = side.decoded.value
+                data = getattr(msg, name)()
+                if side.decoded.schema_id is not None:
+                    out[f"{name}_schema_id"] = side.decoded.schema_id
+                if side.decoded.subject:
+                    out[f"{name}_subject"] = side.decoded.subject
+                out[f"{name}_raw"] = {"base64": base64.b64encode(data).decode("ascii")}
+            else:
+                out[name] = field
+                if side.schema_id is not None:
+                    out[f"{name}_schema_id"] = side.schema_id
+                out[f"{name}_error"] = side.problem
+        # json_safe: the same escapes as the format's own (C1, bidi, U+2028...): decoded strings are message data
+        return (json_safe(to_json(out)) + "\n").encode("utf-8", "surrogateescape")
+
+
+def _shown(msg, side_name, side, verbose):
+    data = getattr(msg, side_name)()
+    if side is None or (side.decoded is None and not side.problem.startswith("poison")):
+        return data
+    if side.decoded is None:
+        return POISON_MARK + data
+    shown = to_json(side.decoded.value).encode("utf-8", "surrogateescape")
+    if verbose and side.decoded.schema_id is not None:
+        subject = f" {side.decoded.subject}" if side.decoded.subject else ""
+        shown += (f"  [{side.decoded.kind} schema {side.decoded.schema_id}{subject}; stored: "
+                  f"{base64.b64encode(data).decode('ascii')}]").encode()
+    return shown
+
+
+def _schema_id(data):
+    from .schema_decode import split_wire
+
+    framed = split_wire(data)
+    return framed[0] if framed else None
+
+
+def _lines(lines):
+    from .formats import Lines
+
+    return Lines.of(lines)
+
+
+def where(msg):
+    return f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}"
+
+
+def schema_view(config, key_format, value_format, output_format, warn):
+    """The SchemaView for a consumer run, or None when nothing is to be decoded (no registry, and no format
+    asked for): then not even this module's imports are paid for beyond this call."""
+    from .errors import ConfigError
+    from .schema_decode import SCHEMA_FORMATS, Decoder, SchemaSource
+
+    registry = getattr(config, "registry", None)
+    formats = {"key": key_format or "auto", "value": value_format or "auto"}
+    if registry is None and all(f == "auto" for f in formats.values()):
+        return None
+    for side, fmt in formats.items():
+        if fmt in SCHEMA_FORMATS and registry is None:
+            raise ConfigError(f"--{side}-format {fmt} needs a Schema Registry: set schema.registry.url in "
+                              f"[default] (or url in [schema_registry]) of {config.path}")
+    source = SchemaSource(registry)
+    return SchemaView(Decoder(source, formats["key"]), Decoder(source, formats["value"]), output_format, warn)
+

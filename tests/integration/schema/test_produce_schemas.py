@@ -1,0 +1,171 @@
+"""producer.py --key-format/--value-format against the real broker and registry: what it writes is read back by
+confluent-kafka's own deserializers and by consumer.py; the schema registered, taken by id, or the latest version;
+evolution (compatible, incompatible); a line that does not fit; a registry that refuses; the lossless copy."""
+
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from tests.integration.schema.conftest import write_registry_config
+from tests.integration.schema.serdes import (ORDER_JSON, ORDER_PROTO, USER_AVRO, avro_serializer, proto_message_class,
+                                             read_raw, send)
+from tests.integration.scripts import consume, json_records, lines_of, no_traceback, produce
+
+USER_V2_COMPATIBLE = USER_AVRO.replace(']}', ',{"name":"city","type":"string","default":"?"}]}')
+# age int -> string: a reader of this schema cannot read what v2 wrote (BACKWARD checks against the latest version)
+USER_V3_INCOMPATIBLE = USER_V2_COMPATIBLE.replace('"name":"age","type":"int"', '"name":"age","type":"string"')
+
+
+def schema_file(tmp_path, text, name="schema"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def write(config, topic, lines, *args):
+    result = produce(config, topic, lines, "-K", r"\t", *args, timeout=120)
+    assert no_traceback(result), result.stderr
+    return result
+
+
+def test_avro_values_and_keys_read_back_by_confluents_deserializer(kafka, make_topic, sr_client, schema_config,
+                                                                   tmp_path):
+    topic = make_topic(1)
+    key_schema = schema_file(tmp_path, '{"type":"record","name":"K","namespace":"t","fields":[{"name":"id","type":"long"}]}',
+                             "k.avsc")
+    result = write(schema_config, topic, ['{"id":1}\t{"name":"ann","age":41}', '{"id":2}\t{"name":"bo","age":5}'],
+                   "--value-format", "avro", "--value-schema", schema_file(tmp_path, USER_AVRO),
+                   "--key-format", "avro", "--key-schema", key_schema)
+    assert result.returncode == 0, result.stderr
+    deserializer = AvroDeserializer(sr_client)
+    (key, value), _ = read_raw(kafka, topic, 2)
+    assert deserializer(value, SerializationContext(topic, MessageField.VALUE)) == {"name": "ann", "age": 41}
+    assert deserializer(key, SerializationContext(topic, MessageField.KEY)) == {"id": 1}
+    assert sr_client.get_latest_version(f"{topic}-value").schema.schema_type == "AVRO"
+    assert lines_of(consume(schema_config, topic, "-e", "-p", "0", "-o", "beginning").stdout) == [
+        '{"id":1}:{"name":"ann","age":41}', '{"id":2}:{"name":"bo","age":5}']
+
+
+def test_json_schema_values_read_back_by_confluents_deserializer(kafka, make_topic, sr_client, schema_config, tmp_path):
+    topic = make_topic(1)
+    result = write(schema_config, topic, ['k\t{"id":3,"item":"tea"}'], "--value-format", "jsonschema",
+                   "--value-schema", schema_file(tmp_path, ORDER_JSON))
+    assert result.returncode == 0, result.stderr
+    (_, value), = read_raw(kafka, topic, 1)
+    deserializer = JSONDeserializer(None, schema_registry_client=sr_client)
+    assert deserializer(value, SerializationContext(topic, MessageField.VALUE)) == {"id": 3, "item": "tea"}
+
+
+def test_protobuf_values_from_proto_text_read_back_by_confluents_deserializer(kafka, make_topic, schema_config,
+                                                                              tmp_path):
+    topic = make_topic(1)
+    result = write(schema_config, topic, ['k\t{"id":"9","item":"pen","first":{"sku":"a","qty":2}}'],
+                   "--value-format", "protobuf", "--value-schema", schema_file(tmp_path, ORDER_PROTO, "order.proto"))
+    assert result.returncode == 0, result.stderr
+    (_, value), = read_raw(kafka, topic, 1)
+    order = proto_message_class()
+    message = ProtobufDeserializer(order, {"use.deprecated.format": False})(
+        value, SerializationContext(topic, MessageField.VALUE))
+    assert (message.id, message.item, message.first.sku, message.first.qty) == (9, "pen", "a", 2)
+    # the registry now holds .proto text (not a base64 descriptor): consumer.py reads it from that alone
+    assert lines_of(consume(schema_config, topic, "-e", "-p", "0", "-o", "beginning").stdout) == [
+        'k:{"id":"9","item":"pen","first":{"sku":"a","qty":2}}']
+
+
+def test_schema_id_and_latest_version(kafka, make_topic, sr_client, schema_config):
+    topic = make_topic(1)
+    send(kafka, topic, [(b"k0", {"name": "first", "age": 0})], value_serializer=avro_serializer(sr_client))
+    schema_id = sr_client.get_latest_version(f"{topic}-value").schema_id
+    assert write(schema_config, topic, ['k1\t{"name":"by id","age":1}'], "--value-format", "avro",
+                 "--value-schema-id", schema_id).returncode == 0
+    assert write(schema_config, topic, ['k2\t{"name":"latest","age":2}'], "--value-format", "avro").returncode == 0
+    records = json_records(consume(schema_config, topic, "-e", "-p", "0", "-o", "beginning", "-f", "json").stdout)
+    assert [(r["value"]["name"], r["value_schema_id"]) for r in records] == [
+        ("first", schema_id), ("by id", schema_id), ("latest", schema_id)]
+
+
+def test_schema_evolution_compatible_then_incompatible(kafka, make_topic, sr_client, schema_config, tmp_path):
+    topic = make_topic(1)
+    assert write(schema_config, topic, ['k\t{"name":"v1","age":1}'], "--value-format", "avro",
+                 "--value-schema", schema_file(tmp_path, USER_AVRO, "v1.avsc")).returncode == 0
+    assert write(schema_config, topic, ['k\t{"name":"v2","age":2,"city":"Oslo"}'], "--value-format", "avro",
+                 "--value-schema", schema_file(tmp_path, USER_V2_COMPATIBLE, "v2.avsc")).returncode == 0
+    assert len(sr_client.get_versions(f"{topic}-value")) == 2
+    refused = write(schema_config, topic, ['k\t{"name":"v3","age":"3","city":"Rome"}'], "--value-format", "avro",
+                    "--value-schema", schema_file(tmp_path, USER_V3_INCOMPATIBLE, "v3.avsc"))
+    assert refused.returncode == 1
+    errors = [line for line in lines_of(refused.stderr) if "Error" in line]
+    assert len(errors) == 1 and f"subject {topic}-value" in errors[0] and "not compatible" in errors[0]
+    assert lines_of(consume(schema_config, topic, "-e", "-p", "0", "-o", "beginning").stdout) == [
+        'k:{"name":"v1","age":1}', 'k:{"name":"v2","age":2,"city":"Oslo"}']  # nothing of the refused run
+
+
+def test_a_line_that_does_not_fit_is_a_bad_line(kafka, make_topic, schema_config, tmp_path):
+    topic = make_topic(1)
+    schema = schema_file(tmp_path, USER_AVRO)
+    stopped = write(schema_config, topic, ['a\t{"name":"ann","age":1}', 'b\t{"name":"bo","age":"old"}', 'c\t{}'],
+                    "--value-format", "avro", "--value-schema", schema)
+    assert stopped.returncode == 1
+    assert b"line 2: the value does not fit the Avro schema" in stopped.stderr
+    assert b"stopped reading at line 2" in stopped.stderr
+    skipped = write(schema_config, topic, ['d\tnot json', 'e\t{"name":"ed","age":5}'], "--value-format", "avro",
+                    "--value-schema", schema, "--skip-bad-lines")
+    assert b"line 1: the value is not JSON" in skipped.stderr and b"1 delivered" in skipped.stderr
+    assert lines_of(consume(schema_config, topic, "-e", "-p", "0", "-o", "beginning").stdout) == [
+        'a:{"name":"ann","age":1}', 'e:{"name":"ed","age":5}']
+
+
+def test_a_registry_refusal_is_one_line_naming_the_subject_and_no_secret(kafka, make_topic, schema_registry, tmp_path):
+    topic = make_topic(1)
+    config = write_registry_config(tmp_path / "wrong.ini", kafka, [
+        "schema.registry.url=" + schema_registry.url, "basic.auth.credentials.source=USER_INFO",
+        "basic.auth.user.info=registry:Wr0ng-Secret-Value"])
+    result = write(config, topic, ['k\t{"name":"a","age":1}'], "--value-format", "avro", "--value-schema",
+                   schema_file(tmp_path, USER_AVRO), "-vv")
+    assert result.returncode == 1
+    assert f"subject {topic}-value: the Schema Registry at {schema_registry.url} refused user 'registry': HTTP 401" \
+        in result.stderr.decode()
+    assert b"Wr0ng-Secret-Value" not in result.stderr + result.stdout
+
+
+def test_unknown_subject_and_missing_registry(kafka, make_topic, schema_config):
+    topic = make_topic(1)
+    unknown = write(schema_config, topic, ['k\t{}'], "--value-format", "avro")
+    assert unknown.returncode == 1 and f"subject {topic}-value is not in the Schema Registry".encode() in unknown.stderr
+    no_registry = write(kafka.plaintext_config, topic, ['k\t{}'], "--value-format", "avro")
+    assert no_registry.returncode == 2 and b"--value-format avro needs a Schema Registry" in no_registry.stderr
+
+
+def test_record_name_strategy(kafka, make_topic, sr_client, schema_config, tmp_path):
+    topic = make_topic(1)
+    assert write(schema_config, topic, ['k\t{"name":"r","age":1}'], "--value-format", "avro", "--value-schema",
+                 schema_file(tmp_path, USER_AVRO), "--subject-name-strategy", "topic-record").returncode == 0
+    assert sr_client.get_latest_version(f"{topic}-test.User").schema_id > 0
+
+
+def test_lossless_copy_of_a_schema_topic(kafka, make_topic, sr_client, schema_config):
+    """consumer.py -f json | producer.py -f json to another topic: keys and values byte for byte."""
+    source, target = make_topic(1), make_topic(1)
+    key_avro = avro_serializer(sr_client, '{"type":"record","name":"K","namespace":"t","fields":[{"name":"id",'
+                                          '"type":"long"}]}')
+    send(kafka, source, [({"id": 1}, {"name": "ann", "age": 1})], key_serializer=key_avro,
+         value_serializer=avro_serializer(sr_client))
+    send(kafka, source, [(b"plain", b"text"), (None, b"\x00\x00\x0f\x42\x3fx"), (b"\xff\x00binary", None)])
+    dump = consume(schema_config, source, "-e", "-p", "0", "-o", "beginning", "-f", "json", timeout=120)
+    assert dump.returncode == 0 and json_records(dump.stdout)[0]["value"] == {"name": "ann", "age": 1}
+    copied = produce(schema_config, target, dump.stdout, "-f", "json", timeout=120)
+    assert copied.returncode == 0, copied.stderr
+    assert read_raw(kafka, target, 4) == read_raw(kafka, source, 4)
+
+
+def test_json_records_with_schema_values(kafka, make_topic, sr_client, schema_config, tmp_path):
+    """-f json with --value-format: the record's "value" is the data itself (an object), as consumer.py shows it."""
+    topic = make_topic(1)
+    lines = ['{"key":"a","value":{"name":"ann","age":1},"value_raw":{"base64":"AAAAAAA="},"headers":[["h","1"]]}',
+             '{"key":"b","value":{"name":"bo"}}']
+    result = produce(schema_config, topic, lines, "-f", "json", "--value-format", "avro", "--value-schema",
+                     schema_file(tmp_path, USER_AVRO), "--skip-bad-lines", timeout=120)
+    assert b"line 2: the value does not fit the Avro schema" in result.stderr and b"1 delivered" in result.stderr
+    records = json_records(consume(schema_config, topic, "-e", "-p", "0", "-o", "beginning", "-f", "json").stdout)
+    assert [(r["key"], r["value"], r["headers"]) for r in records] == [("a", {"name": "ann", "age": 1}, [["h", "1"]])]

@@ -1,0 +1,180 @@
+"""kafka_cli.schema_types / schema_decode / schema_output without a registry: the wire format, the codecs, the
+numbers, and what a consumer shows (schemas handed in as a registry would)."""
+
+import json
+
+import pytest
+from confluent_kafka.schema_registry import Schema
+from hypothesis import given, strategies as st
+
+from kafka_cli.schema_decode import Decoder, SchemaUnavailable, split_wire
+from kafka_cli.schema_output import SchemaView, to_json
+from kafka_cli.schema_types import (BadPayload, BadSchema, make_codec, read_message_indexes, write_message_indexes)
+
+USER = ('{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"},'
+        '{"name":"blob","type":"bytes","default":""}]}')
+PROTO = 'syntax = "proto3";\npackage t;\nmessage A { string s = 1; message B { int32 n = 1; } }\nmessage C { bool on = 1; }\n'
+
+
+class Loaded:
+    def __init__(self, codec, subject="s-value"):
+        self.codec, self.subject = codec, subject
+
+
+class FakeSource:
+    """Schemas by id as SchemaSource gives them; a missing id is unavailable."""
+
+    def __init__(self, schemas):
+        self.schemas = {i: Loaded(make_codec(Schema(text, kind), [])) for i, (kind, text) in schemas.items()}
+
+    def load(self, schema_id):
+        if schema_id not in self.schemas:
+            raise SchemaUnavailable(schema_id, f"schema id {schema_id} is not in the Schema Registry")
+        return self.schemas[schema_id]
+
+
+def framed(schema_id, payload):
+    return b"\x00" + schema_id.to_bytes(4, "big") + payload
+
+
+def test_split_wire():
+    assert split_wire(b"\x00\x00\x00\x01\x00abc") == (256, b"abc")
+    assert split_wire(b"\x00\x00\x00\x01") is None and split_wire(b"\x01\x00\x00\x00\x01x") is None
+    assert split_wire(None) is None
+
+
+@given(st.lists(st.integers(0, 10_000), min_size=1, max_size=5))
+def test_message_indexes_round_trip(indexes):
+    data = write_message_indexes(indexes) + b"rest"
+    assert read_message_indexes(data) == (indexes, len(data) - 4)
+
+
+def test_message_indexes_that_end_early_are_a_bad_payload():
+    with pytest.raises(BadPayload):
+        read_message_indexes(b"\x04\x80")
+
+
+def test_avro_round_trip_and_poison():
+    codec = make_codec(Schema(USER, "AVRO"), [])
+    payload = codec.encode({"name": "ann", "age": 3, "blob": b"\xff"})
+    assert codec.decode(payload) == {"name": "ann", "age": 3, "blob": b"\xff"}
+    with pytest.raises(BadPayload, match="left over"):
+        codec.decode(payload + b"\x00")
+    with pytest.raises(BadPayload, match="does not fit the Avro schema"):
+        codec.encode({"name": "ann", "age": "three"})
+
+
+def test_protobuf_from_proto_text_nested_type_by_index():
+    codec = make_codec(Schema(PROTO, "PROTOBUF"), [])
+    nested = codec.encode({"n": 5}, indexes=(0, 0))
+    assert nested[:3] == b"\x04\x00\x00"  # two indexes: 0, 0 (zigzag)
+    assert codec.decode(nested) == {"n": 5}
+    assert codec.decode(codec.encode({"on": True}, indexes=(1,))) == {"on": True}
+    with pytest.raises(BadPayload, match="message index"):
+        codec.decode(b"\x02\x0e")  # index 7: no such message
+
+
+def test_a_schema_that_does_not_parse_and_an_unknown_type():
+    with pytest.raises(BadSchema, match="AVRO schema does not parse"):
+        make_codec(Schema('{"type":"record"}', "AVRO"), [])
+    with pytest.raises(BadSchema, match="XML"):
+        make_codec(Schema("<a/>", "XML"), [])
+
+
+def test_decoder_auto_forced_and_numbers():
+    source = FakeSource({1: ("AVRO", USER), 2: ("JSON", '{"type":"object"}')})
+    avro = make_codec(Schema(USER, "AVRO"), []).encode({"name": "a", "age": 1, "blob": b""})
+    decoded = Decoder(source).decode(framed(1, avro))
+    assert (decoded.value["name"], decoded.schema_id, decoded.subject, decoded.kind) == ("a", 1, "s-value", "AVRO")
+    assert Decoder(source).decode(b"plain text") is None
+    assert Decoder(source, "string").decode(framed(1, avro)) is None
+    with pytest.raises(BadPayload, match="is AVRO, not JSON"):
+        Decoder(source, "jsonschema").decode(framed(1, avro))
+    with pytest.raises(BadPayload, match="wire format"):
+        Decoder(source, "avro").decode(b"plain")
+    with pytest.raises(SchemaUnavailable):
+        Decoder(source).decode(framed(3, b"x"))
+    assert Decoder(source, "integer").decode(b"\xff\xff\xff\xfe").value == -2
+    assert Decoder(source, "double").decode(b"\x3f\xf8" + b"\x00" * 6).value == 1.5
+    with pytest.raises(BadPayload, match="3 bytes"):
+        Decoder(source, "integer").decode(b"abc")
+
+
+class Message:
+    def __init__(self, key, value, offset=0):
+        self._key, self._value, self._offset = key, value, offset
+
+    def key(self):
+        return self._key
+
+    def value(self):
+        return self._value
+
+    def error(self):
+        return None
+
+    def topic(self):
+        return "t"
+
+    def partition(self):
+        return 0
+
+    def offset(self):
+        return self._offset
+
+    def timestamp(self):
+        return (1, 1000)
+
+    def headers(self):
+        return None
+
+
+def view(output_format, warnings):
+    from kafka_cli.formats import FORMATS, Style
+
+    source = FakeSource({1: ("JSON", '{"type":"object","required":["a"]}')})
+    style = Style()
+    return SchemaView(Decoder(source), Decoder(source), output_format, warnings.append).wrap(
+        FORMATS[output_format](style))
+
+
+def test_text_output_decoded_poison_marked_unknown_said_once():
+    warnings = []
+    render = view("text", warnings)
+    batch = [Message(b"k", framed(1, b'{"a":1}')), Message(b"k", framed(1, b'{"b":1}'), 1), Message(b"k", b"plain", 2),
+             Message(b"k", framed(9, b"x"), 3), Message(b"k", framed(9, b"y"), 4)]
+    assert render(batch).data.split(b"\n")[:5] == [b'k:{"a":1}', b"k:!poison! " + framed(1, b'{"b":1}'), b"k:plain",
+                                                   b"k:" + framed(9, b"x"), b"k:" + framed(9, b"y")]
+    assert len(warnings) == 2 and "t [0] @ 1: poison message" in warnings[0] and "id 9" in warnings[1]
+
+
+def test_json_output_nests_the_decoded_value_and_keeps_the_stored_bytes():
+    render = view("json", [])
+    line = json.loads(render([Message(b"k", framed(1, b'{"a":[1,2]}'))]).data)
+    assert line["value"] == {"a": [1, 2]} and line["value_schema_id"] == 1 and line["value_subject"] == "s-value"
+    assert line["value_raw"] == {"base64": "AAAAAAF7ImEiOlsxLDJdfQ=="} and line["key"] == "k"
+    assert list(line) == ["topic", "partition", "offset", "timestamp", "key", "value", "value_schema_id",
+                          "value_subject", "value_raw", "headers"]
+
+
+def test_a_batch_without_schema_data_is_rendered_as_before():
+    from kafka_cli.formats import FORMATS, Style
+
+    batch = [Message(b"k", b"v"), Message(None, b"\x00\x01")]
+    assert view("json", []).__call__(batch).data == FORMATS["json"](Style())(batch).data
+
+
+def test_to_json_of_avro_specials():
+    import datetime
+    import decimal
+
+    assert to_json({"b": b"\x00\xff", "d": decimal.Decimal("1.50"), "t": datetime.date(2026, 1, 2),
+                    "n": [float("inf")]}) == '{"b":"\\u0000ÿ","d":"1.50","t":"2026-01-02","n":["inf"]}'
+
+
+def test_json_output_of_a_mixed_batch_escapes_decoded_text_like_the_format_does():
+    render = view("json", [])
+    batch = [Message(b"k", b"plain"), Message(b"k", framed(1, '{"a":"\u2028\u009b"}'.encode()), 1)]
+    first, second = render(batch).data.decode().splitlines()
+    assert json.loads(first)["value"] == "plain" and "value_raw" not in first
+    assert "\\u2028\\u009b" in second and json.loads(second)["value"] == {"a": "\u2028\u009b"}

@@ -1,0 +1,49 @@
+"""Schema support costs a run without a registry nothing: the serde libraries, the registry client and the json
+package are not imported by consumer.py's start-up, and no schema step is put in the way of the messages."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import sys
+sys.argv = ["consumer.py"]
+import commands.consumer
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("fastavro", "httpx", "jsonschema", "google", "grpc_tools",
+               "authlib", "json") or m in ("kafka_cli.schema_output", "kafka_cli.schema_decode",
+               "confluent_kafka.schema_registry"))
+print(heavy)
+"""
+
+
+def test_consumer_start_up_imports_no_schema_library():
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_no_registry_shows_messages_as_stored_and_says_once_per_id_what_it_cannot_decode(write_config):
+    import click
+
+    from commands.consumer import ConsumerOptions
+    from kafka_cli.config import load_config
+    from kafka_cli.formats import FORMATS, Style
+    from kafka_cli.schema_options import decode_schemas
+    from tests.unit.test_schema_decode import Message
+
+    config = load_config(write_config("[default]\nbootstrap.servers=b:1\n"), "consumer")
+    render = FORMATS["json"](Style())
+    options = ConsumerOptions(topics=("t",), group=None, from_beginning=False, max_messages=None, exit_at_end=True,
+                              idle_timeout=None, render_batch=render, terminal=False, quiet=False,
+                              show_progress=False, direct=False, partitions=(), start=None, until=None)
+    warnings = []
+    with click.Context(click.Command("consumer.py")) as ctx:
+        ctx.meta.update({"kafka_cli.key_format": "auto", "kafka_cli.value_format": "auto"})
+        sniffing = decode_schemas(options, config, "json", Style(warn=warnings.append))
+    batch = [Message(b"k", b"\x00\x00\x00\x00\x07avro"), Message(b"k", b"\x00\x00\x00\x00\x07more", 1),
+             Message(b"\x00\x00\x00\x00\x08", b"plain", 2)]
+    assert sniffing.render_batch(batch).data == render(batch).data
+    assert len(warnings) == 2 and "value looks like Confluent's wire format (schema id 7)" in warnings[0]
+    assert "t [0] @ 2: the key" in warnings[1] and "schema id 8" in warnings[1]
