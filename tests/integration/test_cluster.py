@@ -150,5 +150,6 @@ def test_killed_leader_is_replaced_and_its_restart_brings_the_isr_back(kafka_clu
         kafka_cluster.restart(victim)
     assert kafka_cluster.node(victim).pid != old_pid and kafka_cluster.node(victim).running()
     kafka_cluster.wait_full_isr("topic_0", timeout=120)
+    kafka_cluster.wait_full_isr("__consumer_offsets", timeout=120)  # made by coordinator_of: whole for the next test
     for p in topic_0(admin).partitions.values():
         assert sorted(p.isrs) == [1, 2, 3]
