@@ -6,7 +6,12 @@ integration tests against a broker you already have, set
 and, for SASL, KAFKA_TEST_SECURITY_PROTOCOL, KAFKA_TEST_SASL_MECHANISMS (default PLAIN),
 KAFKA_TEST_SASL_USERNAME, KAFKA_TEST_SASL_PASSWORD, KAFKA_TEST_SSL_CA_LOCATION.
 KAFKA_INTEGRATION=skip leaves the integration tests out (for machines without Java);
-it is never set in CI.
+it is never set in CI. KAFKA_TEST_VERSION=3.9.1 (say) runs the project's own brokers on that Kafka
+version instead of the launcher's default.
+
+Each of the three local brokers (`kafka`, `kafka_autocreate`, `kafka_cluster`) starts at most once per run,
+when the first test that needs it runs, and serves every module after it. Tests that kill, pause or stop
+one of them restore it before they end, so the next test finds it whole.
 """
 
 import atexit
@@ -77,8 +82,15 @@ class ExternalKafka:
         pass
 
 
+def version_options():
+    """kafka_version=KAFKA_TEST_VERSION for the launcher, only when that variable is set."""
+    version = os.environ.get("KAFKA_TEST_VERSION")
+    return {"kafka_version": version} if version else {}
+
+
 def _local(tmp_path_factory, name, broker_class=LocalKafka, **options):
     """Start one of the project's own brokers for the session; stop() removes its directory (or atexit, after Ctrl-C)."""
+    options.update(version_options())
     # a directory that does not exist yet, so the launcher makes it (private, marked) and deletes it whole
     broker = broker_class(workdir=tmp_path_factory.mktemp(name) / "kafka", **options)
     atexit.register(broker.stop)  # stop() is idempotent

@@ -216,12 +216,13 @@ def wait_for(condition, timeout, what):
 
 
 def restore(cluster, topics):
-    """Every node running again, every replica of `topics` and of the group offsets in sync: the next test's cluster."""
+    """Every node running again, every replica of topic_0, `topics` and the group offsets in sync: the next test's
+    cluster (the session's, shared by every cluster test)."""
     for node_id, node in cluster.nodes.items():
         node.resume()  # a no-op unless paused
         if not node.running():
             cluster.restart(node_id)
-    for topic in (*topics, "__consumer_offsets"):
+    for topic in ("topic_0", *topics, "__consumer_offsets"):
         cluster.wait_full_isr(topic, timeout=120)
 
 

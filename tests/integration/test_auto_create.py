@@ -7,6 +7,7 @@ neither script may then say "does not exist".
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from .faults_report import record
 from .scripts import produce, start_consumer
@@ -16,9 +17,10 @@ ROUND_TRIPS = 20
 
 def test_tutorial_round_trip_on_topics_that_do_not_exist_yet(kafka_autocreate):
     config = kafka_autocreate.plaintext_config
-    failures, seconds = [], []
-    for round_trip in range(ROUND_TRIPS):
-        topic = f"fresh-{round_trip}-{uuid.uuid4().hex[:8]}"
+
+    def round_trip(n):
+        """(seconds, failure or None, producer's stderr)"""
+        topic = f"fresh-{n}-{uuid.uuid4().hex[:8]}"
         lines = [f"{i}:message {i} of {topic}" for i in range(1, 9)]
         began = time.monotonic()
         reader = start_consumer(config, topic, "-g", f"g-{topic}", "-n", str(len(lines)), "--timeout", "60")
@@ -27,12 +29,21 @@ def test_tutorial_round_trip_on_topics_that_do_not_exist_yet(kafka_autocreate):
             out, err = reader.communicate(timeout=120)
         finally:
             reader.kill()
-        seconds.append(time.monotonic() - began)
+        took = time.monotonic() - began
         printed = out.decode().splitlines()
         stderr = err.decode() + writer.stderr.decode()
+        failure = None
         if writer.returncode != 0 or reader.returncode != 0 or sorted(printed) != sorted(lines):
-            failures.append((topic, writer.returncode, reader.returncode, len(printed), stderr[-500:]))
-        assert "does not exist" not in writer.stderr.decode()
+            failure = (topic, writer.returncode, reader.returncode, len(printed), stderr[-500:])
+        return took, failure, writer.stderr.decode()
+
+    # independent round trips, four at a time (each pair mostly waits for its topic to be created)
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(round_trip, range(ROUND_TRIPS)))
+    seconds = [took for took, _, _ in done]
+    failures = [failure for _, failure, _ in done if failure]
+    for _, _, writer_err in done:
+        assert "does not exist" not in writer_err
     record("auto-created topics: consumer first, producer second, on fresh topic names",
            injected=f"{ROUND_TRIPS} round trips of 8 lines each on a broker with auto.create.topics.enable=true",
            lines_in=ROUND_TRIPS * 8, lines_out=ROUND_TRIPS * 8 - sum(8 - f[3] for f in failures),

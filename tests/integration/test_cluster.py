@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,7 @@ def test_three_brokers_and_topic_0_fully_replicated(kafka_cluster):
 
 
 def test_sasl_ssl_works_on_every_node_and_refuses_a_wrong_password(kafka_cluster):
-    for node in kafka_cluster.nodes.values():
+    def check(node):
         errors = []
         alone = AdminClient({**kafka_cluster.sasl_settings("bob"), "bootstrap.servers": node.sasl_ssl_bootstrap,
                              "logger": QUIET, "error_cb": errors.append})
@@ -108,6 +109,11 @@ def test_sasl_ssl_works_on_every_node_and_refuses_a_wrong_password(kafka_cluster
             refused.list_topics(timeout=3)
         refused.poll(1)
         assert [e.code() for e in wrong][:1] == [KafkaError._AUTHENTICATION], f"node {node.node_id}"
+
+    # the nodes side by side: each refusal waits out its 3 s list_topics; result() re-raises a failed check
+    with ThreadPoolExecutor(len(kafka_cluster.nodes)) as pool:
+        for future in [pool.submit(check, node) for node in kafka_cluster.nodes.values()]:
+            future.result()
 
 
 def test_scripts_round_trip_through_the_cluster_config(kafka_cluster):
@@ -150,5 +156,6 @@ def test_killed_leader_is_replaced_and_its_restart_brings_the_isr_back(kafka_clu
         kafka_cluster.restart(victim)
     assert kafka_cluster.node(victim).pid != old_pid and kafka_cluster.node(victim).running()
     kafka_cluster.wait_full_isr("topic_0", timeout=120)
+    kafka_cluster.wait_full_isr("__consumer_offsets", timeout=120)  # made by coordinator_of: whole for the next test
     for p in topic_0(admin).partitions.values():
         assert sorted(p.isrs) == [1, 2, 3]

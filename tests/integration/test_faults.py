@@ -4,11 +4,11 @@ that is killed, paused, refused, misconfigured, or whose output goes away.
 Each scenario asserts real numbers (lines in, lines out, duplicates, exit code, time) and, when FAULTS_REPORT
 names a file, appends one JSON row to it (see faults_report.py) so the README's fault table comes from a run.
 
-Tests that kill or pause a broker start their own (fixture `own_kafka`), so the session's broker is never disturbed.
+Tests that kill or pause a broker do it to the session's broker through the fixture `own_kafka`, which makes it
+whole again (running, answering, every replica in sync) before the next test: no second JVM to start.
 The random signal moments are seeded: FAULTS_SEED (default 20240611) picks them and is in their report rows.
 """
 
-import atexit
 import collections
 import fcntl
 import os
@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from local_kafka import LocalKafka, create_topic
+from local_kafka import create_topic
 from local_kafka.broker import SilentLogger, write_client_config
 
 from .faults_report import record
@@ -236,18 +236,28 @@ class Running:
         return bytes(self.err).decode(errors="replace")
 
 
-# -- a broker of our own, to kill and pause ------------------------------------------------
-@pytest.fixture(scope="module")
-def own_kafka(tmp_path_factory):
+# -- the session's broker, to kill and pause ------------------------------------------------
+def restore_whole(broker, timeout=120):
+    """Running (resumed, or restarted on its data and ports), answering, and every partition of topic_0 and of the
+    group offsets led and in sync: the broker as the next test expects it. Waits for that, never sleeps."""
+    broker.resume()  # a no-op unless paused
+    if not broker.running():
+        broker.restart()
+    topics = broker.admin().list_topics(timeout=30).topics
+    for topic in ("topic_0", "__consumer_offsets"):
+        if topic in topics:
+            broker.wait_full_isr(topic, timeout=timeout)
+
+
+@pytest.fixture
+def own_kafka(kafka):
+    """The session's broker, lent to a test that kills, pauses or restarts it; whole again when the test ends."""
     if os.environ.get("KAFKA_TEST_BOOTSTRAP_SERVERS"):
         pytest.skip("kills and restarts a broker: only with the project's own local broker")
-    broker = LocalKafka(workdir=tmp_path_factory.mktemp("faults-kafka"))
-    atexit.register(broker.stop)  # also after Ctrl-C; stop() is idempotent
     try:
-        broker.start()
-        yield broker
+        yield kafka
     finally:
-        broker.stop()
+        restore_whole(kafka)
 
 
 def new_topic(broker, partitions=3):
@@ -752,10 +762,14 @@ def connection_fault_runs(kafka, tmp_path_factory):
             continue
         path = d / f"{name}.ini"
         write_client_config(path, spec[0], spec[1])
-        jobs[name, "producer.py"] = lambda path=path: run("producer.py", path, "-t", topic, "--timeout", "10",
-                                                          input=b"k:v\n", timeout=60)
-        jobs[name, "consumer.py"] = lambda path=path: run("consumer.py", path, "-t", topic, "-g",
-                                                          f"g-{uuid.uuid4().hex[:8]}", "--timeout", "10", timeout=60)
+        # 'unreachable' can only end at --timeout, so a short one; the others must end by themselves, well
+        # before theirs
+        wait = "3" if name == "unreachable" else "10"
+        jobs[name, "producer.py"] = lambda path=path, wait=wait: run("producer.py", path, "-t", topic, "--timeout",
+                                                                     wait, input=b"k:v\n", timeout=60)
+        jobs[name, "consumer.py"] = lambda path=path, wait=wait: run("consumer.py", path, "-t", topic, "-g",
+                                                                     f"g-{uuid.uuid4().hex[:8]}", "--timeout", wait,
+                                                                     timeout=60)
     order = sorted(jobs, key=lambda job: job[0] != "unreachable")  # the slow ones first
     with ThreadPoolExecutor(4) as pool:
         futures = {job: pool.submit(jobs[job]) for job in order}
@@ -772,7 +786,7 @@ def _connection_case(scenario, script, xfail=None):
 CONNECTION_CASES = [_connection_case(s, script) for s in CONNECTION_FAULTS for script in ("producer.py", "consumer.py")]
 
 
-@pytest.mark.slow  # the fixture's two 'unreachable' runs wait out --timeout 10
+@pytest.mark.slow  # the fixture's two 'unreachable' runs wait out their --timeout
 @pytest.mark.local_broker_only
 @pytest.mark.parametrize("scenario,script", CONNECTION_CASES)
 def test_connection_fault_is_named_with_its_config_key(kafka, connection_fault_runs, scenario, script):
@@ -870,7 +884,7 @@ def _secret_cases():
         ("consumer-v", c, ["-e", "-v"], b"", None, None),
         ("consumer-vv", c, ["-e", "-vv"], b"", None, None),
         ("consumer-json", c, ["-e", "-f", "json"], b"", None, None),
-        ("consumer-missing-topic", c, ["-t", "no-such-topic-{uid}", "--timeout", "10"], b"", None, None),
+        ("consumer-missing-topic", c, ["-t", "no-such-topic-{uid}", "--timeout", "2"], b"", None, None),
         ("consumer-wrong-user", c, ["-e", "-v"], b"",
          lambda t: t.replace("sasl.username=alice", "sasl.username=bob"), None),
         ("consumer-refused-property", c, ["-X", "sasl.mechanisms=BOGUS"], b"", None, None),

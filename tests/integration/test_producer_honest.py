@@ -2,8 +2,8 @@
 not confirmed (in flight when the wait ended), the summary and exit status say which, and signals never
 turn an undelivered line into a success or lose it.
 
-A broker this module may freeze (SIGSTOP) is its own (`own_kafka`, as in test_faults), so the session's broker
-is never disturbed.
+The tests that freeze the broker (SIGSTOP) borrow the session's through `own_kafka` (test_faults), which
+resumes it and waits until it is whole before the next test.
 """
 
 import re
@@ -51,7 +51,10 @@ def test_frozen_broker_lines_are_not_confirmed_and_arrive_after_sigcont(own_kafk
     (never 'failed': the broker may have them), exit 1, also when a signal stopped the run. After SIGCONT the
     broker stores both: not confirmed was the truth."""
     topic = new_topic(own_kafka, 1)
-    writer = started_producer(own_kafka.plaintext_config, topic, "--timeout", "20" if ending != "timeout" else "3")
+    # the wait for acknowledgements ends at --timeout: after a first SIGINT too (6 s: the signal comes at 1 s); a
+    # second SIGINT ends it at once (20 s, never reached)
+    timeout = {"timeout": "3", "sigint": "6", "second-sigint": "20"}[ending]
+    writer = started_producer(own_kafka.plaintext_config, topic, "--timeout", timeout)
     try:
         writer.proc.stdin.write(b"warm:up\n")
         writer.proc.stdin.flush()
@@ -62,7 +65,7 @@ def test_frozen_broker_lines_are_not_confirmed_and_arrive_after_sigcont(own_kafk
         writer.proc.stdin.close()  # end of input: the producer now waits for the two acknowledgements
         if ending != "timeout":
             time.sleep(1)
-            writer.proc.send_signal(signal.SIGINT)  # the first: deliver what was read, up to --timeout 20
+            writer.proc.send_signal(signal.SIGINT)  # the first: deliver what was read, up to --timeout
         if ending == "second-sigint":
             time.sleep(1)
             writer.proc.send_signal(signal.SIGINT)  # the second: stop waiting now
@@ -75,7 +78,7 @@ def test_frozen_broker_lines_are_not_confirmed_and_arrive_after_sigcont(own_kafk
     err = writer.stderr()
     delivered, failed, unconfirmed = counts(err)
     record(f"producer.py: broker frozen (SIGSTOP) with 2 lines in flight, ended by "
-           + {"timeout": "--timeout 3", "sigint": "SIGINT, then --timeout 20",
+           + {"timeout": "--timeout 3", "sigint": "SIGINT, then --timeout 6",
               "second-sigint": "SIGINT, then a second SIGINT 1 s later"}[ending],
            injected="SIGSTOP the broker after a first line was stored, then feed 2 lines and close stdin; "
                     "SIGCONT after the producer ended",

@@ -1,4 +1,5 @@
-"""producer.py and consumer.py as processes against the real broker, over PLAINTEXT and SASL_SSL."""
+"""producer.py and consumer.py as processes against the real broker: every test over PLAINTEXT, and the ones
+marked OVER_SASL_SSL over SASL_SSL too (see there for which and why)."""
 
 import collections
 import json
@@ -10,11 +11,36 @@ import sys
 import threading
 import time
 
+import pytest
 
 from .scripts import (ROOT, consume, json_records, lines_of, murmur2_partition, no_traceback, produce,
                       run_script, start_consumer)
+from .test_faults import extra, read_topic
 
 TUTORIAL = [f"{i}:message {i}" for i in range(1, 9)]
+
+
+@pytest.fixture(params=["plaintext"])
+def listener(request):
+    """PLAINTEXT for every test of this module; OVER_SASL_SSL adds SASL_SSL to the tests that carry it."""
+    return request.param
+
+
+# The scripts have no code of their own for TLS or SASL: librdkafka does both, below every request. So SASL_SSL
+# is run for the tests that, between them, send every kind of request the scripts make, each on the kind of
+# connection it goes over, and end in each way that closes those connections:
+#   tutorial round trip  - producer: bootstrap, metadata, producer id (idempotence), produce, acks; consumer:
+#                          FindCoordinator and a second, coordinator connection (join, sync, heartbeat), fetch
+#                          from the leaders, commit; both scripts' normal ending
+#   at least once        - committed offsets read back by a new process (OffsetFetch), -n (commit on close), -e
+#                          (ListOffsets for the end of every partition)
+#   100,000 lines        - large batches and fetches: many TLS records per request, in both directions
+#   missing topic        - a broker error answered on an authenticated connection, named by both scripts
+#   SIGINT (consumer)    - Ctrl-C: commit, leave the group and close the TLS connections mid-session
+#   SIGTERM (producer)   - flush what was read and close, stopped from outside while it waits for input
+# The rest (formats, keys, separators, partitioner, headers, group sharing, -X, terminals) make the same
+# requests as these over the same connections, so a second listener would test nothing new.
+OVER_SASL_SSL = pytest.mark.parametrize("listener", ["plaintext", "sasl_ssl"])
 
 
 def wait_for_assignment(kafka, group, members=1, seconds=30):
@@ -32,13 +58,22 @@ def wait_for_assignment(kafka, group, members=1, seconds=30):
     raise AssertionError(f"group {group} got no assignment within {seconds} s")
 
 
+@OVER_SASL_SSL
 def test_tutorial_round_trip_in_two_processes(kafka, config_file, topic, group):
-    """Terminal 1 runs the consumer and leaves it running; terminal 2 pipes the eight lines in."""
-    reader = start_consumer(config_file, topic, "-g", group, "--timeout", "5")
+    """Terminal 1 runs the consumer and leaves it running; terminal 2 pipes the eight lines in; once the eight
+    are printed, Ctrl-C in terminal 1 (--timeout 5 ends it anyway if they never come)."""
+    # unbuffered: what readline() has not returned stays in the pipe for communicate()
+    reader = start_consumer(config_file, topic, "-g", group, "--timeout", "5", bufsize=0)
     try:
         wait_for_assignment(kafka, group)
         produced = produce(config_file, topic, TUTORIAL)
+        printed = b""
+        for _ in TUTORIAL:
+            printed += reader.stdout.readline()  # b"" once it has ended
+        if reader.poll() is None:
+            reader.send_signal(signal.SIGINT)
         out, err = reader.communicate(timeout=60)
+        out = printed + out
     finally:
         reader.kill()
     assert produced.returncode == 0, produced.stderr
@@ -127,6 +162,7 @@ def test_keys_land_on_the_partition_java_would_choose(kafka, config_file, make_t
     assert placed == {k: murmur2_partition(k.encode(), 6) for k in keys}
 
 
+@OVER_SASL_SSL
 def test_at_least_once_across_restarts(kafka, config_file, topic, group):
     lines = [f"{i}:value {i}" for i in range(500)]
     assert produce(config_file, topic, lines).returncode == 0
@@ -177,6 +213,7 @@ def test_several_topics(kafka, config_file, make_topic, group):
     assert sorted(lines_of(out.stdout)) == ["a:1", "b:2"]
 
 
+@OVER_SASL_SSL
 def test_missing_topic_is_named(kafka, config_file, group):
     produced = produce(config_file, "no-such-topic", ["k:v"])
     assert produced.returncode == 1
@@ -220,6 +257,7 @@ def test_a_group_of_three_shares_the_partitions(kafka, config_file, make_topic, 
     assert set().union(*partitions) == set(range(6))
 
 
+@OVER_SASL_SSL
 def test_hundred_thousand_lines_nothing_lost_or_doubled(kafka, config_file, make_topic, group):
     topic = make_topic(4)
     lines = [f"key-{i % 1000}:value number {i}" for i in range(100_000)]
@@ -239,6 +277,7 @@ def test_property_overrides_the_file(kafka, config_file, topic, group):
     assert "-X acks" in bad.stderr.decode()
 
 
+@OVER_SASL_SSL
 def test_sigint_stops_the_consumer_cleanly_and_commits(kafka, config_file, topic, group):
     assert produce(config_file, topic, TUTORIAL).returncode == 0
     reader = start_consumer(config_file, topic, "-g", group)
@@ -251,12 +290,17 @@ def test_sigint_stops_the_consumer_cleanly_and_commits(kafka, config_file, topic
     assert consume(config_file, topic, "-g", group, "-e").stdout == b""
 
 
+@OVER_SASL_SSL
 def test_sigterm_while_waiting_for_input_delivers_what_was_read(kafka, config_file, topic, group):
     writer = subprocess.Popen([sys.executable, str(ROOT / "producer.py"), str(config_file), "-t", topic],
                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     writer.stdin.write(b"1:one\n2:two\n")
     writer.stdin.flush()
-    time.sleep(2)  # blocked reading stdin, which stays open
+    # both lines stored: the producer now only waits for more input on stdin, which stays open
+    deadline = time.monotonic() + 60
+    while len(read_topic(kafka.plaintext_bootstrap, topic, extra(kafka))) < 2:
+        assert time.monotonic() < deadline and writer.poll() is None, "the two lines never arrived"
+        time.sleep(0.1)
     writer.send_signal(signal.SIGTERM)
     err = writer.stderr.read().decode()
     writer.wait(30)
