@@ -92,10 +92,6 @@ def check_escapes(ctx, param, text):
 
 
 # -- writing stdout without ever storing an offset for an unwritten message ------------------
-class OutputClosed(Exception):
-    """stdout went away (| head): stop quietly."""
-
-
 def write_all(fd, lines):
     """Write a batch's Lines; on failure return how many were written whole, and the error."""
     data = memoryview(lines.data)  # a short write is followed by the rest, not by a copy of it

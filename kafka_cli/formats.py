@@ -77,18 +77,9 @@ def warn_unreadable(msg, style):
                    "confluent-kafka cannot read; the message is shown with its headers marked unreadable")
 
 
-def json_bytes(data):
-    """A JSON string for UTF-8 bytes, {"base64": ...} for anything else, null for null."""
-    if data is None:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"base64": base64.b64encode(data).decode("ascii")}
-
-
 def json_text(data):
-    """json_bytes(data) as JSON text, written out directly: this runs for every key and value."""
+    """A key or value as JSON text: a string for UTF-8 bytes, {"base64": ...} for anything else, null for null;
+    written out directly, since this runs for every key and value."""
     if data is None:
         return "null"
     try:

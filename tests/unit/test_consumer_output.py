@@ -13,7 +13,7 @@ from hypothesis import assume, example, given, strategies as st
 from commands import consumer
 from commands.consumer import write_all
 from kafka_cli.formats import (FORMATS, Lines, Style, format_json, format_json_batch, format_text_batch,
-                                format_verbose, format_verbose_batch, json_bytes)
+                                format_verbose, format_verbose_batch, json_text)
 from kafka_cli.lines import LineParser, split_lines
 
 
@@ -146,8 +146,8 @@ def test_json_timestamp(timestamp, expected):
     (b"\xed\xa0\x80", {"base64": "7aCA"}),   # an encoded surrogate is not UTF-8
     (b"\xc0\x80", {"base64": "wIA="}),       # overlong NUL
 ])
-def test_json_bytes(data, expected):
-    assert json_bytes(data) == expected
+def test_json_text(data, expected):
+    assert json.loads(json_text(data)) == expected
 
 
 def decode(field):
