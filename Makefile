@@ -24,10 +24,12 @@ test: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(PYTHON) -m pytest tests/unit
 
-## the benchmark: producer.py and consumer.py beside kcat and Kafka's Java tools, at three message sizes (throughput, latency, end to end)
+## the benchmark: producer.py and consumer.py beside kcat and Kafka's Java tools, at three message sizes (throughput, latency, end to end); then -L and --lag beside kcat -L and kafka-consumer-groups, and Avro through the Schema Registry
 bench: $(VENV)/.installed
 	@command -v kcat >/dev/null || { echo "kcat is needed: apt-get install kcat"; exit 1; }
 	$(PYTHON) bench/run.py
+	$(PYTHON) bench/views.py
+	PYTHON=$(PYTHON) bash bench/schema.sh
 
 ## the long soak run: random kills and pauses of one node of a 3-node cluster under load (SOAK_SECONDS, SOAK_SEED)
 soak: $(VENV)/.installed

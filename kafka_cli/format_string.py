@@ -97,7 +97,8 @@ def compile_format(template, style):
             continue
         token = template[i + 1:i + 2]
         if token not in TOKENS:
-            raise ConfigError(f"-F {template!r}: unknown token %{token} (known: "
+            shown = ascii("%" + token)[1:-1]  # (a control character typed after % must not reach the terminal raw)
+            raise ConfigError(f"-F {template!r}: unknown token {shown} (known: "
                               + " ".join("%" + t for t in TOKENS) + ")")
         if token == "%":
             literal += "%"

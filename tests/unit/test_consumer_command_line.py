@@ -165,3 +165,23 @@ def test_a_property_librdkafka_would_crash_on_names_where_it_was_set(invoke_unti
     result, handed = invoke_until_client("-X", "group.id=g\udcff")
     assert (result.exit_code, handed) == (2, [])
     assert result.stderr.splitlines()[-1] == "Error: -X group.id: the value is not valid UTF-8 (byte \\xff at position 1)"
+
+
+def test_exit_at_end_gives_up_on_a_silent_broker_after_30_s_without_timeout(monkeypatch):
+    """-e without --timeout: the wait for a broker that never answers is EXIT_AT_END_WAIT, 30 s (the process
+    test runs the same path with --timeout 3)."""
+    from types import SimpleNamespace
+
+    from commands import consumer as command
+
+    assert command.EXIT_AT_END_WAIT == 30
+    now = [1000.0]
+    monkeypatch.setattr(command.time, "monotonic", lambda: now[0])
+    state = SimpleNamespace(errors=SimpleNamespace(trouble=("Connection refused", 1000.0)))
+    config = SimpleNamespace(get=lambda name: "127.0.0.1:1", path="c.ini")
+    now[0] = 1029.9
+    assert command.cannot_finish(state, None, config) is None
+    now[0] = 1030.0
+    assert command.cannot_finish(state, None, config) == (
+        "-e: no broker answered for 30 s (Connection refused): check bootstrap.servers (127.0.0.1:1) in c.ini")
+    assert command.cannot_finish(state, 3.0, config).startswith("-e: no broker answered for 3 s")
