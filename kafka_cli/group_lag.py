@@ -95,8 +95,7 @@ def gather_lag(admin, group, selector, timeout, config):
     members, owners = members_and_owners(description)
     stored = {(tp.topic, tp.partition): tp.offset for tp in committed if tp.error is None and tp.offset >= 0}
     if not stored and not members:
-        raise CliError(f"group '{shown(group)}' does not exist on {config.get('bootstrap.servers')}: it has no members "
-                       f"and no committed offsets (state {state})")
+        raise CliError(nothing_to_show(group, state, config))
     wanted = partitions_of_interest(metadata, set(stored) | set(owners), selector)
     ends = log_end_offsets(admin, wanted, deadline, config, timeout)
     rows = []
@@ -180,6 +179,20 @@ def wait(future, deadline, group, config, timeout):
         if err.code() == KafkaError.GROUP_ID_NOT_FOUND:
             raise CliError(f"group '{shown(group)}' does not exist on {config.get('bootstrap.servers')}")
         raise CliError(f"group '{shown(group)}': {no_answer(err, timeout, config)} ({err.name()})")
+
+
+def nothing_to_show(group, state, config):
+    """A group without members or committed offsets we can see. Dead: it does not exist. Empty: the coordinator
+    knows it, so it has offsets; a broker leaves out, without a word, the offsets of topics this user may not
+    DESCRIBE (seen with a DENY ACL on the topic), and offsets also expire (offsets.retention.minutes)."""
+    where = config.get("bootstrap.servers")
+    if state != "Empty":
+        return (f"group '{shown(group)}' does not exist on {where}: it has no members and no committed offsets "
+                f"(state {state})")
+    user = config.get("sasl.username")
+    return (f"group '{shown(group)}' on {where} has no members and shows no committed offsets to "
+            f"{f'user {user!r}' if user else 'this client'} (state Empty): they expired, or they are on topics this "
+            "user may not describe (the broker's ACLs: DESCRIBE on the topic is needed)")
 
 
 def log_end_offsets(admin, wanted, deadline, config, timeout):

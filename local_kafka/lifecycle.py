@@ -34,6 +34,11 @@ def create_topic(admin, name, partitions=1, timeout=30, replication_factor=1):
 class KafkaBase:
     """What one node and a cluster share: the working directory, TLS, users, client configs, life cycle."""
 
+    # An ACL authorizer (StandardAuthorizer) that lets everyone do everything until an ACL says otherwise, and
+    # PLAINTEXT's ANONYMOUS (the tests' admin, the brokers among themselves) anything always: a subclass sets
+    # it (tests of what a user without rights is told); the launcher's own Kafka runs without one.
+    acls = False
+
     brokers = 1
     heap = HEAP
 

@@ -112,6 +112,10 @@ def topic_properties(brokers, auto_create_topics):
     }
 
 
+ACL_PROPERTIES = {"authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                  "super.users": "User:ANONYMOUS", "allow.everyone.if.no.acl.found": "true"}
+
+
 def write_properties(node, cluster, voters):
     """Write `node`'s server.properties, for a node of `cluster` (its size, passwords, keystore, topic policy)."""
     props = {"node.id": node.node_id, **listener_properties(node.ports, voters),
@@ -120,7 +124,8 @@ def write_properties(node, cluster, voters):
              "ssl.keystore.type": "PEM",
              "ssl.keystore.location": str(cluster.workdir / "tls" / "server-keystore.pem"),
              "log.dirs": str(node.dir / "data"),
-             **topic_properties(cluster.brokers, cluster.auto_create_topics)}
+             **topic_properties(cluster.brokers, cluster.auto_create_topics),
+             **(ACL_PROPERTIES if cluster.acls else {})}
     write_private(node.properties, "".join(f"{k}={v}\n" for k, v in props.items()))
 
 
