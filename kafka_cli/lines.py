@@ -85,15 +85,10 @@ class InputLines:
         self.at_start = True
         self.skipping = None  # the TooLong line being skipped to its end
 
-    def feed(self, block):
-        """(the complete lines up to the end of `block`, the too-long line that ended in it or None).
-
-        A too-long line that ends here comes before every line of the list, having begun before them."""
-        chunk, too_long = self.feed_chunk(block)
-        return split_lines(chunk)[0], too_long
-
     def feed_chunk(self, block):
-        """feed(), with the complete lines as one bytes object, each line still ending in its newline."""
+        """(the complete lines up to the end of `block` as one bytes object, each still ending in its newline;
+        the too-long line that ended in it or None). A too-long line that ends here comes before every line of
+        the chunk, having begun before them."""
         if self.at_start:
             block, self.rest = self.rest + block, b""
             if len(block) < len(BOM) and BOM.startswith(block):
@@ -118,13 +113,9 @@ class InputLines:
         self.rest = rest
         return chunk, too_long
 
-    def end(self):
-        """At the end of input: (the last line, if it had no newline, as a list; the too-long line or None)."""
-        chunk, too_long = self.end_chunk()
-        return split_lines(chunk)[0], too_long
-
     def end_chunk(self):
-        """end(), with the last line (if any) as a chunk, as feed_chunk() gives: ending in a newline."""
+        """At the end of input: (the last line, if it had no newline, as a chunk ending in one, as feed_chunk() gives;
+        the too-long line or None)."""
         too_long, self.skipping = self.skipping, None
         rest, self.rest = self.rest, b""
         return (rest + b"\n" if rest else b""), too_long

@@ -38,12 +38,18 @@ def test_split_lines(block, lines, rest):
     assert split_lines(block) == (lines, rest)
 
 
+def feed(reader, block):
+    """InputLines.feed_chunk (end_chunk for b"", the end of input) as a list of lines, as the read loop splits them."""
+    chunk, too_long = reader.feed_chunk(block) if block else reader.end_chunk()
+    return split_lines(chunk)[0], too_long
+
+
 def read_loop(blocks, limit=10**9, separator=b":"):
     """What read_and_produce does with the blocks os.read returns: InputLines carries the unfinished rest.
     A line too long to send comes as its TooLong."""
     out, reader = [], InputLines(limit, separator)
     for block in list(blocks) + [b""]:  # b"" is end of input
-        lines, too_long = reader.feed(block) if block else reader.end()
+        lines, too_long = feed(reader, block)
         assert len(reader.rest) <= reader.cap  # memory: never more than one sendable line is kept
         out += ([too_long] if too_long else []) + lines
     return out
@@ -275,11 +281,11 @@ def test_a_huge_line_without_newline_is_skipped_in_linear_time_and_bounded_memor
     reader = InputLines(1000, b":")
     block = b"\0" * 65536
     for _ in range(4096):  # 256 MiB through, never more than the limit kept
-        assert reader.feed(block) == ([], None)
+        assert feed(reader, block) == ([], None)
         assert len(reader.rest) <= reader.cap
-    lines, too_long = reader.feed(b"tail\nk:v\n")
+    lines, too_long = feed(reader, b"tail\nk:v\n")
     assert lines == [b"k:v"] and too_long.line_size == 4096 * 65536 + 4 and too_long.value_size == too_long.line_size
-    assert reader.end() == ([], None)
+    assert feed(reader, b"") == ([], None)
 
 
 def test_read_and_produce_reports_a_too_long_line_with_its_number_and_goes_on():
