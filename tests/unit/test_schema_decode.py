@@ -1,6 +1,7 @@
 """kafka_cli.schema_types / schema_decode / schema_output without a registry: the wire format, the codecs, the
 numbers, and what a consumer shows (schemas handed in as a registry would)."""
 
+import base64
 import json
 
 import pytest
@@ -110,6 +111,12 @@ class Message:
     def value(self):
         return self._value
 
+    def set_key(self, key):  # as confluent_kafka's Message: the schema step puts the shown bytes in
+        self._key = key
+
+    def set_value(self, value):
+        self._value = value
+
     def error(self):
         return None
 
@@ -178,3 +185,19 @@ def test_json_output_of_a_mixed_batch_escapes_decoded_text_like_the_format_does(
     first, second = render(batch).data.decode().splitlines()
     assert json.loads(first)["value"] == "plain" and "value_raw" not in first
     assert "\\u2028\\u009b" in second and json.loads(second)["value"] == {"a": "\u2028\u009b"}
+
+
+@pytest.mark.parametrize("output_format", ["text", "verbose"])
+def test_the_short_way_after_the_first_decode_shows_what_the_long_way_shows(output_format):
+    """The first payload of a schema id is decoded the long way; later ones take the cached short way: same bytes."""
+    from confluent_kafka import Message as KafkaMessage
+
+    render = view(output_format, [])
+    payload = framed(1, '{"a":"\u00e9","b":[1.5,null]}'.encode())
+    batch = [KafkaMessage(topic="t", partition=0, offset=0, key=b"k", value=payload, timestamp=(1, 1000))
+             for _ in range(3)]
+    first, second, third = render(batch).data.split(b"\n")[:3]
+    assert b'{"a":"\xc3\xa9","b":[1.5,null]}' in first
+    if output_format == "verbose":
+        assert first.endswith(b"  [JSON schema 1 s-value; stored: " + base64.b64encode(payload) + b"]")
+    assert first == second == third
