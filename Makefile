@@ -16,10 +16,10 @@ demo: $(VENV)/.installed
 	@PATH="$(VENV)/bin:$$PATH" bash local_kafka/demo.sh
 
 ## the whole test suite (unit + integration against a real local Kafka)
+## (three workers: most tests wait on a broker or a process, so two cores run three of them; the script tests run
+## once more against Kafka 3.9.1 on their own broker, tests/integration/test_scripts_on_kafka_3_9.py)
 test: $(VENV)/.installed
-	$(PYTHON) -m pytest
-	@# then the script tests once more against Kafka 3.9.1, a release users' clusters still run
-	KAFKA_TEST_VERSION=3.9.1 $(PYTHON) -m pytest -p no:cacheprovider tests/integration/test_scripts.py
+	$(PYTHON) -m pytest -n 3 --dist loadgroup
 
 unit: $(VENV)/.installed
 	$(PYTHON) -m pytest tests/unit

@@ -19,11 +19,12 @@ from kafka_cli.boundary import INT32_MAX, c_string_problem, topic_problem
 from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.errors import CliError, ConfigError
-from kafka_cli.format_string import TOKENS, escapes_problem, format_string
+from kafka_cli.format_string import TOKENS, format_string
 from kafka_cli.formats import FORMATS, Style, one_by_one
 from kafka_cli.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.exit_status import run_command
-from kafka_cli.options import CONTEXT_SETTINGS, common_options, debug_for_verbosity, unescape, version_option
+from kafka_cli.options import (CONTEXT_SETTINGS, common_options, debug_for_verbosity, escapes_problem, unescape,
+                               version_option)
 from kafka_cli.schema_options import decode_schemas, schema_format_options
 from kafka_cli.secrets import Redactor
 from kafka_cli.terminal import Progress, progress_wanted, setup_logging

@@ -1,8 +1,6 @@
 """consumer.py -F/--format-string: kcat's output tokens (%t %p %o %k %s %S %K %T %h %%, with \\n \\t escapes),
 compiled once into a list of parts and applied per message. Safe-terminal rules apply to the data parts."""
 
-import re
-
 from .errors import ConfigError
 from .escaping import for_terminal
 from .formats import read_headers
@@ -13,24 +11,6 @@ TOKENS = {
     "K": "key size in bytes (-1: null)", "T": "timestamp in ms (-1: none)", "h": "headers as NAME=VALUE,... (NULL: no value)",
     "%": "a percent sign",
 }
-
-
-# How options.unescape reads a backslash: \xHH, or the one character after it
-_BACKSLASH = re.compile(r"\\(x[0-9A-Fa-f]{2}|.)", re.S)
-
-
-def escapes_problem(text):
-    r"""Why options.unescape cannot turn `text` (-K, --null-marker, -F) into bytes, or None. A \x must be
-    followed by two hex digits (kcat's \xHH): unescape would fail on "\xZZ" with a traceback. A lone
-    surrogate has no bytes at all; a command line never holds one (its bytes that are not UTF-8 arrive as
-    U+DC80-U+DCFF, which turn back into those bytes), but a caller from Python can pass one."""
-    for match in _BACKSLASH.finditer(text):
-        if match.group(1) == "x":
-            return f"\\x at position {match.start()} must be followed by two hex digits (\\xHH), or write \\\\x"
-    for at, char in enumerate(text):
-        if "\ud800" <= char < "\udc80" or "\udd00" <= char <= "\udfff":
-            return f"holds a lone surrogate \\u{ord(char):04x} at position {at}, which has no bytes"
-    return None
 
 
 def _data(part, style):

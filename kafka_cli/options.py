@@ -15,19 +15,37 @@ _ESCAPE = re.compile(rb"\\(x[0-9A-Fa-f]{2}|.)", re.S)
 
 def unescape(text, option="-K"):
     r"""A separator as bytes, with kcat's escapes: \t \n \xHH, and ours: \r \0 \\ mean the character.
-    Any other backslash stays as it is, so a plain '\' or a Windows path still means itself; a \x without two
-    hex digits after it is refused (ConfigError naming `option`), since no byte is meant."""
+    Any other backslash stays as it is, so a plain '\' or a Windows path still means itself; what
+    escapes_problem refuses is a ConfigError naming `option`."""
+    problem = escapes_problem(os.fsdecode(text))
+    if problem is not None:
+        raise ConfigError(f"{option} {ascii(os.fsdecode(text))}: {problem}")
+
     def replace(match):
         code = match.group(1)
         if code[:1] == b"x":
-            if len(code) != 3:
-                raise ConfigError(f"{option} {ascii(os.fsdecode(text))}: \\x must be followed by two hex "
-                                  "digits (e.g. \\x1f)")
             return bytes([int(code[1:], 16)])
         return _ESCAPES.get(code.decode("latin-1"), match.group(0))
 
-    text = os.fsencode(text)
-    return _ESCAPE.sub(replace, text)
+    return _ESCAPE.sub(replace, os.fsencode(text))
+
+
+# unescape's reading of a backslash (as _ESCAPE), on text: \xHH, or the one character after it
+_BACKSLASH = re.compile(r"\\(x[0-9A-Fa-f]{2}|.)", re.S)
+
+
+def escapes_problem(text):
+    r"""Why unescape cannot turn `text` (-K, --null-marker, -F) into bytes, or None. A \x must be
+    followed by two hex digits (kcat's \xHH): unescape would fail on "\xZZ" with a traceback. A lone
+    surrogate has no bytes at all; a command line never holds one (its bytes that are not UTF-8 arrive as
+    U+DC80-U+DCFF, which turn back into those bytes), but a caller from Python can pass one."""
+    for match in _BACKSLASH.finditer(text):
+        if match.group(1) == "x":
+            return f"\\x at position {match.start()} must be followed by two hex digits (\\xHH), or write \\\\x"
+    for at, char in enumerate(text):
+        if "\ud800" <= char < "\udc80" or "\udd00" <= char <= "\udfff":
+            return f"holds a lone surrogate \\u{ord(char):04x} at position {at}, which has no bytes"
+    return None
 
 
 def parse_headers(items):

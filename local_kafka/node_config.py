@@ -2,6 +2,7 @@
 id; and the client configs (INI, the shape of config.ini.example) written beside them for the scripts."""
 
 import base64
+import os
 import socket
 import uuid
 
@@ -45,9 +46,12 @@ def write_logging_config(workdir, version):
 
 
 def java_command(java, heap, log_flag, log_file, classpath):
-    """The JVM command line of one node, up to (not including) the main class."""
+    """The JVM command line of one node, up to (not including) the main class. LOCAL_KAFKA_JAVA_OPTIONS (flags
+    separated by spaces) come last, so they win: the test suite sets -XX:TieredStopAtLevel=1, which halves the
+    CPU a node's start costs (2.8 s against 4.7 here) at the price of a slower broker once it is warm."""
+    extra = os.environ.get("LOCAL_KAFKA_JAVA_OPTIONS", "").split()
     return [java, heap, "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true", f"-Dlocal.kafka.log={log_file}",
-            log_flag, "-cp", classpath]
+            log_flag, *extra, "-cp", classpath]
 
 
 def free_ports(count):

@@ -30,15 +30,32 @@ from local_kafka import KafkaCluster, LocalKafka, create_topic  # noqa: E402
 from local_kafka.broker import write_client_config  # noqa: E402
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
+# the brokers the tests start (also through `python -m local_kafka`) compile with the JIT's first tier only: a node
+# starts on 40 % less CPU, which a 2-core machine running three workers' brokers feels; their speed is not measured
+os.environ.setdefault("LOCAL_KAFKA_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1")
 LISTENERS = ("plaintext", "sasl_ssl")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "local_broker_only: needs the project's own broker (kills it, or uses its users)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "xdist_group(name): run on the one xdist worker of that group")
 
 
+# make test runs the suite on three pytest-xdist workers (--dist loadgroup), each a session of its own with its own
+# brokers. A test that needs one of the costly brokers goes to the one worker that holds it, so each of those
+# starts once a run: the tests of a group run one after another on its worker, the rest spread over all three.
+XDIST_GROUPS = {"kafka_cluster": "three-nodes", "kafka_autocreate": "auto-create", "schema_registry": "registry"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            for fixture, group in XDIST_GROUPS.items():
+                if fixture in item.fixturenames:
+                    item.add_marker(pytest.mark.xdist_group(group))
+                    break
     if os.environ.get("KAFKA_INTEGRATION") == "skip":
         skip = pytest.mark.skip(reason="KAFKA_INTEGRATION=skip: integration tests left out on purpose")
         for item in items:

@@ -39,7 +39,7 @@ def test_a_hostile_json_line_after_500_good_ones(kafka, make_topic, line, says):
     ([b"-X", b"a\xff=1"], b"-X a\\udcff: the property name is not valid UTF-8 (byte \\xff at position 1)"),
     ([b"-t", b"t\xff"], b"the topic name is not valid UTF-8 (byte \\xff at position 1)"),
     ([b"-X", b"sasl.password:hunter2"], b"-X 'sasl.password ...': expected KEY=VALUE"),
-    ([b"-K", b"\\x"], b"\\x must be followed by two hex digits"),
+    ([b"-K", b"\\x"], b"\\x at position 0 must be followed by two hex digits"),
 ])
 def test_a_hostile_argument_is_exit_2_before_anything_is_read(kafka, args, says):
     result = subprocess.run([sys.executable, str(ROOT / "producer.py"), str(kafka.plaintext_config), *args],

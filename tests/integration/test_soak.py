@@ -5,7 +5,7 @@ producer is idempotent), and the group must print every line at least once.
 
     SOAK_SECONDS=600 SOAK_SEED=4711 .venv/bin/python -m pytest -s tests/integration/test_soak.py    (make soak)
 
-SOAK_SECONDS (default 30, the run in the test suite: two or three faults) is how long new faults keep coming; SOAK_SEED (default:
+SOAK_SECONDS (default 20, the run in the test suite: two faults or so) is how long new faults keep coming; SOAK_SEED (default:
 a fresh one) replays the same nodes, faults, hold times and gaps. The seed and the totals are printed at
 the end (pytest -s shows them) and go to $FAULTS_REPORT as one row.
 """
@@ -28,7 +28,7 @@ from .faults_report import record
 
 pytestmark = [pytest.mark.slow, pytest.mark.local_broker_only]
 
-SECONDS = float(os.environ.get("SOAK_SECONDS") or 30)
+SECONDS = float(os.environ.get("SOAK_SECONDS") or 20)
 SEED = int(os.environ.get("SOAK_SEED") or random.SystemRandom().randrange(1_000_000))
 PARTITIONS = 6
 
