@@ -195,7 +195,7 @@ def _refusal(error, registry, choice, subject, describe_failure):
                 f"versions ({one_line(error.error_message, 200)})")
     if status == 404 and code == 40401:
         return (f"subject {subject} is not in the Schema Registry: give the schema with --{choice.side}-schema FILE "
-                "(it is then registered) or an id with --{choice.side}-schema-id")
+                f"(it is then registered) or an id with --{choice.side}-schema-id")
     if status == 404:
         return f"{what} is not in the Schema Registry at {registry.url}"
     if status == 422:
