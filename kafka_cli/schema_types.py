@@ -148,6 +148,41 @@ class ProtobufCodec:
             cls = self._classes[tuple(indexes)] = GetMessageClass(descriptor)
         return cls
 
+    def message_names(self):
+        """[(name in the file, full name, indexes)] of every message type of the file, nested ones too, in the
+        file's order: Order, Order.Line, test.Order.Line. Map entries are left out: protoc makes them and nobody
+        writes one, yet they keep their place in the indexes, as Confluent counts them."""
+        found = []
+        package = f"{self.file.package}." if self.file.package else ""
+        stack = [((i,), m.name, m) for i, m in reversed(list(enumerate(self.file_proto.message_type)))]
+        while stack:
+            indexes, name, message = stack.pop()
+            if not message.options.map_entry:
+                found.append((name, package + name, indexes))
+            stack += [(indexes + (j,), f"{name}.{n.name}", n)
+                      for j, n in reversed(list(enumerate(message.nested_type)))]
+        return found
+
+    def message_path(self, name):
+        """Confluent's message-index path of the message type `name` (Outer, Outer.Inner or pkg.Outer.Inner, a
+        leading dot allowed as in .proto files); a BadSchema listing the file's messages when it has no such one.
+        A full name is looked up first: it is never ambiguous."""
+        messages = self.message_names()
+        lookup = {full: indexes for _, full, indexes in messages}
+        for short, _, indexes in messages:
+            lookup.setdefault(short, indexes)
+        found = lookup.get(name[1:] if name.startswith(".") else name)
+        if found is None:
+            known = [short for short, _, _ in messages]
+            shown = ", ".join(known[:30]) + (f" and {len(known) - 30} more" if len(known) > 30 else "")
+            raise BadSchema(f"the schema has no message {one_line(repr(name), 100)}; its messages: "
+                            f"{shown or 'none'}")
+        return found
+
+    def full_name(self, indexes):
+        """The full name (pkg.Outer.Inner) of the message at `indexes`, as RecordNameStrategy names it."""
+        return self.message_class(indexes).DESCRIPTOR.full_name
+
     @property
     def file_proto(self):
         from google.protobuf import descriptor_pb2
