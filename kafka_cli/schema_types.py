@@ -128,8 +128,8 @@ class ProtobufCodec:
         from google.protobuf import descriptor_pool
 
         self.pool = descriptor_pool.DescriptorPool()
-        for name, ref in references:
-            _add_file(self.pool, name, ref.schema_str)
+        for at, (name, ref) in enumerate(references):  # a reference may import the ones loaded before it
+            _add_file(self.pool, name, ref.schema_str, references[:at])
         self.file = _add_file(self.pool, "schema.proto", schema_str, references)
         self._classes = {}
 
