@@ -45,12 +45,17 @@ class AvroCodec:
 
     def __init__(self, schema_str, references):
         import fastavro
+        from fastavro.schema import UnknownType
 
         self._fastavro = fastavro
         named = {}  # full name -> schema, filled by each reference: how Avro references work
-        for _, ref in references:
-            fastavro.parse_schema(json.loads(ref.schema_str), named_schemas=named)
-        self.schema = fastavro.parse_schema(json.loads(schema_str), named_schemas=named)
+        try:
+            for _, ref in references:
+                fastavro.parse_schema(json.loads(ref.schema_str), named_schemas=named)
+            self.schema = fastavro.parse_schema(json.loads(schema_str), named_schemas=named)
+        except UnknownType as e:  # its str() is the bare name
+            raise BadSchema(f"the AVRO schema uses the type {e.name}, which neither it nor its references "
+                            "define") from None
 
     def decode(self, payload):
         stream = io.BytesIO(payload)
@@ -101,8 +106,13 @@ class JsonCodec:
 
     def _check(self, document):
         from jsonschema.exceptions import best_match
+        from referencing.exceptions import Unresolvable
 
-        error = best_match(self.validator.iter_errors(document))
+        try:
+            error = best_match(self.validator.iter_errors(document))
+        except Unresolvable as e:  # found only where a document leads the validator: said per message, no crash
+            raise BadPayload(f"cannot be checked: the JSON schema's $ref {one_line(getattr(e, 'ref', e), 100)} "
+                             "names no schema it has (a schema of another subject comes as a reference)") from None
         if error is not None:
             where = "/".join(map(str, error.absolute_path)) or "the document"
             raise BadPayload(f"does not fit the JSON schema at {where}: {one_line(error.message)}")
