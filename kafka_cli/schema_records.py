@@ -228,10 +228,20 @@ def _from_file(choice, kind, source, registry):
     try:
         codec = make_codec(schema, references)
     except BadSchema as e:
-        hint = f" (a type of another subject's schema needs --{choice.side}-references FILE)" \
-            if not choice.entries else ""
-        raise ConfigError(f"--{choice.side}-schema {choice.schema_file}: {e}{hint}") from None
+        raise ConfigError(f"--{choice.side}-schema {choice.schema_file}: {e}{_reference_hint(choice, kind, e)}") \
+            from None
     return Settled(schema, references, codec, _message_indexes(codec, choice, None))
+
+
+def _reference_hint(choice, kind, error):
+    """Said when the schema seems to use another subject's schema and no --{side}-references FILE gave one."""
+    import re
+
+    imports = kind == "PROTOBUF" and re.search(r'^\s*import\s+(?:public\s+|weak\s+)?"(?!google/protobuf/)',
+                                               choice.text, re.M)
+    if choice.entries or not (imports or (kind == "AVRO" and "uses the type" in str(error))):
+        return ""
+    return f" (a type of another subject's schema needs --{choice.side}-references FILE)"
 
 
 def _settled(schema, references, choice, subject):

@@ -222,9 +222,21 @@ def test_an_avro_schema_registered_with_its_references_and_encoded_with_them(cli
 
 
 def test_a_schema_needing_a_reference_it_was_not_given_is_refused_before_registering(client, tmp_path):
-    with pytest.raises(ConfigError, match="c.avsc: the AVRO schema does not parse: .*needs --value-references FILE"):
+    with pytest.raises(ConfigError, match="c.avsc: the AVRO schema uses the type test.Address, which neither it nor "
+                                          "its references define \\(a type of another subject's schema needs "
+                                          "--value-references FILE\\)"):
         encoders([Choice("value", "avro", write(tmp_path, CUSTOMER, "c.avsc"))])
     assert client.registered == {}
+    with pytest.raises(ConfigError) as caught:  # no hint where nothing points at another subject
+        encoders([Choice("value", "avro", write(tmp_path, '{"type": "record"', "c.avsc"))])
+    assert "references" not in caught.value.message
+
+
+def test_a_proto_importing_a_file_it_was_not_given(client, tmp_path):
+    proto = 'syntax = "proto3";\nimport "billing/common.proto";\nmessage A { billing.Money m = 1; }\n'
+    with pytest.raises(ConfigError, match=r"a.proto: protoc could not read .*\(a type of another subject's schema "
+                                          "needs --value-references FILE\\)"):
+        encoders([Choice("value", "protobuf", write(tmp_path, proto, "a.proto"))])
 
 
 def test_a_bad_references_file_of_the_value_is_said_before_the_key_is_registered(client, tmp_path):
