@@ -166,9 +166,9 @@ def check_choice(choice, registry):
     if registry is None:
         raise ConfigError(f"{flag}-format {choice.fmt} needs a Schema Registry: set schema.registry.url in "
                           "[default] (or url in [schema_registry]) of the config file")
-    if choice.schema_file and choice.schema_id is not None:
+    if choice.schema_file is not None and choice.schema_id is not None:
         raise ConfigError(f"{flag}-schema and {flag}-schema-id both name the schema: give one")
-    if choice.references_file is not None and not choice.schema_file:
+    if choice.references_file is not None and choice.schema_file is None:
         raise ConfigError(f"{flag}-references needs {flag}-schema FILE: the references are registered with that "
                           "schema (a schema already registered has its own)")
 
@@ -177,12 +177,12 @@ def prepare(choice, registry):
     """`choice` checked, with its schema file and references file read (a ConfigError names the file): all that
     needs no registry, done for both sides before either side asks the registry anything."""
     check_choice(choice, registry)
-    if not choice.schema_file or choice.fmt not in SCHEMA_FORMATS:
+    if choice.schema_file is None or choice.fmt not in SCHEMA_FORMATS:
         return choice
     from .schema_references import read_references
 
     text = read_schema_file(choice.schema_file, choice.side)
-    entries = read_references(choice.references_file, choice.side) if choice.references_file else []
+    entries = read_references(choice.references_file, choice.side) if choice.references_file is not None else []
     return dataclasses.replace(choice, text=text, entries=entries)
 
 
@@ -262,7 +262,7 @@ def _message_indexes(codec, choice, subject):
     try:
         return codec.message_path(choice.message)
     except BadSchema as e:
-        what = f"--{choice.side}-schema {choice.schema_file}" if choice.schema_file else (
+        what = f"--{choice.side}-schema {choice.schema_file}" if choice.schema_file is not None else (
             f"subject {subject}" if subject else f"schema id {choice.schema_id}")
         raise ConfigError(f"--{choice.side}-message: {what}: {e}") from None
 

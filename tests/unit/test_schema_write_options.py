@@ -350,3 +350,10 @@ def test_an_unknown_subject_names_the_options_to_use():
     assert said == ("subject t-key is not in the Schema Registry: give the schema with --key-schema FILE (it is then "
                     "registered) or an id with --key-schema-id")
     assert "{" not in said
+
+
+def test_an_empty_file_name_is_no_file_rather_than_none(client):
+    with pytest.raises(ConfigError, match="--value-schema : cannot read it"):
+        encoders([Choice("value", "avro", "")])
+    with pytest.raises(ConfigError, match="--value-references : cannot read it"):
+        encoders([Choice("value", "avro", "/dev/null", references_file="")])
