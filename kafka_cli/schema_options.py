@@ -83,7 +83,8 @@ WRITE_FORMATS = ("string", "integer", "double", *SCHEMA_FORMATS)
 
 def schema_write_options(f):
     """--key-format/--value-format, --key-schema/--value-schema FILE, --key-schema-id/--value-schema-id N,
-    --subject-name-strategy: kept in click's context (not main()'s parameters) for encode_schemas."""
+    --key-references/--value-references FILE, --key-message/--value-message NAME, --subject-name-strategy: kept
+    in click's context (not main()'s parameters) for encode_schemas."""
     import click
 
     def remember(ctx, param, value):
@@ -106,6 +107,15 @@ def schema_write_options(f):
                               "default: the subject's latest version."),
             click.option(f"--{side}-schema-id", f"{side}_schema_id", metavar="N", type=click.IntRange(1, 2**31 - 1),
                          expose_value=False, callback=remember, help=f"Write the {side} with this registered schema."),
+            click.option(f"--{side}-references", f"{side}_references", metavar="FILE", expose_value=False,
+                         callback=remember,
+                         help=f"The schemas --{side}-schema FILE references (Avro types of another subject, a JSON "
+                              "Schema $ref, a Protobuf import), registered with it: a JSON list of {\"name\": ..., "
+                              "\"subject\": ..., \"version\": N}; without version: the subject's latest."),
+            click.option(f"--{side}-message", f"{side}_message", metavar="NAME", expose_value=False,
+                         callback=remember,
+                         help=f"Protobuf: the message type each {side} is (Outer, Outer.Inner or pkg.Outer.Inner); "
+                              "default: the schema's first message."),
         ]
     for option in options:
         f = option(f)
@@ -120,10 +130,11 @@ def encode_schemas(records, config, topic):
     meta = click.get_current_context().meta
     get = lambda name: meta.get(f"kafka_cli.{name}")  # noqa: E731
     if {get("key_format"), get("value_format")} <= {"string", None} and not any(
-            get(f"{side}_schema{suffix}") for side in ("key", "value") for suffix in ("", "_id")):
+            get(f"{side}_{name}") is not None for side in ("key", "value")
+            for name in ("schema", "schema_id", "references", "message")):
         return records
     from .schema_records import Choice, schema_records
 
-    choices = [Choice(side, get(f"{side}_format") or "string", get(f"{side}_schema"), get(f"{side}_schema_id"))
-               for side in ("key", "value")]
+    choices = [Choice(side, get(f"{side}_format") or "string", get(f"{side}_schema"), get(f"{side}_schema_id"),
+                      get(f"{side}_references"), get(f"{side}_message")) for side in ("key", "value")]
     return schema_records(records, config, topic, choices, get("subject_name_strategy") or "topic")

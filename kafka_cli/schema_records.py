@@ -2,13 +2,18 @@
 and turns each key and value (JSON text in a text line; the JSON value itself in a -f json record) into the schema's
 encoding in Confluent's wire format. A line that does not fit the schema is a BadLine like any other.
 
-The schema is settled before any line is read: registered under its subject (--*-schema FILE), taken by id
-(--*-schema-id N), or the subject's latest version; a refusal of the registry is one CliError naming the subject.
+The schema is settled before any line is read: registered under its subject (--*-schema FILE, with the schemas
+it references: --*-references FILE, kafka_cli/schema_references.py), taken by id (--*-schema-id N), or the
+subject's latest version; a refusal of the registry is one CliError naming the subject. Protobuf writes the
+file's first message type, or the one --*-message NAME names.
 """
 
 import base64
+import dataclasses
+import functools
 import json
 import struct
+from dataclasses import dataclass
 
 from .errors import CliError, ConfigError
 from .lines import BadLine
@@ -21,13 +26,16 @@ NUMBER_LAYOUTS = {"integer": ">i", "double": ">d"}  # Kafka's IntegerSerializer,
 class Encoder:
     """JSON data -> the bytes of one side: schema'd (magic byte, id, payload) or a big-endian number."""
 
-    def __init__(self, fmt, codec=None, schema_id=None, subject=None):
+    def __init__(self, fmt, codec=None, schema_id=None, subject=None, indexes=None):
         self.fmt, self.codec, self.schema_id, self.subject = fmt, codec, schema_id, subject
         self.header = b"\x00" + schema_id.to_bytes(4, "big") if schema_id is not None else b""
+        self._encode = getattr(codec, "encode", None)
+        if indexes is not None:  # Protobuf: the message written (--{side}-message), its index path before it
+            self._encode = functools.partial(codec.encode, indexes=indexes)
 
     def encode(self, document):
         if self.codec is not None:
-            return self.header + self.codec.encode(document)
+            return self.header + self._encode(document)
         try:
             return struct.pack(NUMBER_LAYOUTS[self.fmt], document)
         except (struct.error, TypeError):
@@ -91,29 +99,21 @@ class SchemaRecords:
 
 # -- settling the schema, before any line ---------------------------------------------------------------
 def record_name(kind, schema_str):
-    """The record's full name, for RecordNameStrategy: Avro namespace.name, JSON Schema title, Protobuf
-    package.first message."""
+    """The record's full name, for RecordNameStrategy: Avro namespace.name, JSON Schema title (Protobuf's is the
+    message's full name, from its descriptor: ProtobufCodec.full_name)."""
+    schema = json.loads(schema_str)
     if kind == "AVRO":
-        schema = json.loads(schema_str)
         name = schema.get("name", "") if isinstance(schema, dict) else ""
         namespace = schema.get("namespace") if isinstance(schema, dict) else None
         return f"{namespace}.{name}" if namespace and "." not in name else name
-    if kind == "JSON":
-        schema = json.loads(schema_str)
-        return schema.get("title", "") if isinstance(schema, dict) else ""
-    import re
-
-    package = re.search(r"^\s*package\s+([\w.]+)\s*;", schema_str, re.M)
-    message = re.search(r"^\s*message\s+(\w+)", schema_str, re.M)
-    name = message.group(1) if message else ""
-    return f"{package.group(1)}.{name}" if package and name else name
+    return schema.get("title", "") if isinstance(schema, dict) else ""
 
 
-def subject_for(strategy, topic, side, kind, schema_str):
+def subject_for(strategy, topic, side, name):
+    """The subject under `strategy`; `name` is the record's full name, None without a schema file."""
     if strategy == "topic":
         return f"{topic}-{side}"
-    name = record_name(kind, schema_str) if schema_str is not None else ""
-    if not name:
+    if not name or not isinstance(name, str):
         raise ConfigError(f"--subject-name-strategy {strategy} needs the {side} schema's record name: give it with "
                           f"--{side}-schema FILE (a named Avro record, a JSON Schema title, a Protobuf message)")
     return name if strategy == "record" else f"{topic}-{name}"
@@ -127,63 +127,165 @@ def read_schema_file(path, side):
         raise ConfigError(f"--{side}-schema {path}: cannot read it: {getattr(e, 'strerror', None) or e}") from None
 
 
+@dataclass
 class Choice:
-    """One side's options: --{side}-format, --{side}-schema, --{side}-schema-id."""
+    """One side's options: --{side}-format, --{side}-schema, --{side}-schema-id, --{side}-references,
+    --{side}-message; `text` and `entries` are the two files as read (prepare)."""
+    side: str
+    fmt: str
+    schema_file: str = None
+    schema_id: int = None
+    references_file: str = None
+    message: str = None
+    text: str = None
+    entries: list = ()
 
-    def __init__(self, side, fmt, schema_file=None, schema_id=None):
-        self.side, self.fmt, self.schema_file, self.schema_id = side, fmt, schema_file, schema_id
+
+@dataclass
+class Settled:
+    """A side's schema as it is written: the Schema, the referenced ones ([(name, Schema)]), its codec, and for
+    Protobuf the index path of the message written."""
+    schema: object
+    references: list
+    codec: object
+    indexes: tuple = None
+
+
+def check_choice(choice, registry):
+    """The options that cannot go together, said before any file is read or the registry is asked."""
+    flag = f"--{choice.side}"
+    if choice.message is not None and choice.fmt != "protobuf":
+        raise ConfigError(f"{flag}-message names a Protobuf message type: it needs {flag}-format protobuf, not "
+                          f"{choice.fmt}")
+    if choice.fmt not in SCHEMA_FORMATS:
+        for option, value in (("schema", choice.schema_file), ("schema-id", choice.schema_id),
+                              ("references", choice.references_file)):
+            if value is not None:
+                raise ConfigError(f"{flag}-{option} needs {flag}-format avro, jsonschema or protobuf")
+        return
+    if registry is None:
+        raise ConfigError(f"{flag}-format {choice.fmt} needs a Schema Registry: set schema.registry.url in "
+                          "[default] (or url in [schema_registry]) of the config file")
+    if choice.schema_file is not None and choice.schema_id is not None:
+        raise ConfigError(f"{flag}-schema and {flag}-schema-id both name the schema: give one")
+    if choice.references_file is not None and choice.schema_file is None:
+        raise ConfigError(f"{flag}-references needs {flag}-schema FILE: the references are registered with that "
+                          "schema (a schema already registered has its own)")
+
+
+def prepare(choice, registry):
+    """`choice` checked, with its schema file and references file read (a ConfigError names the file): all that
+    needs no registry, done for both sides before either side asks the registry anything."""
+    check_choice(choice, registry)
+    if choice.schema_file is None or choice.fmt not in SCHEMA_FORMATS:
+        return choice
+    from .schema_references import read_references
+
+    text = read_schema_file(choice.schema_file, choice.side)
+    entries = read_references(choice.references_file, choice.side) if choice.references_file is not None else []
+    return dataclasses.replace(choice, text=text, entries=entries)
 
 
 def settle_encoder(choice, registry, topic, strategy):
     """The Encoder of one side, or None (sent as given). Registry work happens here, before any line is read."""
-    if choice.fmt in NUMBER_LAYOUTS:
-        return Encoder(choice.fmt)
     if choice.fmt not in SCHEMA_FORMATS:
-        if choice.schema_file or choice.schema_id is not None:
-            raise ConfigError(f"--{choice.side}-schema needs --{choice.side}-format avro, jsonschema or protobuf")
-        return None
-    if registry is None:
-        raise ConfigError(f"--{choice.side}-format {choice.fmt} needs a Schema Registry: set schema.registry.url in "
-                          "[default] (or url in [schema_registry]) of the config file")
-    if choice.schema_file and choice.schema_id is not None:
-        raise ConfigError(f"--{choice.side}-schema and --{choice.side}-schema-id both name the schema: give one")
+        return Encoder(choice.fmt) if choice.fmt in NUMBER_LAYOUTS else None
     from .registry_client import describe_failure, make_client
     from .schema_decode import SchemaSource
 
     kind = SCHEMA_FORMATS[choice.fmt]
-    text = read_schema_file(choice.schema_file, choice.side) if choice.schema_file else None
-    subject = None if choice.schema_id is not None else subject_for(strategy, topic, choice.side, kind, text)
     source = SchemaSource(registry, make_client(registry))
+    local = _from_file(choice, kind, source, registry) if choice.text is not None else None
+    subject = None if choice.schema_id is not None else subject_for(strategy, topic, choice.side,
+                                                                    _record_name(kind, choice, local))
     try:
-        schema_id, schema = _registered(source.client, kind, text, choice.schema_id, subject)
-        references = source.references(schema)
+        schema_id, schema, references = _registered(source, kind, local, choice.schema_id, subject)
     except CliError:
         raise
     except Exception as e:  # SchemaRegistryError, transport errors
         raise CliError(_refusal(e, registry, choice, subject, describe_failure)) from None
-    if (schema.schema_type or "AVRO").upper() != kind:
-        raise CliError(f"schema id {schema_id} is {schema.schema_type}, not {kind} as --{choice.side}-format says")
+    if local is None:
+        if (schema.schema_type or "AVRO").upper() != kind:
+            raise CliError(f"schema id {schema_id} is {schema.schema_type}, not {kind} as --{choice.side}-format says")
+        local = _settled(schema, references, choice, subject)
+    return Encoder(choice.fmt, local.codec, schema_id, subject, local.indexes)
+
+
+def _from_file(choice, kind, source, registry):
+    """The --{side}-schema FILE with its references settled (each version a number) and its codec made: a
+    schema that does not parse, or names a message it does not have, is said before anything is registered."""
+    from confluent_kafka.schema_registry import Schema
+
+    from .registry_client import describe_failure
+    from .schema_references import resolve
+
+    schema = Schema(choice.text, kind, resolve(source.client, choice.entries, choice, registry))
+    try:
+        references = source.references(schema)  # the referenced schemas' own references too
+    except Exception as e:
+        raise CliError(f"--{choice.side}-references {choice.references_file}: the referenced schemas: "
+                       f"{describe_failure(e, registry)}") from None
+    try:
+        codec = make_codec(schema, references)
+    except BadSchema as e:
+        raise ConfigError(f"--{choice.side}-schema {choice.schema_file}: {e}{_reference_hint(choice, kind, e)}") \
+            from None
+    return Settled(schema, references, codec, _message_indexes(codec, choice, None))
+
+
+def _reference_hint(choice, kind, error):
+    """Said when the schema seems to use another subject's schema and no --{side}-references FILE gave one."""
+    import re
+
+    imports = kind == "PROTOBUF" and re.search(r'^\s*import\s+(?:public\s+|weak\s+)?"(?!google/protobuf/)',
+                                               choice.text, re.M)
+    if choice.entries or not (imports or (kind == "AVRO" and "uses the type" in str(error))):
+        return ""
+    return f" (a type of another subject's schema needs --{choice.side}-references FILE)"
+
+
+def _settled(schema, references, choice, subject):
+    """A registered schema (by id, or the subject's latest version) made ready to write with."""
     try:
         codec = make_codec(schema, references)
     except BadSchema as e:
         raise CliError(f"the {choice.side} schema{f' for subject {subject}' if subject else ''}: {e}") from None
-    return Encoder(choice.fmt, codec, schema_id, subject)
+    return Settled(schema, references, codec, _message_indexes(codec, choice, subject))
 
 
-def _registered(client, kind, text, schema_id, subject):
-    """(schema id, Schema): the file's schema registered under `subject`, the given id, or the latest version."""
-    from confluent_kafka.schema_registry import Schema
+def _message_indexes(codec, choice, subject):
+    """Protobuf: the index path of --{side}-message (default: the file's first message); None for the others."""
+    if codec.kind != "PROTOBUF":
+        return None
+    if choice.message is None:
+        return (0,)
+    try:
+        return codec.message_path(choice.message)
+    except BadSchema as e:
+        what = f"--{choice.side}-schema {choice.schema_file}" if choice.schema_file is not None else (
+            f"subject {subject}" if subject else f"schema id {choice.schema_id}")
+        raise ConfigError(f"--{choice.side}-message: {what}: {e}") from None
 
-    if text is not None:
-        try:
-            make_codec(Schema(text, kind, []), [])  # a schema that does not parse is said before the registry
-        except BadSchema as e:
-            raise ConfigError(f"the schema file: {e}") from None
-        return client.register_schema(subject, Schema(text, kind, [])), Schema(text, kind, [])
+
+def _record_name(kind, choice, local):
+    if local is None:
+        return None
+    if kind == "PROTOBUF":
+        return local.codec.full_name(local.indexes)
+    return record_name(kind, choice.text)
+
+
+def _registered(source, kind, local, schema_id, subject):
+    """(schema id, Schema, its references): the file's schema registered under `subject`, the given id, or the
+    subject's latest version."""
+    if local is not None:
+        return source.client.register_schema(subject, local.schema), local.schema, local.references
     if schema_id is not None:
-        return schema_id, client.get_schema(schema_id)
-    latest = client.get_latest_version(subject)
-    return latest.schema_id, latest.schema
+        schema = source.client.get_schema(schema_id)
+    else:
+        latest = source.client.get_latest_version(subject)
+        schema_id, schema = latest.schema_id, latest.schema
+    return schema_id, schema, source.references(schema)
 
 
 def _refusal(error, registry, choice, subject, describe_failure):
@@ -195,7 +297,7 @@ def _refusal(error, registry, choice, subject, describe_failure):
                 f"versions ({one_line(error.error_message, 200)})")
     if status == 404 and code == 40401:
         return (f"subject {subject} is not in the Schema Registry: give the schema with --{choice.side}-schema FILE "
-                "(it is then registered) or an id with --{choice.side}-schema-id")
+                f"(it is then registered) or an id with --{choice.side}-schema-id")
     if status == 404:
         return f"{what} is not in the Schema Registry at {registry.url}"
     if status == 422:
@@ -205,7 +307,9 @@ def _refusal(error, registry, choice, subject, describe_failure):
 
 def schema_records(records, config, topic, choices, strategy):
     """`records` wrapped with the encoding `choices` ask for, or `records` itself when none is asked."""
-    encoders = {c.side: settle_encoder(c, getattr(config, "registry", None), topic, strategy) for c in choices}
+    registry = getattr(config, "registry", None)
+    choices = [prepare(c, registry) for c in choices]  # both sides' options and files, before the registry
+    encoders = {c.side: settle_encoder(c, registry, topic, strategy) for c in choices}
     if not any(encoders.values()):
         return records
     from .json_input import JsonRecords

@@ -45,12 +45,17 @@ class AvroCodec:
 
     def __init__(self, schema_str, references):
         import fastavro
+        from fastavro.schema import UnknownType
 
         self._fastavro = fastavro
         named = {}  # full name -> schema, filled by each reference: how Avro references work
-        for _, ref in references:
-            fastavro.parse_schema(json.loads(ref.schema_str), named_schemas=named)
-        self.schema = fastavro.parse_schema(json.loads(schema_str), named_schemas=named)
+        try:
+            for _, ref in references:
+                fastavro.parse_schema(json.loads(ref.schema_str), named_schemas=named)
+            self.schema = fastavro.parse_schema(json.loads(schema_str), named_schemas=named)
+        except UnknownType as e:  # its str() is the bare name
+            raise BadSchema(f"the AVRO schema uses the type {e.name}, which neither it nor its references "
+                            "define") from None
 
     def decode(self, payload):
         stream = io.BytesIO(payload)
@@ -101,8 +106,13 @@ class JsonCodec:
 
     def _check(self, document):
         from jsonschema.exceptions import best_match
+        from referencing.exceptions import Unresolvable
 
-        error = best_match(self.validator.iter_errors(document))
+        try:
+            error = best_match(self.validator.iter_errors(document))
+        except Unresolvable as e:  # found only where a document leads the validator: said per message, no crash
+            raise BadPayload(f"cannot be checked: the JSON schema's $ref {one_line(getattr(e, 'ref', e), 100)} "
+                             "names no schema it has (a schema of another subject comes as a reference)") from None
         if error is not None:
             where = "/".join(map(str, error.absolute_path)) or "the document"
             raise BadPayload(f"does not fit the JSON schema at {where}: {one_line(error.message)}")
@@ -128,8 +138,8 @@ class ProtobufCodec:
         from google.protobuf import descriptor_pool
 
         self.pool = descriptor_pool.DescriptorPool()
-        for name, ref in references:
-            _add_file(self.pool, name, ref.schema_str)
+        for at, (name, ref) in enumerate(references):  # a reference may import the ones loaded before it
+            _add_file(self.pool, name, ref.schema_str, references[:at])
         self.file = _add_file(self.pool, "schema.proto", schema_str, references)
         self._classes = {}
 
@@ -147,6 +157,41 @@ class ProtobufCodec:
                 raise BadPayload(f"message index {list(indexes)} is not in the schema") from None
             cls = self._classes[tuple(indexes)] = GetMessageClass(descriptor)
         return cls
+
+    def message_names(self):
+        """[(name in the file, full name, indexes)] of every message type of the file, nested ones too, in the
+        file's order: Order, Order.Line, test.Order.Line. Map entries are left out: protoc makes them and nobody
+        writes one, yet they keep their place in the indexes, as Confluent counts them."""
+        found = []
+        package = f"{self.file.package}." if self.file.package else ""
+        stack = [((i,), m.name, m) for i, m in reversed(list(enumerate(self.file_proto.message_type)))]
+        while stack:
+            indexes, name, message = stack.pop()
+            if not message.options.map_entry:
+                found.append((name, package + name, indexes))
+            stack += [(indexes + (j,), f"{name}.{n.name}", n)
+                      for j, n in reversed(list(enumerate(message.nested_type)))]
+        return found
+
+    def message_path(self, name):
+        """Confluent's message-index path of the message type `name` (Outer, Outer.Inner or pkg.Outer.Inner, a
+        leading dot allowed as in .proto files); a BadSchema listing the file's messages when it has no such one.
+        A full name is looked up first: it is never ambiguous."""
+        messages = self.message_names()
+        lookup = {full: indexes for _, full, indexes in messages}
+        for short, _, indexes in messages:
+            lookup.setdefault(short, indexes)
+        found = lookup.get(name[1:] if name.startswith(".") else name)
+        if found is None:
+            known = [short for short, _, _ in messages]
+            shown = ", ".join(known[:30]) + (f" and {len(known) - 30} more" if len(known) > 30 else "")
+            raise BadSchema(f"the schema has no message {one_line(repr(name), 100)}; its messages: "
+                            f"{shown or 'none'}")
+        return found
+
+    def full_name(self, indexes):
+        """The full name (pkg.Outer.Inner) of the message at `indexes`, as RecordNameStrategy names it."""
+        return self.message_class(indexes).DESCRIPTOR.full_name
 
     @property
     def file_proto(self):

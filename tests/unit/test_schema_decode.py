@@ -75,6 +75,23 @@ def test_protobuf_from_proto_text_nested_type_by_index():
         codec.decode(b"\x02\x0e")  # index 7: no such message
 
 
+def test_protobuf_reference_that_imports_another_reference():
+    """References come in load order (a reference's own first); protoc is shown each one's imports."""
+    c = Schema('syntax = "proto3";\npackage p;\nmessage C { int32 n = 1; }\n', "PROTOBUF")
+    b = Schema('syntax = "proto3";\npackage p;\nimport "c.proto";\nmessage B { C c = 1; }\n', "PROTOBUF")
+    a = Schema('syntax = "proto3";\npackage p;\nimport "b.proto";\nmessage A { B b = 1; }\n', "PROTOBUF")
+    codec = make_codec(a, [("c.proto", c), ("b.proto", b)])
+    assert codec.decode(codec.encode({"b": {"c": {"n": 3}}})) == {"b": {"c": {"n": 3}}}
+
+
+def test_json_schema_with_a_ref_it_cannot_resolve_is_a_bad_payload_not_a_crash():
+    codec = make_codec(Schema('{"type":"object","properties":{"home":{"$ref":"address.json"}}}', "JSON"), [])
+    assert codec.encode({"name": "no home"}) == b'{"name":"no home"}'  # the $ref is not reached
+    for attempt in (lambda: codec.encode({"home": {}}), lambda: codec.decode(b'{"home":{}}')):
+        with pytest.raises(BadPayload, match=r"the JSON schema's \$ref address.json names no schema it has"):
+            attempt()
+
+
 def test_a_schema_that_does_not_parse_and_an_unknown_type():
     with pytest.raises(BadSchema, match="AVRO schema does not parse"):
         make_codec(Schema('{"type":"record"}', "AVRO"), [])

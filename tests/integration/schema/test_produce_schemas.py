@@ -1,15 +1,20 @@
 """producer.py --key-format/--value-format against the real broker and registry: what it writes is read back by
 confluent-kafka's own deserializers and by consumer.py; the schema registered, taken by id, or the latest version;
-evolution (compatible, incompatible); a line that does not fit; a registry that refuses; the lossless copy."""
+evolution (compatible, incompatible); a line that does not fit; a registry that refuses; the lossless copy;
+schemas with references to other subjects (--value-references) and the Protobuf message chosen (--value-message)."""
 
+import json
+
+from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from tests.integration.schema.conftest import write_registry_config
-from tests.integration.schema.serdes import (ORDER_JSON, ORDER_PROTO, USER_AVRO, avro_serializer, proto_message_class,
-                                             read_raw, send)
+from tests.integration.schema.serdes import (ADDRESS_AVRO, CUSTOMER_AVRO, ORDER_JSON, ORDER_PROTO, USER_AVRO,
+                                             avro_serializer, proto_message_class, read_raw, send)
+from kafka_cli.schema_types import read_message_indexes
 from tests.integration.scripts import consume, json_records, lines_of, no_traceback, produce
 
 USER_V2_COMPATIBLE = USER_AVRO.replace(']}', ',{"name":"city","type":"string","default":"?"}]}')
@@ -169,3 +174,121 @@ def test_json_records_with_schema_values(kafka, make_topic, sr_client, schema_co
     assert b"line 2: the value does not fit the Avro schema" in result.stderr and b"1 delivered" in result.stderr
     records = json_records(consume(schema_config, topic, "-e", "-p", "0", "-o", "beginning", "-f", "json").stdout)
     assert [(r["key"], r["value"], r["headers"]) for r in records] == [("a", {"name": "ann", "age": 1}, [["h", "1"]])]
+
+
+# -- references to other subjects' schemas, and the Protobuf message -------------------------------------------
+def references_file(tmp_path, entries):
+    return schema_file(tmp_path, json.dumps(entries), "refs.json")
+
+
+def read_back(config, topic):
+    return lines_of(consume(config, topic, "-e", "-p", "0", "-o", "beginning").stdout)
+
+
+def test_avro_with_a_reference_read_back_by_confluents_deserializer_and_consumer(kafka, make_topic, sr_client,
+                                                                                 schema_config, tmp_path):
+    topic = make_topic(1)
+    address_subject = f"{topic}-address"
+    sr_client.register_schema(address_subject, Schema(ADDRESS_AVRO, "AVRO"))
+    version = sr_client.get_latest_version(address_subject).version
+    refs = references_file(tmp_path, [{"name": "test.Address", "subject": address_subject}])  # latest version
+    result = write(schema_config, topic, ['c1\t{"name":"cy","home":{"city":"Oslo"}}'], "--value-format", "avro",
+                   "--value-schema", schema_file(tmp_path, CUSTOMER_AVRO, "customer.avsc"), "--value-references", refs)
+    assert result.returncode == 0, result.stderr
+    registered = sr_client.get_latest_version(f"{topic}-value").schema
+    assert [(r.name, r.subject, r.version) for r in registered.references] == [
+        ("test.Address", address_subject, version)]
+    (_, value), = read_raw(kafka, topic, 1)
+    assert AvroDeserializer(sr_client)(value, SerializationContext(topic, MessageField.VALUE)) == {
+        "name": "cy", "home": {"city": "Oslo"}}
+    assert read_back(schema_config, topic) == ['c1:{"name":"cy","home":{"city":"Oslo"}}']
+
+
+def test_json_schema_with_a_ref_to_another_subject(kafka, make_topic, sr_client, schema_config, tmp_path):
+    topic = make_topic(1)
+    address = '{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}'
+    sr_client.register_schema(f"{topic}-address", Schema(address, "JSON"))
+    customer = ('{"type":"object","properties":{"name":{"type":"string"},"home":{"$ref":"address.json"}},'
+                '"required":["name","home"]}')
+    result = write(schema_config, topic, ['c\t{"name":"cy","home":{"city":"Oslo"}}', 'd\t{"name":"dee","home":{}}'],
+                   "--value-format", "jsonschema", "--value-schema", schema_file(tmp_path, customer),
+                   "--value-references", references_file(tmp_path, [
+                       {"name": "address.json", "subject": f"{topic}-address", "version": 1}]), "--skip-bad-lines")
+    assert b"line 2: the value does not fit the JSON schema at home: 'city' is a required property" in result.stderr
+    (_, value), = read_raw(kafka, topic, 1)
+    assert JSONDeserializer(None, schema_registry_client=sr_client)(
+        value, SerializationContext(topic, MessageField.VALUE)) == {"name": "cy", "home": {"city": "Oslo"}}
+
+
+COMMON_PROTO = 'syntax = "proto3";\npackage billing;\nmessage Money { int64 cents = 1; string currency = 2; }\n'
+INVOICE_PROTO = ('syntax = "proto3";\npackage billing;\nimport "billing/common.proto";\n'
+                 'message Invoice { string id = 1; Money total = 2; }\n')
+
+
+def test_protobuf_importing_a_referenced_file(kafka, make_topic, sr_client, schema_config, tmp_path):
+    from google.protobuf import descriptor_pool
+    from google.protobuf.message_factory import GetMessageClass
+
+    from kafka_cli.schema_types import proto_text_to_descriptor
+
+    topic = make_topic(1)
+    sr_client.register_schema(f"{topic}-common", Schema(COMMON_PROTO, "PROTOBUF"))
+    result = write(schema_config, topic, ['i\t{"id":"A-1","total":{"cents":"1250","currency":"EUR"}}'],
+                   "--value-format", "protobuf",
+                   "--value-schema", schema_file(tmp_path, INVOICE_PROTO, "invoice.proto"),
+                   "--value-references", references_file(tmp_path, [
+                       {"name": "billing/common.proto", "subject": f"{topic}-common"}]))
+    assert result.returncode == 0, result.stderr
+    assert [r.name for r in sr_client.get_latest_version(f"{topic}-value").schema.references] == [
+        "billing/common.proto"]
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(proto_text_to_descriptor("billing/common.proto", COMMON_PROTO).SerializeToString())
+    pool.AddSerializedFile(proto_text_to_descriptor(
+        "billing/invoice.proto", INVOICE_PROTO, [("billing/common.proto", Schema(COMMON_PROTO, "PROTOBUF"))]
+    ).SerializeToString())
+    (_, value), = read_raw(kafka, topic, 1)
+    invoice = ProtobufDeserializer(GetMessageClass(pool.FindMessageTypeByName("billing.Invoice")),
+                                   {"use.deprecated.format": False})(
+        value, SerializationContext(topic, MessageField.VALUE))
+    assert (invoice.id, invoice.total.cents, invoice.total.currency) == ("A-1", 1250, "EUR")
+    assert read_back(schema_config, topic) == ['i:{"id":"A-1","total":{"cents":"1250","currency":"EUR"}}']
+
+
+def test_protobuf_nested_message_chosen_by_name(kafka, make_topic, sr_client, schema_config, tmp_path):
+    topic = make_topic(1)
+    schema = schema_file(tmp_path, ORDER_PROTO, "order.proto")
+    assert write(schema_config, topic, ['k\t{"sku":"a","qty":2}'], "--value-format", "protobuf", "--value-schema",
+                 schema, "--value-message", "Order.Line").returncode == 0
+    assert write(schema_config, topic, ['n\t{"note":"hi"}'], "--value-format", "protobuf", "--value-schema", schema,
+                 "--value-message", "test.Other", "--subject-name-strategy", "topic-record").returncode == 0
+    (_, line), (_, other) = read_raw(kafka, topic, 2)
+    assert read_message_indexes(line[5:])[0] == [0, 0] and read_message_indexes(other[5:])[0] == [1]
+    message = ProtobufDeserializer(proto_message_class(name="Order.Line"), {"use.deprecated.format": False})(
+        line, SerializationContext(topic, MessageField.VALUE))
+    assert (message.sku, message.qty) == ("a", 2)
+    assert sr_client.get_latest_version(f"{topic}-test.Other").schema_id == int.from_bytes(other[1:5], "big")
+    assert read_back(schema_config, topic) == ['k:{"sku":"a","qty":2}', 'n:{"note":"hi"}']
+    unknown = write(schema_config, topic, ['k\t{}'], "--value-format", "protobuf", "--value-schema", schema,
+                    "--value-message", "Line")
+    assert unknown.returncode == 2 and b"its messages: Order, Order.Line, Other" in unknown.stderr
+
+
+def test_a_reference_the_registry_lacks_or_a_bad_file_produces_nothing(kafka, make_topic, sr_client, schema_registry,
+                                                                        schema_config, tmp_path):
+    topic = make_topic(1)
+    customer = schema_file(tmp_path, CUSTOMER_AVRO, "customer.avsc")
+    refs = references_file(tmp_path, [{"name": "test.Address", "subject": f"{topic}-nobody", "version": 1}])
+    missing = write(schema_config, topic, ['c\t{"name":"cy","home":{"city":"Oslo"}}'], "--value-format", "avro",
+                    "--value-schema", customer, "--value-references", refs)
+    errors = [line for line in lines_of(missing.stderr) if "Error" in line]
+    assert missing.returncode == 1 and errors == [
+        f"Error: --value-references {refs}: entry 1 (test.Address): subject {topic}-nobody version 1 is not in the "
+        f"Schema Registry at {schema_registry.url}"]
+    bad = schema_file(tmp_path, '[{"name": "test.Address"}]', "bad.json")
+    refused = write(schema_config, topic, ['c\t{}'], "--value-format", "avro", "--value-schema", customer,
+                    "--value-references", bad)
+    assert refused.returncode == 2 and [line for line in lines_of(refused.stderr) if "Error" in line] == [
+        f'Error: --value-references {bad}: entry 1: "subject" is missing (a reference has name, subject and, if not '
+        'the latest, version)']
+    assert read_back(schema_config, topic) == []
+    assert f"{topic}-value" not in sr_client.get_subjects()
