@@ -175,8 +175,8 @@ def test_smoke_run_writes_every_table_and_a_chart(kafka, tmp_path):
     check_throughput(markdown)
     check_latency(markdown)
     assert "| 100 B | produce | producer.py |" in proc.stdout  # the tables are printed too
-    assert "| 10 KiB | consumer.py -n 1 |" in proc.stdout
-    assert "| 10 B | producer.py → consumer.py |" in proc.stdout
+    assert "| 100 B | consumer.py -n 1 |" in proc.stdout
+    assert "| 100 B | producer.py → consumer.py |" in proc.stdout
     png = out / "throughput.png"
     assert png.exists()
     assert png.read_bytes()[:8] == PNG_SIGNATURE
