@@ -364,13 +364,14 @@ def subscribe(consumer, state, options):
 
 def assign_directly(consumer, state, options, log):
     """-p/-o/--until: the partitions asked for, each from its -o position, like kcat's simple consumer."""
-    from kafka_cli.positions import Position, Until, end_offsets, partitions_to_read, start_offsets
+    from kafka_cli.positions import WAIT, Position, Until, end_offsets, partitions_to_read, start_offsets
 
-    chosen = partitions_to_read(consumer, options.topics, options.partitions)
+    wait = options.idle_timeout or WAIT  # --timeout ends a run whose broker never answers here too
+    chosen = partitions_to_read(consumer, options.topics, options.partitions, wait)
     start = options.start or Position("stored", 0, "stored")  # the group's position, else auto.offset.reset
-    assignment = start_offsets(consumer, chosen, start)
+    assignment = start_offsets(consumer, chosen, start, wait)
     if options.until is not None:
-        state.until = Until(end_offsets(consumer, chosen, options.until),
+        state.until = Until(end_offsets(consumer, chosen, options.until, wait),
                             options.until.value if options.until.kind == "time" else None)
         state.until.finish_early(assignment)
         assignment = [tp for tp in assignment if (tp.topic, tp.partition) not in state.until.done]

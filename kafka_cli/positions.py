@@ -17,7 +17,7 @@ _EPOCH_MS = re.compile(r"@(-?[0-9]+)")
 # More digits than this cannot be an int64 (and int() refuses strings of over 4,300 digits outright)
 _MAX_DIGITS = 20
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-WAIT = 30  # seconds for a metadata, watermark or offsets_for_times answer
+WAIT = 30  # seconds for a metadata, watermark or offsets_for_times answer, when --timeout does not say
 
 
 @dataclass(frozen=True)
@@ -99,16 +99,20 @@ def shown(text):
     return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
-def partitions_to_read(consumer, topics, wanted):
-    """[(topic, partition)] for the -p numbers (all partitions without -p); errors name what exists."""
-    from confluent_kafka import KafkaException
+def partitions_to_read(consumer, topics, wanted, wait=WAIT):
+    """[(topic, partition)] for the -p numbers (all partitions without -p); errors name what exists. `wait`: the
+    seconds each answer may take (--timeout bounds these too: a broker that never answers ends the run then)."""
+    from confluent_kafka import KafkaError, KafkaException
 
     chosen = []
     for topic in topics:
         try:
-            metadata = consumer.list_topics(topic, timeout=WAIT).topics[topic]
+            metadata = consumer.list_topics(topic, timeout=wait).topics[topic]
         except KafkaException as e:
-            raise CliError(f"cannot read the partitions of topic '{topic}': {e.args[0].str()}")
+            if e.args[0].code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT):
+                raise CliError(f"no broker answered within {wait:g} s for the partitions of topic '{topic}': "
+                               "check bootstrap.servers and that the cluster is up") from None
+            raise CliError(f"cannot read the partitions of topic '{topic}': {e.args[0].str()}") from None
         if metadata.error is not None:
             raise CliError(f"topic '{topic}' does not exist (check -t): {metadata.error.str()}")
         existing = sorted(metadata.partitions)
@@ -125,31 +129,31 @@ def describe_numbers(numbers):
     return f"partitions {numbers[0]} to {numbers[-1]}"
 
 
-def watermarks(consumer, topic, partition):
+def watermarks(consumer, topic, partition, wait=WAIT):
     from confluent_kafka import TopicPartition
 
-    return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=WAIT)
+    return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=wait)
 
 
-def time_offsets(consumer, partitions, ms):
+def time_offsets(consumer, partitions, ms, wait=WAIT):
     """{(topic, partition): first offset with a timestamp >= ms, or None when there is none yet}."""
     from confluent_kafka import TopicPartition
 
-    found = consumer.offsets_for_times([TopicPartition(t, p, ms) for t, p in partitions], timeout=WAIT)
+    found = consumer.offsets_for_times([TopicPartition(t, p, ms) for t, p in partitions], timeout=wait)
     return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in found}
 
 
-def start_offsets(consumer, partitions, position):
+def start_offsets(consumer, partitions, position, wait=WAIT):
     """TopicPartitions to assign, each at the offset `position` means for it."""
     from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, OFFSET_STORED, TopicPartition
 
     special = {"beginning": OFFSET_BEGINNING, "end": OFFSET_END, "stored": OFFSET_STORED}
     if position.kind in special:
         return [TopicPartition(t, p, special[position.kind]) for t, p in partitions]
-    by_time = time_offsets(consumer, partitions, position.value) if position.kind == "time" else {}
+    by_time = time_offsets(consumer, partitions, position.value, wait) if position.kind == "time" else {}
     assigned = []
     for t, p in partitions:
-        low, high = watermarks(consumer, t, p)
+        low, high = watermarks(consumer, t, p, wait)
         if position.kind == "offset":
             if not low <= position.value <= high:
                 raise CliError(f"-o {position.text}: {t} [{p}] {describe_range(low, high)}")
@@ -169,12 +173,12 @@ def describe_range(low, high):
     return f"holds offsets {low} to {high - 1} (and {high} is the next to be written)"
 
 
-def end_offsets(consumer, partitions, position):
+def end_offsets(consumer, partitions, position, wait=WAIT):
     """{(topic, partition): the offset to stop before} for --until; a partition whose end is not known yet
     (a time later than every message so far) is left out and stopped by its messages' timestamps instead."""
     if position.kind == "offset":
         return {tp: position.value for tp in partitions}
-    return {tp: offset for tp, offset in time_offsets(consumer, partitions, position.value).items()
+    return {tp: offset for tp, offset in time_offsets(consumer, partitions, position.value, wait).items()
             if offset is not None}
 
 

@@ -77,6 +77,23 @@ def test_exit_at_end_ends_when_the_broker_never_answers(tmp_path, bound):
     assert "check bootstrap.servers (127.0.0.1:" in err.splitlines()[-1] and no_traceback(result)
 
 
+@pytest.mark.parametrize("direct", [[b"-p", b"0"], [b"-o", b"-10"], [b"--until", b"100"]], ids=["-p", "-o", "--until"])
+def test_direct_reading_ends_at_timeout_when_the_broker_never_answers(tmp_path, direct):
+    """-p, -o and --until look the partitions and offsets up before reading: --timeout bounds that wait too (it was
+    30 s whatever --timeout said; found by test_boundary's consumer arguments)."""
+    config = tmp_path / "nobody.ini"
+    config.write_text(f"[default]\nbootstrap.servers=127.0.0.1:{closed_port()}\n[consumer]\ngroup.id=g\n")
+    started = time.monotonic()
+    result = run_consumer(config, b"-t", b"orders", *direct, b"--timeout", b"2", timeout=90)
+    took = time.monotonic() - started
+    err = result.stderr.decode()
+    assert result.returncode == 1, err
+    assert took < 2 + 15, took
+    assert err.splitlines()[-1] == ("Error: no broker answered within 2 s for the partitions of topic 'orders': "
+                                    "check bootstrap.servers and that the cluster is up"), err
+    assert no_traceback(result)
+
+
 def test_exit_at_end_still_reads_everything_from_a_live_broker(kafka, topic, group):
     writer = Producer(kafka.client_settings("plaintext"))
     for i in range(5):
