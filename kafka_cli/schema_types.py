@@ -56,6 +56,8 @@ class AvroCodec:
         except UnknownType as e:  # its str() is the bare name
             raise BadSchema(f"the AVRO schema uses the type {e.name}, which neither it nor its references "
                             "define") from None
+        from_json = AvroFromJson(named)
+        self._from_json = from_json if from_json.has_bytes(self.schema) else None  # most schemas: no step at all
 
     def decode(self, payload):
         stream = io.BytesIO(payload)
@@ -71,6 +73,8 @@ class AvroCodec:
     def encode(self, record):
         from fastavro.validation import ValidationError, validate
 
+        if self._from_json is not None:
+            record = self._from_json.convert(self.schema, record)
         try:
             validate(record, self.schema, raise_errors=True)
         except ValidationError as e:
@@ -81,6 +85,116 @@ class AvroCodec:
         except Exception as e:
             raise BadPayload(f"does not fit the Avro schema: {type(e).__name__}: {one_line(e)}") from None
         return stream.getvalue()
+
+
+class AvroFromJson:
+    """JSON data -> what fastavro writes, where the schema has bytes or fixed. consumer.py shows those as Avro's
+    JSON encoding does (a string, one character per byte, U+0000-U+00FF) and a decimal as its digits; read back,
+    such a string becomes the bytes again and the digits a Decimal, so a record the consumer printed can be
+    written once more. Anything else passes as it is, for validation to judge. A schema without bytes or fixed
+    never gets here (AvroCodec asks has_bytes once)."""
+
+    def __init__(self, named):
+        self.named = named  # full name -> schema (fastavro's parse fills it)
+
+    def has_bytes(self, schema, seen=None):
+        seen = set() if seen is None else seen
+        if isinstance(schema, str):
+            if schema in ("bytes", "fixed"):
+                return True
+            if schema in self.named and schema not in seen:
+                seen.add(schema)
+                return self.has_bytes(self.named[schema], seen)
+            return False
+        if isinstance(schema, list):
+            return any(self.has_bytes(branch, seen) for branch in schema)
+        kind = schema.get("type")
+        if kind in ("bytes", "fixed"):
+            return True
+        if kind == "record" or kind == "error":
+            return any(self.has_bytes(field["type"], seen) for field in schema.get("fields", []))
+        if kind == "array":
+            return self.has_bytes(schema["items"], seen)
+        if kind == "map":
+            return self.has_bytes(schema["values"], seen)
+        return isinstance(kind, (str, list, dict)) and kind != schema and self.has_bytes(kind, seen)
+
+    def convert(self, schema, value):
+        if isinstance(schema, str):
+            if schema == "bytes":
+                return _latin1(value)
+            named = self.named.get(schema)
+            return value if named is None else self.convert(named, value)
+        if isinstance(schema, list):
+            return self._union(schema, value)
+        kind = schema.get("type")
+        if kind in ("bytes", "fixed"):
+            if schema.get("logicalType") == "decimal" and isinstance(value, str):
+                return _decimal(value)
+            return _latin1(value)
+        if kind in ("record", "error") and isinstance(value, dict):
+            fields = {field["name"]: field["type"] for field in schema.get("fields", [])}
+            return {name: self.convert(fields[name], item) if name in fields else item
+                    for name, item in value.items()}
+        if kind == "array" and isinstance(value, list):
+            return [self.convert(schema["items"], item) for item in value]
+        if kind == "map" and isinstance(value, dict):
+            return {name: self.convert(schema["values"], item) for name, item in value.items()}
+        if isinstance(kind, (str, list, dict)) and kind not in ("record", "error", "array", "map", "enum"):
+            return self.convert(kind, value)  # {"type": "bytes"}-style wrappers and named references
+        return value
+
+    def _union(self, branches, value):
+        """The branch a value fits as given keeps it (a string stays a string where the union has string);
+        otherwise the first branch that can take it converted does."""
+        kinds = [self._kind(branch) for branch in branches]
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        if isinstance(value, str):
+            if "string" in kinds or "enum" in kinds:
+                return value
+            for branch, kind in zip(branches, kinds):
+                if kind in ("bytes", "fixed"):
+                    return self.convert(branch, value)
+            return value
+        wanted = ("record", "error", "map") if isinstance(value, dict) else ("array",) if isinstance(value, list) \
+            else ()
+        for branch, kind in zip(branches, kinds):
+            if kind in wanted and (kind == "map" or set(value) <= self._field_names(branch)):
+                return self.convert(branch, value)
+        return value
+
+    def _kind(self, schema):
+        if isinstance(schema, str):
+            named = self.named.get(schema)
+            return schema if named is None else self._kind(named)
+        if isinstance(schema, dict):
+            kind = schema.get("type")
+            return kind if isinstance(kind, str) and kind not in self.named else self._kind(kind)
+        return "union"
+
+    def _field_names(self, schema):
+        while isinstance(schema, str) and schema in self.named:
+            schema = self.named[schema]
+        return {field["name"] for field in schema.get("fields", [])} if isinstance(schema, dict) else set()
+
+
+def _latin1(value):
+    if isinstance(value, str):
+        try:
+            return value.encode("latin-1")
+        except UnicodeEncodeError:
+            return value  # a character above U+00FF is no byte: validation says the field does not fit
+    return value
+
+
+def _decimal(text):
+    import decimal
+
+    try:
+        return decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        return text
 
 
 def _avro_problem(error):
