@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Avro at ~100-byte records: how fast producer.py encodes and consumer.py decodes, beside plain -f text and beside
-the loop of Confluent's example consumer (an AvroDeserializer call and a print() per message).
+"""Schema'd records of ~100 bytes: how fast producer.py encodes and consumer.py decodes Avro, JSON Schema and
+Protobuf, beside plain -f text, and Avro beside the loop of Confluent's example consumer (an AvroDeserializer call
+and a print() per message).
 
     LOCAL_KAFKA_STATE=/tmp/mine python -m local_kafka start --schema-registry
     python bench/schema_bench.py "$(LOCAL_KAFKA_STATE=/tmp/mine python -m local_kafka config plaintext)" [-n 50000]
@@ -23,6 +24,24 @@ sys.path.insert(0, str(ROOT))
 SCHEMA = {"type": "record", "name": "Reading", "namespace": "bench", "fields": [
     {"name": "sensor", "type": "string"}, {"name": "site", "type": "string"}, {"name": "seq", "type": "long"},
     {"name": "celsius", "type": "double"}, {"name": "ok", "type": "boolean"}, {"name": "note", "type": "string"}]}
+# the same record in the two other schema types
+JSON_SCHEMA = {"$schema": "http://json-schema.org/draft-07/schema#", "title": "Reading", "type": "object",
+               "properties": {"sensor": {"type": "string"}, "site": {"type": "string"}, "seq": {"type": "integer"},
+                              "celsius": {"type": "number"}, "ok": {"type": "boolean"}, "note": {"type": "string"}},
+               "required": ["sensor", "site", "seq", "celsius", "ok", "note"], "additionalProperties": False}
+PROTO = """syntax = "proto3";
+package bench;
+message Reading {
+  string sensor = 1;
+  string site = 2;
+  int64 seq = 3;
+  double celsius = 4;
+  bool ok = 5;
+  string note = 6;
+}
+"""
+SCHEMA_FILES = {"avro": ("avsc", json.dumps(SCHEMA)), "jsonschema": ("json", json.dumps(JSON_SCHEMA)),
+                "protobuf": ("proto", PROTO)}
 
 
 def lines(count, key_separator="\t"):
@@ -87,32 +106,38 @@ def main():
     if config.registry is None:
         sys.exit(f"{args.config} names no Schema Registry (start local_kafka with --schema-registry)")
     tag = uuid.uuid4().hex[:8]
-    avro_topic, text_topic = f"bench-avro-{tag}", f"bench-text-{tag}"
-    for topic in (avro_topic, text_topic):
+    text_topic = f"bench-text-{tag}"
+    topics = {kind: f"bench-{kind}-{tag}" for kind in SCHEMA_FILES}
+    for topic in (text_topic, *topics.values()):
         make_topic(config, topic)
-    schema = Path(f"/tmp/schema-bench-{tag}.avsc")
-    schema.write_text(json.dumps(SCHEMA))
     data, n, py = lines(args.count), args.count, sys.executable
-    rows = [
-        ("producer.py -f text (plain)", timed([py, "producer.py", args.config, "-t", text_topic, "-K", r"\t", "-q"],
-                                              data)),
-        ("producer.py --value-format avro", timed([py, "producer.py", args.config, "-t", avro_topic, "-K", r"\t", "-q",
-                                                   "--value-format", "avro", "--value-schema", str(schema)], data)),
-        ("consumer.py -f text, plain topic", timed([py, "consumer.py", args.config, "-t", text_topic, "-e", "-q",
-                                                    "-p", "0", "-o", "beginning"])),
-        ("consumer.py --value-format string (Avro bytes as stored)",
-         timed([py, "consumer.py", args.config, "-t", avro_topic, "-e", "-q", "-p", "0", "-o", "beginning",
-                "--value-format", "string", "--key-format", "string"])),
-        ("consumer.py, Avro decoded (auto)", timed([py, "consumer.py", args.config, "-t", avro_topic, "-e", "-q",
-                                                    "-p", "0", "-o", "beginning"])),
-        ("consumer.py -f json, Avro decoded", timed([py, "consumer.py", args.config, "-t", avro_topic, "-e", "-q",
-                                                     "-p", "0", "-o", "beginning", "-f", "json"])),
-        ("Confluent example loop (AvroDeserializer + print)",
-         timed([py, "-c", EXAMPLE_LOOP.format(root=str(ROOT), config=args.config, tag=tag, topic=avro_topic,
-                                              count=n)])),
-    ]
-    schema.unlink()
-    print(f"{n:,} records, Avro ~100 B each (one run each, wall time including start-up)")
+    read = ["-e", "-q", "-p", "0", "-o", "beginning"]
+    rows = [("producer.py -f text (plain)", timed([py, "producer.py", args.config, "-t", text_topic, "-K", r"\t", "-q"],
+                                                  data)),
+            ("consumer.py -f text, plain topic", timed([py, "consumer.py", args.config, "-t", text_topic, *read]))]
+    for kind, (suffix, text) in SCHEMA_FILES.items():
+        schema = Path(f"/tmp/schema-bench-{tag}.{suffix}")
+        schema.write_text(text)
+        try:
+            rows.append((f"producer.py --value-format {kind}",
+                         timed([py, "producer.py", args.config, "-t", topics[kind], "-K", r"\t", "-q",
+                                "--value-format", kind, "--value-schema", str(schema)], data)))
+        finally:
+            schema.unlink()
+        rows.append((f"consumer.py, {kind} decoded (auto)",
+                     timed([py, "consumer.py", args.config, "-t", topics[kind], *read])))
+        if kind == "avro":
+            rows += [
+                ("consumer.py --value-format string (Avro bytes as stored)",
+                 timed([py, "consumer.py", args.config, "-t", topics[kind], *read, "--value-format", "string",
+                        "--key-format", "string"])),
+                ("consumer.py -f json, Avro decoded", timed([py, "consumer.py", args.config, "-t", topics[kind], *read,
+                                                             "-f", "json"])),
+                ("Confluent example loop (AvroDeserializer + print)",
+                 timed([py, "-c", EXAMPLE_LOOP.format(root=str(ROOT), config=args.config, tag=tag,
+                                                      topic=topics[kind], count=n)])),
+            ]
+    print(f"{n:,} records of ~100 B each (one run each, wall time including start-up)")
     for name, seconds in rows:
         print(f"  {name:<58} {n / seconds:>10,.0f} msg/s  ({seconds:.1f} s)")
 
