@@ -24,7 +24,7 @@ test: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(PYTHON) -m pytest tests/unit
 
-## the benchmark: producer.py and consumer.py beside kcat and Kafka's Java tools, at three message sizes (throughput, latency, end to end); then -L and --lag beside kcat -L and kafka-consumer-groups, and Avro through the Schema Registry
+## the benchmark: producer.py and consumer.py beside kcat and Kafka's Java tools, at three message sizes (throughput, latency, end to end); then -L and --lag beside kcat -L and kafka-consumer-groups, and Avro, JSON Schema and Protobuf through the Schema Registry
 bench: $(VENV)/.installed
 	@command -v kcat >/dev/null || { echo "kcat is needed: apt-get install kcat"; exit 1; }
 	$(PYTHON) bench/run.py
