@@ -13,8 +13,10 @@ bytes, all others exactly as before. It wraps the format's batch renderer, so fo
 import base64
 import json
 import math
+import uuid
 
 from .escaping import json_safe
+from .formats import json_text
 from .schema_decode import AS_STORED, HEADER, BadPayload, SchemaUnavailable
 
 POISON_MARK = b"!poison! "
@@ -152,15 +154,77 @@ class SchemaView:
         return fast
 
     def _wrap_json(self, render_batch):
+        """-f json: a key or value to nest is swapped for a token (a plain ASCII string, unique to the run and the
+        line) before the format renders the batch; in the format's line the token's JSON string is then replaced
+        by the nested object and its fields (schema id, subject, the stored bytes), so every other field stays
+        the format's own text. Once a schema id has decoded, its next payloads take the short way, as in text."""
+        sides = [side for side in ("key", "value")
+                 if self.decoders[side] is not None and self.decoders[side].fmt not in AS_STORED]
+        known = {side: {} for side in sides}  # 5-byte header -> data -> the JSON that takes the token's place
+        nonce = uuid.uuid4().hex.encode()
+
         def render(batch):
-            looked = [(msg, self.look(msg)) for msg in batch if msg.error() is None]
-            if not any(key or value for _, (key, value) in looked):
+            swapped, line = {}, -1  # line number -> [(token's JSON string, its replacement)]
+            for msg in batch:
+                if msg.error() is None:
+                    line += 1
+                    swaps = self._short_way(msg, sides, known)
+                    if swaps is None:
+                        swaps = self._long_way(msg, sides, known)
+                    if swaps:
+                        swapped[line] = [(_swap_in(msg, side, b"%s-%s-%d" % (nonce, side[0].encode(), line)), text)
+                                         for side, text in swaps]
+            if not swapped:
                 return render_batch(batch)  # nothing schema'd: the format as it was
-            # the format's own lines, each with something decoded rewritten
-            shown = render_batch(batch).data.split(b"\n")
-            return _lines([self.json_line(line, msg, sides) if any(sides) else line + b"\n"
-                           for line, (msg, sides) in zip(shown, looked)])
+            lines = render_batch(batch).data.split(b"\n")[:-1]
+            for number, swaps in swapped.items():
+                for token, text in swaps:
+                    lines[number] = lines[number].replace(token, text, 1)
+            return _lines([text + b"\n" for text in lines])
         return render
+
+    def _short_way(self, msg, sides, known):
+        """[(side, JSON)] when every side of `msg` is plain or of a schema id that decoded before (and decodes
+        again); None when one needs the long way. Nothing is changed in `msg` here."""
+        swaps = []
+        for side in sides:
+            data = msg.key() if side == "key" else msg.value()
+            if data is None:
+                continue
+            fast = known[side].get(data[:HEADER])
+            if fast is None:
+                if self.decoders[side].fmt == "auto" and (len(data) < HEADER or data[0] != 0):
+                    continue  # not the wire format: as stored
+                return None
+            try:
+                swaps.append((side, fast(data)))
+            except BadPayload:
+                return None
+        return swaps
+
+    def _long_way(self, msg, sides, known):
+        """[(side, JSON)] through the decoders, which warn where due; a schema id that decodes is learnt."""
+        swaps = []
+        for side, looked in zip(("key", "value"), self.look(msg)):
+            if looked is None:
+                continue
+            data = msg.key() if side == "key" else msg.value()
+            if looked.decoded is not None:
+                decoded = looked.decoded
+                if decoded.schema_id is not None:
+                    known[side][data[:HEADER]] = self._fast_json(side, decoded)
+                swaps.append((side, _json(decoded.value) + _nested_fields(side, decoded.schema_id, decoded.subject)
+                              + _raw_field(side, data)))
+            else:  # a problem: the bytes as the format shows them, the schema id where known, and why
+                swaps.append((side, json_text(data).encode("utf-8", "surrogateescape")
+                              + _nested_fields(side, looked.schema_id, None)
+                              + b',"%s_error":%s' % (side.encode(), _json(looked.problem))))
+        return swaps
+
+    def _fast_json(self, side, decoded):
+        decode = self.decoders[side].source.load(decoded.schema_id).codec.decode
+        fields = _nested_fields(side, decoded.schema_id, decoded.subject)
+        return lambda data: _json(decode(data[HEADER:])) + fields + _raw_field(side, data)
 
     def look(self, msg):
         """(key Side or None, value Side or None): None where the bytes are shown as stored without a word."""
@@ -184,30 +248,29 @@ class SchemaView:
             return Side(problem=f"poison: {e}", schema_id=_schema_id(data))
         return None if decoded is None else Side(decoded)
 
-    def json_line(self, line, msg, sides):
-        """The json format's `line` for `msg` with its decoded key and value nested, the raw bytes kept."""
-        record = json.loads(line)
-        out = {}
-        for name, field in record.items():
-            side = sides[("key", "value").index(name)] if name in ("key", "value") else None
-            if side is None:
-                out[name] = field
-                continue
-            if side.decoded is not None:
-                out[name] = side.decoded.value
-                data = getattr(msg, name)()
-                if side.decoded.schema_id is not None:
-                    out[f"{name}_schema_id"] = side.decoded.schema_id
-                if side.decoded.subject:
-                    out[f"{name}_subject"] = side.decoded.subject
-                out[f"{name}_raw"] = {"base64": base64.b64encode(data).decode("ascii")}
-            else:
-                out[name] = field
-                if side.schema_id is not None:
-                    out[f"{name}_schema_id"] = side.schema_id
-                out[f"{name}_error"] = side.problem
-        # json_safe: the same escapes as the format's own (C1, bidi, U+2028...): decoded strings are message data
-        return (json_safe(to_json(out)) + "\n").encode("utf-8", "surrogateescape")
+
+def _json(value):
+    """Decoded data (or a sentence) as JSON bytes with the format's escapes (C1, bidi, U+2028...): decoded
+    strings are message data."""
+    return json_safe(to_json(value)).encode("utf-8", "surrogateescape")
+
+
+def _nested_fields(side, schema_id, subject):
+    fields = b"" if schema_id is None else b',"%s_schema_id":%d' % (side.encode(), schema_id)
+    if subject:
+        fields += b',"%s_subject":%s' % (side.encode(), _json(subject))
+    return fields
+
+
+def _raw_field(side, data):
+    """The stored bytes, which producer.py -f json writes back as they are (the lossless copy)."""
+    return b',"%s_raw":{"base64":"%s"}' % (side.encode(), base64.b64encode(data))
+
+
+def _swap_in(msg, side, token):
+    """Put `token` in the message's side; its JSON string, as the format will write it."""
+    (msg.set_key if side == "key" else msg.set_value)(token)
+    return b'"%s"' % token
 
 
 def _shown(msg, side_name, side, verbose):

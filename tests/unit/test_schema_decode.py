@@ -256,3 +256,24 @@ def test_a_character_above_one_byte_in_a_bytes_field_is_a_bad_record():
     with pytest.raises(BadPayload, match="does not fit the Avro schema"):
         codec.encode({"raw": "\u20ac", "id": "abcd", "maybe": None, "text_or_bytes": "", "many": [], "by_name": {},
                       "price": "1.00", "inner": None})
+
+
+def test_json_output_the_short_way_matches_the_long_way_and_a_poison_message_keeps_its_bytes():
+    from confluent_kafka import Message as KafkaMessage
+
+    warnings = []
+    render = view("json", warnings)
+    good, poison = framed(1, '{"a":"\u00e9\u2028"}'.encode()), framed(1, b'{"b":1}')
+    batch = [KafkaMessage(topic="t", partition=0, offset=0, key=b"k", value=value, timestamp=(1, 1000))
+             for value in (good, good, poison, b"plain", good)]
+    lines = render(batch).data.split(b"\n")
+    assert lines[0] == lines[1] == lines[4] and lines[5] == b""
+    first = json.loads(lines[0])
+    assert first == {"topic": "t", "partition": 0, "offset": 0, "timestamp": 1000, "key": "k",
+                     "value": {"a": "\u00e9\u2028"}, "value_schema_id": 1, "value_subject": "s-value",
+                     "value_raw": {"base64": base64.b64encode(good).decode()}, "headers": []}
+    assert b"\\u2028" in lines[0]  # escaped as the format escapes message data
+    bad = json.loads(lines[2])
+    assert bad["value"] == poison.decode() and bad["value_schema_id"] == 1  # as the format shows any bytes
+    assert bad["value_error"].startswith("poison: ") and list(bad)[5:8] == ["value", "value_schema_id", "value_error"]
+    assert json.loads(lines[3])["value"] == "plain" and len(warnings) == 1
