@@ -277,3 +277,29 @@ def test_json_output_the_short_way_matches_the_long_way_and_a_poison_message_kee
     assert bad["value"] == poison.decode() and bad["value_schema_id"] == 1  # as the format shows any bytes
     assert bad["value_error"].startswith("poison: ") and list(bad)[5:8] == ["value", "value_schema_id", "value_error"]
     assert json.loads(lines[3])["value"] == "plain" and len(warnings) == 1
+
+
+@given(values=st.lists(st.one_of(st.binary(max_size=30), st.builds(framed, st.sampled_from([1, 9]), st.binary(max_size=20)),
+                                 st.just(framed(1, b'{"a":1}')), st.none()), min_size=1, max_size=12),
+       keys=st.lists(st.one_of(st.binary(max_size=8), st.none(), st.just(framed(1, b'{"a":"k"}'))), min_size=12,
+                     max_size=12),
+       output_format=st.sampled_from(["text", "json", "verbose"]))
+def test_any_bytes_through_the_schema_step_one_line_each_never_an_exception(values, keys, output_format):
+    """Whatever another client wrote (schema'd, poison, unknown ids, plain, null), mixed in one batch: one line per
+    message, each -f json line a JSON object holding the message's offset, and the stored bytes of anything nested
+    kept in *_raw."""
+    from confluent_kafka import Message as KafkaMessage
+
+    render = view(output_format, [])
+    batch = [KafkaMessage(topic="t", partition=0, offset=n, key=key, value=value, timestamp=(1, 1000))
+             for n, (key, value) in enumerate(zip(keys, values))]
+    stored = [(m.key(), m.value()) for m in batch]
+    lines = render(batch)
+    assert lines.count == len(batch)
+    if output_format == "json":
+        records = [json.loads(line) for line in lines.data.decode("utf-8", "surrogateescape").split("\n")[:-1]]
+        assert [r["offset"] for r in records] == list(range(len(batch)))
+        for record, (key, value) in zip(records, stored):
+            for side, data in (("key", key), ("value", value)):
+                if f"{side}_raw" in record:
+                    assert base64.b64decode(record[f"{side}_raw"]["base64"]) == data
