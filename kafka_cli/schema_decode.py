@@ -39,9 +39,14 @@ class Loaded:
     subject: str
 
 
+def is_framed(data):
+    """True when `data` (bytes, not None) starts as Confluent's wire format does: the magic byte and a schema id."""
+    return len(data) >= HEADER and data[0] == MAGIC
+
+
 def split_wire(data):
     """(schema id, payload) when `data` is in Confluent's wire format, else None."""
-    if data is None or len(data) < HEADER or data[0] != MAGIC:
+    if data is None or not is_framed(data):
         return None
     return int.from_bytes(data[1:HEADER], "big"), data[HEADER:]
 
@@ -146,5 +151,5 @@ def _number(data, fmt):
     return struct.unpack(layouts[len(data)], data)[0]
 
 
-__all__ = ["BadPayload", "Decoded", "Decoder", "FORMATS", "SchemaSource", "SchemaUnavailable", "one_line",
-           "split_wire"]
+__all__ = ["BadPayload", "Decoded", "Decoder", "FORMATS", "SchemaSource", "SchemaUnavailable", "is_framed",
+           "one_line", "split_wire"]

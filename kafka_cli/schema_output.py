@@ -17,7 +17,7 @@ import uuid
 
 from .escaping import json_safe
 from .formats import json_text
-from .schema_decode import AS_STORED, HEADER, BadPayload, SchemaUnavailable
+from .schema_decode import AS_STORED, HEADER, BadPayload, SchemaUnavailable, is_framed
 
 POISON_MARK = b"!poison! "
 
@@ -130,7 +130,7 @@ class SchemaView:
                         return fast(data)
                     except BadPayload:
                         pass  # the long way, which marks it and warns
-                elif plain_as_stored and (len(data) < HEADER or data[0] != 0):
+                elif plain_as_stored and not is_framed(data):
                     return data
             looked = self._side(msg, side)
             if looked is not None and looked.decoded is not None and looked.decoded.schema_id is not None:
@@ -193,7 +193,7 @@ class SchemaView:
                 continue
             fast = known[side].get(data[:HEADER])
             if fast is None:
-                if self.decoders[side].fmt == "auto" and (len(data) < HEADER or data[0] != 0):
+                if self.decoders[side].fmt == "auto" and not is_framed(data):
                     continue  # not the wire format: as stored
                 return None
             try:
