@@ -6,13 +6,18 @@ with its exit code. Secrets are removed from its message there too (secrets.Reda
 
 import click
 
+from .escaping import shown
 from .exit_status import ExitStatus
 
 
 class CliError(click.ClickException):
-    """A failure the user can act on. Exit 1."""
+    """A failure the user can act on. Exit 1. Its message may quote a broker, a registry or message data: it is
+    shown escaped (escaping.shown), whoever built it."""
 
     exit_code = ExitStatus.FAILURE
+
+    def format_message(self):
+        return shown(self.message)
 
 
 class ConfigError(CliError):

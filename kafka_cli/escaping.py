@@ -82,3 +82,19 @@ def json_safe(encoded):
     if encoded.isascii() and "\x7f" not in encoded:  # nearly always: no search at all (isascii() reads a flag)
         return encoded
     return _JSON_EXTRA.sub(_json_escape, encoded)
+
+
+# Status text for stderr (errors, warnings): what a broker, a registry or message data put into it must not
+# reach a terminal raw either. Lone surrogates (a registry's JSON can hold "\udc80") are escaped too: they are
+# no character at all and would be written as backslash escapes by the stream anyway, only less visibly.
+_UNSAFE_IN_STATUS = re.compile(f"[{UNSAFE_ON_TERMINAL}\ud800-\udfff]")
+
+
+def shown(text):
+    """Status text (str) safe on a terminal: every character a terminal would obey instead of showing, escaped
+    as in message data. The one function every line on stderr passes through (terminal.py's log handler and
+    errors.CliError), so no call site has to remember it."""
+    text = str(text)
+    if text.isprintable():  # the common case: one C call, no search
+        return text
+    return _UNSAFE_IN_STATUS.sub(_escape_match, text)

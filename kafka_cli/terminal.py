@@ -9,16 +9,20 @@ import re
 import sys
 import time
 
+from .escaping import shown
 from .kafka_errors import NO_PRODUCER_ID_AFTER, no_producer_id, not_enough_replicas
 
 
 class _Redact(logging.Filter):
+    """Every line: secrets out, then whatever a broker, a registry or message data put into it escaped, so a
+    name holding ESC or BEL shows as \\x1b, never as a terminal command."""
+
     def __init__(self, redactor):
         super().__init__()
         self.redactor = redactor
 
     def filter(self, record):
-        record.msg = self.redactor(record.getMessage())
+        record.msg = shown(self.redactor(record.getMessage()))
         record.args = ()
         return True
 
