@@ -58,8 +58,11 @@ class AvroCodec:
                             "define") from None
         from_json = AvroFromJson(named)
         self._from_json = from_json if from_json.has_bytes(self.schema) else None  # most schemas: no step at all
+        self._guard = AvroGuard(named) if AvroGuard.needed(self.schema, named) else None
 
     def decode(self, payload):
+        if self._guard is not None:
+            self._guard.check(payload, self.schema)
         stream = io.BytesIO(payload)
         try:
             record = self._fastavro.schemaless_reader(stream, self.schema, None)
@@ -84,7 +87,177 @@ class AvroCodec:
             self._fastavro.schemaless_writer(stream, self.schema, record)
         except Exception as e:
             raise BadPayload(f"does not fit the Avro schema: {type(e).__name__}: {one_line(e)}") from None
+        if self._guard is not None:  # what we write, we (and anyone bounded as we are) must be able to read
+            self._guard.check(stream.getvalue(), self.schema)
         return stream.getvalue()
+
+
+# Bounds on what one Avro payload may make us do (docs/security.md). fastavro's compiled reader recurses in C
+# for every nested record, array, map and union: a recursive schema (a linked list) and a payload 20,000 levels
+# deep ran it out of C stack (SIGSEGV, the whole batch lost). An array of items that take no bytes (null, an
+# empty record) of 2^40 items is 12 bytes that ask for 5 GB. Avro's Java SDK bounds collections and lengths for
+# the same reasons; ours: nesting and empty items are checked in Python before fastavro sees the bytes, and
+# only for the schemas that allow either (most schemas: no check, no cost; their depth is fixed by the schema and
+# every item of theirs takes at least one byte, so the payload's own size bounds the work).
+MAX_DEPTH = 100  # nested records, arrays and maps in one value: real data nests a few levels, a tree a few dozen
+MAX_EMPTY_ITEMS = 100_000  # array items that take no bytes, per payload: about 7 MB of Python objects at most
+
+
+class AvroGuard:
+    """A walk over an Avro payload that reads nothing into objects, only checks it stays within MAX_DEPTH and
+    MAX_EMPTY_ITEMS and that every length and count fits the bytes left. `needed(schema, named)` says whether a
+    schema can break either bound at all."""
+
+    def __init__(self, named):
+        self.named = named
+
+    @classmethod
+    def needed(cls, schema, named):
+        guard = cls(named)
+        try:
+            return guard._risky(schema, (), 0)
+        except RecursionError:  # a schema nested this deep is checked on every payload
+            return True
+
+    def _resolve(self, schema):
+        if isinstance(schema, str):
+            return self.named.get(schema, schema)
+        if isinstance(schema, dict) and isinstance(schema.get("type"), (dict, list)):
+            return schema["type"]
+        if isinstance(schema, dict) and schema.get("type") in self.named:
+            return self.named[schema["type"]]
+        return schema
+
+    def _risky(self, schema, visiting, depth):
+        """True when the schema refers to itself, has an array of items that take no bytes, or nests deeper
+        than MAX_DEPTH."""
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(schema, str) and schema in self.named:
+            if schema in visiting:
+                return True
+            return self._risky(self.named[schema], (*visiting, schema), depth)
+        schema = self._resolve(schema)
+        if isinstance(schema, list):
+            return any(self._risky(branch, visiting, depth) for branch in schema)
+        if not isinstance(schema, dict):
+            return False
+        kind, name = schema.get("type"), schema.get("name")
+        if name is not None and kind in ("record", "error"):
+            visiting = (*visiting, name)
+        if kind in ("record", "error"):
+            return any(self._risky(f["type"], visiting, depth + 1) for f in schema.get("fields", []))
+        if kind == "array":
+            return self._takes_no_bytes(schema["items"], ()) or self._risky(schema["items"], visiting, depth + 1)
+        if kind == "map":
+            return self._risky(schema["values"], visiting, depth + 1)
+        return False
+
+    def _takes_no_bytes(self, schema, visiting):
+        if isinstance(schema, str) and schema in self.named:
+            return schema not in visiting and self._takes_no_bytes(self.named[schema], (*visiting, schema))
+        schema = self._resolve(schema)
+        if schema == "null":
+            return True
+        if not isinstance(schema, dict):
+            return False
+        kind = schema.get("type")
+        if kind == "null":
+            return True
+        if kind == "fixed":
+            return schema.get("size") == 0
+        if kind in ("record", "error"):
+            return all(self._takes_no_bytes(f["type"], visiting) for f in schema.get("fields", []))
+        return False
+
+    def check(self, payload, schema):
+        self.data, self.at, self.empty_items = payload, 0, 0
+        self._skip(schema, 0)
+
+    def _long(self):
+        data, at = self.data, self.at
+        value = shift = 0
+        while True:
+            if at >= len(data):
+                raise BadPayload("not Avro of this schema: the bytes end inside a number")
+            if shift > 63:
+                raise BadPayload("not Avro of this schema: a number longer than 10 bytes")
+            byte = data[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                self.at = at
+                return (value >> 1) ^ -(value & 1)
+
+    def _take(self, size, what):
+        if size < 0 or size > len(self.data) - self.at:
+            raise BadPayload(f"not Avro of this schema: {what} of {size:,} bytes, with {len(self.data) - self.at:,} "
+                             "left")
+        self.at += size
+
+    def _skip(self, schema, depth):
+        while isinstance(schema, str) and schema in self.named:
+            schema = self.named[schema]
+        schema = self._resolve(schema)
+        if isinstance(schema, list):
+            index = self._long()
+            if not 0 <= index < len(schema):
+                raise BadPayload(f"not Avro of this schema: union branch {index} of {len(schema)}")
+            return self._skip(schema[index], depth)
+        kind = schema.get("type") if isinstance(schema, dict) else schema
+        if kind in ("null",):
+            return
+        if kind in ("boolean",):
+            return self._take(1, "a boolean")
+        if kind in ("int", "long"):
+            return self._long()
+        if kind == "float":
+            return self._take(4, "a float")
+        if kind == "double":
+            return self._take(8, "a double")
+        if kind in ("bytes", "string"):
+            return self._take(self._long(), f"a {kind} value")
+        if kind == "fixed":
+            return self._take(schema["size"], "a fixed value")
+        if kind == "enum":
+            index = self._long()
+            if not 0 <= index < len(schema["symbols"]):
+                raise BadPayload(f"not Avro of this schema: enum symbol {index} of {len(schema['symbols'])}")
+            return
+        if depth >= MAX_DEPTH:
+            raise BadPayload(f"nests deeper than {MAX_DEPTH} records, arrays and maps: this tool reads no deeper")
+        if kind in ("record", "error"):
+            for field in schema["fields"]:
+                self._skip(field["type"], depth + 1)
+            return
+        if kind in ("array", "map"):
+            return self._skip_blocks(schema, depth + 1)
+        raise BadPayload(f"not Avro of this schema: type {one_line(kind, 60)} is not one this tool reads")
+
+    def _skip_blocks(self, schema, depth):
+        kind = schema["type"]
+        items = schema["items"] if kind == "array" else schema["values"]
+        empty = kind == "array" and self._takes_no_bytes(items, ())
+        while True:
+            count = self._long()
+            if count == 0:
+                return
+            if count < 0:  # a block that says its size in bytes too
+                count = -count
+                self._long()
+            if empty:
+                self.empty_items += count
+                if self.empty_items > MAX_EMPTY_ITEMS:
+                    raise BadPayload(f"not Avro this tool reads: an array of {self.empty_items:,} items that take "
+                                     f"no bytes (at most {MAX_EMPTY_ITEMS:,})")
+            elif count > len(self.data) - self.at:  # each item takes a byte at least
+                raise BadPayload(f"not Avro of this schema: a {kind} of {count:,} items, with "
+                                 f"{len(self.data) - self.at:,} bytes left")
+            for _ in range(count):
+                if kind == "map":
+                    self._take(self._long(), "a map key")
+                self._skip(items, depth)
 
 
 class AvroFromJson:
@@ -203,6 +376,54 @@ def _avro_problem(error):
 
 
 # -- JSON Schema ----------------------------------------------------------------------------------------
+# A schema's `pattern` and `patternProperties` are regular expressions the registry's writer chose, run on strings
+# the topic's writer chose. Python's re backtracks without bound and never hands control back to the interpreter:
+# ^([a-zA-Z0-9]+)*@example\.com$ on 34 characters ran 12 minutes at full CPU, deaf to SIGINT and SIGTERM.
+# jsonschema calls re.search from three of its modules; they get an engine with a clock instead: the regex module
+# (re's syntax, and more) with a timeout. A message whose patterns take longer is a poison message.
+PATTERN_SECONDS = 0.5  # all of one message's pattern matching; a real pattern on a real value takes microseconds
+
+
+class PatternTimeout(Exception):
+    pass
+
+
+class _PatternClock:
+    """Stands in for the re module inside jsonschema: search() within the time the message has left."""
+
+    def __init__(self):
+        import re
+
+        self._re = re
+        self.deadline = None
+
+    def search(self, pattern, string, flags=0):
+        import time
+
+        import regex
+
+        left = PATTERN_SECONDS if self.deadline is None else self.deadline - time.monotonic()
+        if left <= 0:
+            raise PatternTimeout()
+        try:
+            return regex.search(pattern, string, flags, timeout=left)
+        except TimeoutError:
+            raise PatternTimeout() from None
+
+    def __getattr__(self, name):  # anything else jsonschema may use from re
+        return getattr(self._re, name)
+
+
+_CLOCK = _PatternClock()
+
+
+def _clock_jsonschema():
+    from jsonschema import _keywords, _legacy_keywords, _utils
+
+    for module in (_keywords, _legacy_keywords, _utils):
+        module.re = _CLOCK
+
+
 class JsonCodec:
     kind = "JSON"
 
@@ -211,6 +432,7 @@ class JsonCodec:
         from referencing import Registry, Resource
         from referencing.jsonschema import DRAFT7
 
+        _clock_jsonschema()
         root = json.loads(schema_str)
         resources = [(name, Resource.from_contents(json.loads(ref.schema_str), default_specification=DRAFT7))
                      for name, ref in references]
@@ -219,29 +441,50 @@ class JsonCodec:
         self.validator = validator_class(root, registry=Registry().with_resources(resources))
 
     def _check(self, document):
+        import time
+
+        import regex
         from jsonschema.exceptions import best_match
         from referencing.exceptions import Unresolvable
 
+        _CLOCK.deadline = time.monotonic() + PATTERN_SECONDS
         try:
             error = best_match(self.validator.iter_errors(document))
         except Unresolvable as e:  # found only where a document leads the validator: said per message, no crash
             raise BadPayload(f"cannot be checked: the JSON schema's $ref {one_line(getattr(e, 'ref', e), 100)} "
                              "names no schema it has (a schema of another subject comes as a reference)") from None
+        except PatternTimeout:
+            raise BadPayload(f"cannot be checked: the JSON schema's patterns took over {PATTERN_SECONDS:g} s on "
+                             "its strings (a pattern that backtracks without bound)") from None
+        except regex.error as e:
+            raise BadPayload(f"cannot be checked: a pattern of the JSON schema is not a regular expression "
+                             f"({one_line(e, 100)})") from None
+        except RecursionError:
+            raise BadPayload("cannot be checked: it nests deeper than the JSON schema's validator goes") from None
+        finally:
+            _CLOCK.deadline = None
         if error is not None:
             where = "/".join(map(str, error.absolute_path)) or "the document"
-            raise BadPayload(f"does not fit the JSON schema at {where}: {one_line(error.message)}")
+            raise BadPayload(f"does not fit the JSON schema at {one_line(where, 200)}: {one_line(error.message)}")
 
     def decode(self, payload):
         try:
             document = json.loads(payload.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
             raise BadPayload(f"not JSON: {one_line(e)}") from None
+        except RecursionError:
+            raise BadPayload("not JSON this tool reads: it nests deeper than Python's parser goes") from None
         self._check(document)
         return document
 
     def encode(self, document):
         self._check(document)
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:  # JSON has no NaN or Infinity, and UTF-8 no lone surrogate: such a value is no JSON to write
+            return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        except (ValueError, UnicodeEncodeError) as e:
+            raise BadPayload(f"cannot be written as JSON: {one_line(e, 120)}") from None
+        except RecursionError:
+            raise BadPayload("cannot be written as JSON: it nests too deeply") from None
 
 
 # -- Protobuf -------------------------------------------------------------------------------------------
@@ -252,9 +495,10 @@ class ProtobufCodec:
         from google.protobuf import descriptor_pool
 
         self.pool = descriptor_pool.DescriptorPool()
-        for at, (name, ref) in enumerate(references):  # a reference may import the ones loaded before it
-            _add_file(self.pool, name, ref.schema_str, references[:at])
-        self.file = _add_file(self.pool, "schema.proto", schema_str, references)
+        compiled = []
+        for name, ref in references:  # a reference may import the ones loaded before it
+            compiled.append(_add_file(self.pool, name, ref.schema_str, compiled))
+        self.file = self.pool.FindFileByName(_add_file(self.pool, "schema.proto", schema_str, compiled).name)
         self._classes = {}
 
     def message_class(self, indexes):
@@ -337,19 +581,19 @@ class ProtobufCodec:
         return write_message_indexes(indexes) + message.SerializeToString()
 
 
-def _add_file(pool, name, schema_str, references=()):
-    """Add one schema (base64 FileDescriptorProto, or .proto text) to `pool`; its FileDescriptor."""
+def _add_file(pool, name, schema_str, compiled=()):
+    """Add one schema (base64 FileDescriptorProto, or .proto text) to `pool` under `name`; its
+    FileDescriptorProto. `compiled` holds the FileDescriptorProtos of the files it may import."""
     from google.protobuf import descriptor_pb2
 
     try:
         proto = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(schema_str, validate=True))
-        if not proto.name:
-            proto.name = name
     except Exception:  # not base64 of a descriptor: .proto text
-        proto = proto_text_to_descriptor(name, schema_str, references)
+        proto = _compile_proto_text(schema_str, compiled)
+    proto.name = name  # the name the registry gave, only ever compared with the imports of other files
     _add_well_known(pool, proto)
     pool.AddSerializedFile(proto.SerializeToString())
-    return pool.FindFileByName(proto.name)
+    return proto
 
 
 def _add_well_known(pool, proto):
@@ -369,15 +613,37 @@ def _add_well_known(pool, proto):
         try:
             importlib.import_module(dependency.removesuffix(".proto").replace("/", ".") + "_pb2")
         except ImportError:
-            raise BadSchema(f"imports {dependency}, which the protobuf library does not have") from None
+            raise BadSchema(f"imports {one_line(dependency, 100)}, which the protobuf library does not have") \
+                from None
         copy = descriptor_pb2.FileDescriptorProto()
         descriptor_pool.Default().FindFileByName(dependency).CopyToProto(copy)
         pool.AddSerializedFile(copy.SerializeToString())
 
 
 def proto_text_to_descriptor(name, text, references=()):
-    """.proto text (with the references' texts, by their import names) -> FileDescriptorProto, through protoc as a
-    Python module (grpcio-tools): the image has no protoc, and a hand-made parser would get proto edge cases wrong."""
+    """.proto text -> its FileDescriptorProto named `name`; `references` is [(import name, Schema)], each
+    compiled in turn (a reference may import the ones before it)."""
+    compiled = []
+    for ref_name, ref in references:
+        proto = _compile_proto_text(ref.schema_str, compiled)
+        proto.name = ref_name
+        compiled.append(proto)
+    proto = _compile_proto_text(text, compiled)
+    proto.name = name
+    return proto
+
+
+# protoc's command line is ours alone. Nothing the registry says reaches it or the file system: the schema text
+# is written to a file of a fixed name in a private directory, and the files it imports are handed over already
+# compiled, in a descriptor set, where protoc finds them by name as data. (protoc reads an argument starting with
+# @ as a file of more arguments, and plugins run programs: a registry-chosen name on argv ran a shell.)
+PROTO_SOURCE = "schema"  # no ".proto": an import of that name would only find this very file (an import cycle)
+
+
+def _compile_proto_text(text, compiled):
+    """.proto text -> FileDescriptorProto through protoc as a Python module (grpcio-tools): the image has no
+    protoc, and a hand-made parser would get proto edge cases wrong. protoc's complaints come back as the
+    BadSchema's reason, escaped, instead of going to our stderr raw."""
     import os
     import tempfile
 
@@ -388,19 +654,46 @@ def proto_text_to_descriptor(name, text, references=()):
             from None
     from google.protobuf import descriptor_pb2
 
-    with tempfile.TemporaryDirectory(prefix="kafka-cli-proto-") as tmp:
-        for file_name, content in [*((n, r.schema_str) for n, r in references), (name, text)]:
-            path = os.path.join(tmp, file_name)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(content)
-        out = os.path.join(tmp, "out.pb")
+    with tempfile.TemporaryDirectory(prefix="kafka-cli-proto-") as tmp:  # 0700, ours alone
+        source, imports, out = (os.path.join(tmp, name) for name in (PROTO_SOURCE, "imports.pb", "out.pb"))
+        with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
+            f.write(text)
+        with open(imports, "wb") as f:
+            f.write(descriptor_pb2.FileDescriptorSet(file=list(compiled)).SerializeToString())
         include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
-        code = protoc.main(["protoc", f"-I{tmp}", f"-I{include}", f"--descriptor_set_out={out}", name])
+        argv = ["protoc", f"--proto_path={tmp}", f"--proto_path={include}", f"--descriptor_set_in={imports}",
+                f"--descriptor_set_out={out}", PROTO_SOURCE]
+        code, complaint = _with_stderr_captured(lambda: protoc.main(argv), tmp)
         if code != 0:
-            raise BadSchema(f"protoc could not read the .proto schema {name} (exit {code})")
-        files = descriptor_pb2.FileDescriptorSet.FromString(open(out, "rb").read()).file
+            # protoc names the file by its path in our directory: only the line and column mean anything here
+            reason = complaint.replace(f"{source}:", "line ").replace(f"{PROTO_SOURCE}:", "line ") \
+                if complaint else f"protoc exit {code}"
+            raise BadSchema(f"the .proto schema does not compile: {one_line(reason, 300)}")
+        with open(out, "rb") as f:
+            files = descriptor_pb2.FileDescriptorSet.FromString(f.read()).file
     return files[-1]
+
+
+def _with_stderr_captured(call, tmp):
+    """(call(), what it wrote to file descriptor 2): protoc writes its errors there itself, past Python."""
+    import os
+    import sys
+
+    path = os.path.join(tmp, "stderr")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                result = call()
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+    with open(path, "rb") as f:
+        complaint = f.read(4096).decode("utf-8", "replace")
+    return result, " ".join(complaint.split())
 
 
 def read_message_indexes(payload):

@@ -234,8 +234,9 @@ def test_a_schema_needing_a_reference_it_was_not_given_is_refused_before_registe
 
 def test_a_proto_importing_a_file_it_was_not_given(client, tmp_path):
     proto = 'syntax = "proto3";\nimport "billing/common.proto";\nmessage A { billing.Money m = 1; }\n'
-    with pytest.raises(ConfigError, match=r"a.proto: protoc could not read .*\(a type of another subject's schema "
-                                          "needs --value-references FILE\\)"):
+    with pytest.raises(ConfigError, match=r"a.proto: the .proto schema does not compile: .*Import "
+                                          r"\"billing/common.proto\" was not found.*\(a type of another subject's "
+                                          r"schema needs --value-references FILE\)"):
         encoders([Choice("value", "protobuf", write(tmp_path, proto, "a.proto"))])
 
 
