@@ -120,6 +120,7 @@ class State:
         self.exit_at_end = False
         self.missing = set()  # subscribed names (or ^patterns) the broker said do not exist (yet)
         self.until = None  # positions.Until with --until
+        self.rendering = False  # a signal now raises StopRendering
 
     @property
     def stopped_by(self):
@@ -127,6 +128,15 @@ class State:
 
     def on_signal(self, signum, frame):
         self.stop_signal = signum
+        if self.rendering:  # decoding a batch can take long (a slow registry, bounded patterns): stop it now
+            self.rendering = False
+            raise StopRendering()
+
+
+class StopRendering(BaseException):
+    """A signal came while a batch was being made into lines: the batch is dropped unwritten (so none of its
+    offsets is stored and the next run reads it again). A BaseException, so no `except Exception` on the way
+    (the registry client, the codecs) can swallow it."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS, epilog="""\b
@@ -327,7 +337,7 @@ def run(config, options, log, client_log, verbose):
                          or config.get("group.protocol", "classic") == "consumer")
     state.errors = ClusterErrors(config, log)
     consumer = build_client(Consumer, config, error_cb=state.errors, logger=client_log)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal or SSH session went away
         signal.signal(sig, state.on_signal)
     printed = 0
     try:
@@ -452,7 +462,13 @@ def consume(consumer, state, options, log, config):
         last_activity = time.monotonic()
         if until is not None:
             batch = until.take(batch)
-        lines = render_batch(batch)  # one line per message without error()
+        try:
+            state.rendering = True
+            lines = render_batch(batch)  # one line per message without error()
+        except StopRendering:
+            break
+        finally:
+            state.rendering = False
         if lines.count < len(batch):
             for msg in batch:
                 err = msg.error()
