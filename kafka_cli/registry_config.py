@@ -77,13 +77,19 @@ def _check(settings, source, path):
     if "url" not in settings.conf:
         raise ConfigError(f"{path}: Schema Registry settings without its address: set schema.registry.url in "
                           f"[default] (or url in [{REGISTRY_SECTION}])")
-    for url in settings.url.split(","):
-        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url.strip()):
-            raise ConfigError(f"{settings.origins['url']}: {url.strip()[:80]!r} is not an http:// or https:// URL")
+    # Credentials first: every later message may echo the URL, and a user:password@ in it must never be shown.
     if "@" in settings.url:
         raise ConfigError(f"{settings.origins['url']}: holds credentials in the URL; put them in "
                           "basic.auth.user.info instead (a secret, kept out of every output)")
-    if source is not None and source.value.strip().upper() not in ("USER_INFO", "URL"):
+    for url in settings.url.split(","):
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url.strip()):
+            raise ConfigError(f"{settings.origins['url']}: {without_userinfo(url.strip())[:80]!r} is not an http:// "
+                              "or https:// URL")
+    if source is not None and source.value.strip().upper() == "URL":
+        raise ConfigError(f"{source.origin} basic.auth.credentials.source: URL takes the credentials from the URL, "
+                          "which this tool refuses (they would show wherever the URL is named); use USER_INFO with "
+                          "basic.auth.user.info=KEY:SECRET")
+    if source is not None and source.value.strip().upper() != "USER_INFO":
         raise ConfigError(f"{source.origin} basic.auth.credentials.source: {source.value.strip()[:40]!r} is not "
                           "supported; use USER_INFO with basic.auth.user.info=KEY:SECRET")
     info = settings.conf.get("basic.auth.user.info")
@@ -94,6 +100,20 @@ def _check(settings, source, path):
         raise ConfigError(f"{settings.origins['basic.auth.user.info']}: must be KEY:SECRET (the value is secret, "
                           "so it is not shown)")
     settings.conf["timeout"] = _timeout(settings)
+
+
+def without_userinfo(url):
+    """`url` (one URL or a comma list, well formed or not) fit to echo: every user:password@ taken out. Where a
+    userinfo's extent is unclear (a password holding '/', ',' or '@', a missing or mistyped scheme), everything
+    from just after the first scheme:// (or from the start) to the last '@' goes: a message may lose some of
+    the address, never show a secret."""
+    url = str(url)
+    at = url.rfind("@")
+    if at < 0:
+        return url
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url)
+    keep = scheme.end() if scheme and scheme.end() <= url.find("@") else 0
+    return url[:keep] + url[at + 1:]
 
 
 def _timeout(settings):

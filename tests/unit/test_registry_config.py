@@ -75,6 +75,8 @@ def test_user_info_without_colon_is_refused_without_showing_it(write_config):
 @pytest.mark.parametrize("line, says", [
     ("schema.registry.url=ftp://x", "line 3 [default] schema.registry.url: 'ftp://x' is not an http"),
     ("schema.registry.url=https://u:p@host", "credentials in the URL"),
+    ("schema.registry.url=htps://u:p@host", "credentials in the URL"),  # said before the URL's shape
+    ("basic.auth.credentials.source=URL", "line 3 [default] basic.auth.credentials.source: URL takes the credentials"),
     ("schema.registry.colour=blue", "line 3 [default] schema.registry.colour: not a Schema Registry setting"),
     ("basic.auth.credentials.source=SASL_INHERIT", "line 3 [default] basic.auth.credentials.source: 'SASL_INHERIT'"),
     ("basic.auth.user.info=a:b", "without its address"),
@@ -94,3 +96,8 @@ def test_source_user_info_without_the_info(write_config):
 def test_dash_x_can_set_the_registry(write_config):
     config = load(write_config, "[default]\nbootstrap.servers=b:1\n", properties=("schema.registry.url=http://r:2",))
     assert config.registry.url == "http://r:2" and config.as_dict() == {"bootstrap.servers": "b:1"}
+
+
+def test_source_url_is_refused_for_user_info(write_config):
+    message = refusal(write_config, CLOUD_SNIPPET.replace("source=USER_INFO", "source=URL"))
+    assert "line 4 [default] basic.auth.credentials.source" in message and "use USER_INFO" in message
