@@ -234,3 +234,58 @@ def test_every_log_line_and_every_error_is_shown_escaped():
     assert stream.getvalue() == "consumer.py: the registry said \\x1b]0;TITLE\\x07\\x1b[2J\n"
     assert CliError("unknown type \x1b[31mX\u202e").format_message() == "unknown type \\x1b[31mX\\u202e"
     logging.getLogger("consumer.py").handlers[:] = []
+
+
+# -- what held before, kept held ---------------------------------------------------------------------------
+def test_no_ref_id_or_schema_url_is_ever_fetched():
+    import http.server
+    import threading
+
+    hits = []
+
+    class Counting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"type": "string"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/s.json"
+    try:
+        for schema in ({"$ref": url}, {"$id": url, "type": "object", "properties": {"a": {"$ref": url}}},
+                       {"$schema": url, "type": "object"}):
+            try:
+                make_codec(Schema(json.dumps(schema), "JSON"), []).decode(b'{"a": 1}')
+            except (BadPayload, BadSchema):
+                pass
+    finally:
+        server.shutdown()
+    assert hits == []
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../../../../etc/passwd"])
+def test_protoc_refuses_an_import_outside_its_own_files(name):
+    with pytest.raises(BadSchema, match="does not compile"):
+        make_codec(Schema(f'syntax = "proto3";\nimport "{name}";\nmessage A {{ int32 n = 1; }}\n', "PROTOBUF"), [])
+
+
+@pytest.mark.parametrize("payload", [zigzag(2**40) + b"abc", zigzag(-5) + b"abc", b"\xff" * 11, b""])
+def test_avro_lengths_beyond_the_bytes_and_overlong_numbers_are_poison(payload):
+    for schema in ('"string"', '"bytes"', '{"type":"record","name":"S","fields":[{"name":"s","type":"string"}]}'):
+        with pytest.raises(BadPayload):
+            make_codec(Schema(schema, "AVRO"), []).decode(payload)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=64))
+def test_any_protobuf_framing_is_decoded_or_poison(payload):
+    codec = make_codec(Schema(COMMON, "PROTOBUF"), [])
+    try:
+        codec.decode(payload)
+    except BadPayload as e:
+        assert "\n" not in str(e)
