@@ -14,8 +14,8 @@ import click
 from kafka_cli.boundary import librdkafka_int, topic_problem
 from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
-from kafka_cli.delivery import Delivery, Reading, StopSignals, finish, report
-from kafka_cli.exit_status import run_command
+from kafka_cli.delivery import Delivery, Reading, StopNow, StopSignals, finish, report
+from kafka_cli.exit_status import Interrupted, run_command
 from kafka_cli.kafka_errors import ClusterErrors
 from kafka_cli.lines import LineParser
 from kafka_cli.options import (CONTEXT_SETTINGS, common_options, debug_for_verbosity, parse_headers, unescape,
@@ -103,13 +103,28 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
             nulls = frozenset(([b""] if empty_value_null else [])
                               + ([os.fsencode(null_value)] if null_value is not None else []))
             records = LineParser(unescape(key_separator), no_key, nulls, cli_headers)
-        records = encode_schemas(records, config, topic)  # schema'd keys/values: kafka_cli/schema_records.py
+        stop = StopSignals()
+        stop.install()  # from here a signal is ours: before any line is read it ends the run with 128+N
+        records = settle_schemas(records, config, topic, stop)
         options = ProducerOptions(topic=topic, records=records, skip_bad_lines=skip_bad_lines, timeout=timeout,
                                   progress=Progress(progress_wanted(sys.stdin, quiet), "lines"),
-                                  stdin=sys.stdin)
+                                  stdin=sys.stdin, stop=stop)
         status = run(config, options, log, client_log, verbose)
     # as an exception click understands, so CliRunner sees it too; exit_status.run_command ends the process
     click.get_current_context().exit(status)
+
+
+def settle_schemas(records, config, topic, stop):
+    """The record reader with the schema step (kafka_cli/schema_records.py), its schemas settled with the
+    registry. That can block for many seconds (a registry that does not answer: 10 s a call, retried), so a
+    signal meanwhile ends the run at once, quietly, with 128+N: nothing has been read."""
+    stop.at_once = True
+    try:
+        return encode_schemas(records, config, topic)
+    except StopNow:
+        raise Interrupted(stop.signum) from None
+    finally:
+        stop.at_once = False
 
 
 def check_option_values(ctx, topic, key_separator, no_key, timeout):
@@ -157,6 +172,7 @@ class ProducerOptions:
     timeout: float
     progress: object  # terminal.Progress: the self-updating count of lines read, where a person watches
     stdin: object = None  # what to read: sys.stdin (read through its descriptor, in large blocks)
+    stop: object = None  # delivery.StopSignals, installed by main() before the schemas are settled (or by run())
 
 
 # Unless the config says otherwise: no loss and no duplicates (acks=all, idempotence); a key lands on the
@@ -180,11 +196,13 @@ def run(config, options, log, client_log, verbose):
 
     from confluent_kafka import Producer
 
-    stop = StopSignals()
+    stop = options.stop
+    if stop is None:
+        stop = StopSignals()
+        stop.install()
     errors = ClusterErrors(config, log)
     delivery = Delivery(errors, librdkafka_int(config.get("message.max.bytes", "1000000")), stop)
     producer = build_client(Producer, config, error_cb=errors, logger=client_log, on_delivery=delivery.on_delivery)
-    stop.install()
     check_topic(producer, options.topic, options.timeout, delivery, config)
     started = time.monotonic()
     sent, bad_line, skipped = read_and_produce(producer, options, delivery, log)

@@ -24,21 +24,40 @@ MAYBE_STORED = ("_MSG_TIMED_OUT", "_TIMED_OUT", "REQUEST_TIMED_OUT", "_TRANSPORT
                 "NOT_ENOUGH_REPLICAS_AFTER_APPEND", "_PURGE_INFLIGHT")
 
 
+# SIGHUP is what a closed SSH session or terminal sends: a producer fed from a pipe behind it must deliver what
+# it read as for SIGTERM, not die with lines still queued (seen: 5,000 lines read, 4,000 stored, no summary).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class StopNow(BaseException):
+    """Raised by the handler while StopSignals.at_once is set. A BaseException, so that no library's `except
+    Exception` around a blocking call (an HTTP client's retry, a registry client's error wrapping) takes it for
+    a failure of its own and goes on."""
+
+
 class StopSignals:
-    """SIGINT/SIGTERM: the first stops reading (what was read is still delivered, then exit 128+N, or 1 if
-    anything was not delivered); a second ends the final wait at once."""
+    """SIGINT/SIGTERM/SIGHUP: the first stops reading (what was read is still delivered, then exit 128+N, or 1 if
+    anything was not delivered); a second ends the final wait at once.
+
+    While `at_once` is set (nothing read yet, and a call may block for long: the Schema Registry, whose calls
+    time out after 10 s each, retried once) the first signal raises StopNow instead, once, so the caller can
+    end at once with 128+N (exit_status.Interrupted)."""
 
     def __init__(self):
         self.signum = None  # the first signal
         self.count = 0
+        self.at_once = False
 
     def install(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             signal.signal(sig, self.handler)
 
     def handler(self, signum, frame):
         self.count += 1
         self.signum = self.signum or signum
+        if self.at_once:
+            self.at_once = False  # a second signal while the first unwinds is only counted
+            raise StopNow(signum)
 
     def name(self):
         return signal.Signals(self.signum).name

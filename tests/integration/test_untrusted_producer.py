@@ -1,0 +1,109 @@
+"""producer.py against what the outside world does to it, as processes: a closed SSH session (SIGHUP) after the
+last line, a signal while the Schema Registry keeps it waiting before any line is read, and records whose
+timestamps the topic refuses (which takes the good records of their batch down with them).
+"""
+
+import fcntl
+import signal
+import socket
+import subprocess
+import termios
+import threading
+import time
+import uuid
+
+import pytest
+from confluent_kafka.admin import NewTopic
+
+from .test_faults import Running, _closed_port, command, partitions_of, read_topic
+from .test_producer_honest import counts, wait_until
+
+
+def pipe_unread(pipe):
+    """Bytes written to `pipe` that its reader has not read yet (Linux answers FIONREAD on the write end too)."""
+    return int.from_bytes(fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0" * 4), "little")
+
+
+# -- a closed SSH session ------------------------------------------------------------------------------------
+def test_sighup_right_after_the_last_line_delivers_every_line_and_exits_129(kafka, topic):
+    """SIGHUP, as a closed SSH session or terminal sends it, the moment the producer has read the last of 5,000
+    lines (most still queued): handled like SIGTERM, every line delivered, the summary, exit 128+1."""
+    writer = Running(command("producer.py", kafka.plaintext_config, "-t", topic), stdin=subprocess.PIPE)
+    try:
+        writer.proc.stdin.write("".join(f"k{i}:v{i}\n" for i in range(5000)).encode())
+        writer.proc.stdin.flush()
+        # the signal as soon as the producer has read the last byte (stdin stays open: no end of input)
+        wait_until(lambda: pipe_unread(writer.proc.stdin) == 0, "the producer read every line")
+        writer.proc.send_signal(signal.SIGHUP)
+        code = writer.finish(timeout=60)
+    finally:
+        writer.finish(1)
+    err = writer.stderr()
+    assert "Traceback" not in err, err
+    assert code == 128 + signal.SIGHUP, err
+    assert counts(err) == (5000, 0, 0) and "stopped by SIGHUP" in err, err
+    stored = read_topic(kafka.plaintext_bootstrap, topic)
+    assert sorted(stored) == sorted((f"k{i}", f"v{i}") for i in range(5000))
+
+
+# -- a signal while the Schema Registry is asked ---------------------------------------------------------------
+class SilentRegistry:
+    """A TCP port that takes every connection and its request, and never answers: a registry that hangs."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        self.asked = threading.Event()
+        self.held = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn):
+        try:
+            while conn.recv(65536):
+                self.asked.set()
+        except OSError:
+            pass
+
+    def close(self):
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_while_the_registry_keeps_the_producer_waiting_ends_it_at_once_with_128_plus_n(tmp_path, sig):
+    """The schema is registered before any line is read; the registry takes the request and never answers (its
+    calls time out after 10 s, retried once). A signal then ends the run within 2 s with 128+N, quietly: nothing
+    was read."""
+    registry = SilentRegistry()
+    config = tmp_path / "config.ini"
+    config.write_text(f"[default]\nbootstrap.servers=127.0.0.1:{_closed_port()}\n"
+                      f"schema.registry.url=http://127.0.0.1:{registry.port}\n")
+    schema = tmp_path / "value.avsc"
+    schema.write_text('{"type": "record", "name": "V", "fields": [{"name": "n", "type": "long"}]}')
+    writer = Running(command("producer.py", config, "-t", "t", "--value-format", "avro", "--value-schema", schema),
+                     stdin=subprocess.PIPE)
+    try:
+        assert registry.asked.wait(30), writer.stderr()
+        began = time.monotonic()
+        writer.proc.send_signal(sig)
+        code = writer.finish(timeout=30)
+        took = time.monotonic() - began
+    finally:
+        writer.finish(1)
+        registry.close()
+    err = writer.stderr()
+    assert code == 128 + sig, err
+    assert took < 2, f"{took:.1f} s"
+    assert "Traceback" not in err and "Error" not in err and "delivered" not in err, err
