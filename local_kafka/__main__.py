@@ -82,9 +82,11 @@ def running_state():
     raise Refusal("the local Kafka is not running: python -m local_kafka start")
 
 
-@click.group()
-def cli():
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx):
     """A real Apache Kafka on loopback (KRaft, PLAINTEXT and SASL_SSL listeners): one node, or a cluster.
+    Run it from the project's top directory (where consumer.py is): Python finds the launcher there.
 
     \b
     Example:
@@ -93,6 +95,8 @@ def cli():
         ./consumer.py "$(python -m local_kafka config sasl_ssl)" -t orders
         python -m local_kafka stop
     """
+    if ctx.invoked_subcommand is None:  # a bare call asks what this is: the answer, and no error
+        click.echo(ctx.get_help())
 
 
 def _raise_interrupted(signum, frame):
@@ -229,10 +233,11 @@ def status():
 
 
 @cli.command()
-@click.argument("listener", type=click.Choice(["plaintext", "sasl_ssl"]))
+@click.argument("listener", type=click.Choice(["plaintext", "sasl_ssl"], case_sensitive=False))
 def config(listener):
-    """Print the path of the client config for LISTENER (for use in shell commands)."""
-    click.echo(running_state()[f"{listener}_config"])
+    """Print the path of the client config for LISTENER (for use in shell commands); `status` prints the
+    listeners' names in capitals, and either case is taken."""
+    click.echo(running_state()[f"{listener.lower()}_config"])
 
 
 def topic_command(action):

@@ -203,3 +203,24 @@ def test_topic_commands_without_a_running_kafka_say_so(tmp_path, args):
     result = launcher(args, tmp_path)
     assert result.returncode == 1
     assert result.stderr == "Error: the local Kafka is not running: python -m local_kafka start\n"
+
+
+# -- its own face: -h as the scripts take it, a bare call, either case ----------------------------------------
+@pytest.mark.parametrize("args", [["-h"], ["--help"], []])
+def test_help_is_asked_for_with_h_or_nothing_and_exits_0(tmp_path, args):
+    result = launcher(args, tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("Usage: python -m local_kafka [OPTIONS] [COMMAND] [ARGS]...\n")
+    assert "create-topic" in result.stdout and "Run it from the project's top directory" in result.stdout
+
+
+def test_a_subcommand_takes_h_too(tmp_path):
+    result = launcher(["create-topic", "-h"], tmp_path)
+    assert result.returncode == 0 and "--partitions" in result.stdout
+
+
+@pytest.mark.parametrize("listener", ["SASL_SSL", "sasl_ssl", "Plaintext"])
+def test_config_takes_the_listener_in_the_case_status_prints_it(tmp_path, listener):
+    result = launcher(["config", listener], tmp_path)
+    assert result.returncode == 1  # nothing runs in this state directory: the name itself was taken
+    assert result.stderr == "Error: the local Kafka is not running: python -m local_kafka start\n"
