@@ -22,8 +22,14 @@ MAX_CONFIG_BYTES = 1024 * 1024
 SECTIONS = ("default", "consumer", "producer", REGISTRY_SECTION)
 
 _ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
-# as in config.ini.example: <API KEY>; Confluent Cloud's registry snippet: <SR API KEY>:<SR API SECRET>
-_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9 _-]*>(:<[A-Z][A-Z0-9 _-]*>)?")
+# as in config.ini.example: <API KEY>; Confluent Cloud's registry snippet: <SR API KEY>:<SR API SECRET>; its
+# templated snippets: {{ CLUSTER_API_KEY }}, {{ SR_API_KEY }}:{{ SR_API_SECRET }}
+_ONE_PLACEHOLDER = r"(?:<[A-Z][A-Z0-9 _-]*>|\{\{ *[A-Za-z][A-Za-z0-9 _.-]*\}\})"
+_PLACEHOLDER = re.compile(f"{_ONE_PLACEHOLDER}(?::{_ONE_PLACEHOLDER})?")
+
+
+def _placeholder_source(raw):
+    return "config.ini.example" if raw.startswith("<") else "Confluent Cloud's client snippet"
 
 
 @dataclass
@@ -172,9 +178,10 @@ def load_config(path, role, properties=(), redactor=None):
             config.set(key, value, f"{path} line {lineno} [{section}]")
     if len(placeholders) == 1:
         raise ConfigError(f"{placeholders[0][0]}: still holds the placeholder {placeholders[0][1]} from "
-                          "config.ini.example; fill in the real value")
+                          f"{_placeholder_source(placeholders[0][1])}; fill in the real value")
     if placeholders:  # all at once: a user filling in the example should not need one try per line
-        raise ConfigError(f"{path}: {len(placeholders)} properties still hold placeholders from config.ini.example; "
+        sources = sorted({_placeholder_source(raw) for _, raw in placeholders})
+        raise ConfigError(f"{path}: {len(placeholders)} properties still hold placeholders from {' and '.join(sources)}; "
                           "fill in the real values: "
                           + "; ".join(f"{where.removeprefix(path + ' ')} {raw}" for where, raw in placeholders))
     unread = sorted(set(sections) - set(SECTIONS))

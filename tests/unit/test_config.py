@@ -150,6 +150,27 @@ def test_placeholder_from_the_example_names_file_line_section_and_property(write
         "config.ini.example; fill in the real value")
 
 
+def test_confluent_clouds_templated_placeholders_are_caught_too(write_config):
+    path = write_config("[default]\nbootstrap.servers={{ BOOTSTRAP_SERVERS }}\nsasl.username={{ CLUSTER_API_KEY }}\n"
+                        "sasl.password={{CLUSTER_API_SECRET}}\n"
+                        "basic.auth.user.info={{ SR_API_KEY }}:{{ SR_API_SECRET }}\n")
+    assert config_error(path).message == (
+        f"{path}: 4 properties still hold placeholders from Confluent Cloud's client snippet; fill in the real "
+        "values: line 2 [default] bootstrap.servers {{ BOOTSTRAP_SERVERS }}; line 3 [default] sasl.username "
+        "{{ CLUSTER_API_KEY }}; line 4 [default] sasl.password {{CLUSTER_API_SECRET}}; line 5 [default] "
+        "basic.auth.user.info {{ SR_API_KEY }}:{{ SR_API_SECRET }}")
+    one = write_config("[default]\nbootstrap.servers=b:1\nsasl.username={{ CLUSTER_API_KEY }}\n")
+    assert config_error(one).message == (
+        f"{one} line 3 [default] sasl.username: still holds the placeholder {{{{ CLUSTER_API_KEY }}}} from "
+        "Confluent Cloud's client snippet; fill in the real value")
+
+
+@pytest.mark.parametrize("value", ["a{{b}}", "{{}}", "{{ 1x }}", "x {{ KEY }}"])
+def test_braces_that_are_no_placeholder_are_values(write_config, value):
+    path = write_config(f"[default]\nbootstrap.servers=b:1\nclient.id={value}\n")
+    assert load_config(path, "consumer").get("client.id") == value
+
+
 def test_placeholder_in_role_section(write_config):
     path = write_config("[default]\nbootstrap.servers=b:1\n[consumer]\ngroup.id=<GROUP>\n")
     assert config_error(path, "consumer").message.startswith(
