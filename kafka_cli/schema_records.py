@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .errors import CliError, ConfigError
 from .lines import BadLine
 from .schema_options import SCHEMA_FORMATS
+from .schema_references import read_whole
 from .schema_types import BadPayload, BadSchema, make_codec, one_line
 
 NUMBER_LAYOUTS = {"integer": ">i", "double": ">d"}  # Kafka's IntegerSerializer, DoubleSerializer
@@ -119,12 +120,21 @@ def subject_for(strategy, topic, side, name):
     return name if strategy == "record" else f"{topic}-{name}"
 
 
+# A schema file is read whole or refused, never cut. 16 MiB is far beyond what the registry keeps: it stores each
+# schema as one record of its _schemas topic, so the broker's message size (1 MB by default) caps a schema, and
+# its refusal is the one that counts; this bound only keeps a wrong file (a log, /dev/zero) out of memory.
+MAX_SCHEMA_FILE = 16 * 1024 * 1024
+
+
 def read_schema_file(path, side):
+    """The --{side}-schema file's text, whole (line endings read as in text mode: \r\n and \r become \n)."""
+    where = f"--{side}-schema {path}"
+    data = read_whole(path, where, MAX_SCHEMA_FILE, "a schema file")
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read(1024 * 1024 + 1)
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--{side}-schema {path}: cannot read it: {getattr(e, 'strerror', None) or e}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{where}: cannot read it: {e}") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @dataclass

@@ -7,14 +7,16 @@ A bad file is a ConfigError naming the file and the entry; a subject or version 
 CliError naming them too. Both come before any line is read."""
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 
 from .errors import CliError, ConfigError
 from .escaping import UNSAFE_ON_TERMINAL
 from .schema_types import one_line
 
-MAX_FILE = 1024 * 1024
+MAX_FILE = 1024 * 1024  # a list of references: some 10,000 entries, far more than any schema imports
 MAX_VERSION = 2**31 - 1  # the registry's versions are Java ints
 KEYS = ("name", "subject", "version")
 # never sent: what a terminal obeys instead of showing, and lone surrogates (JSON's \ud800 has no UTF-8 form)
@@ -33,13 +35,7 @@ class Entry:
 def read_references(path, side):
     """The file's entries, every one checked; a ConfigError naming the file (and the entry) otherwise."""
     where = f"--{side}-references {path}"
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE + 1)
-    except OSError as e:
-        raise ConfigError(f"{where}: cannot read it: {e.strerror or e}") from None
-    if len(data) > MAX_FILE:
-        raise ConfigError(f"{where}: larger than {MAX_FILE // 1024 // 1024} MiB: not a list of references")
+    data = read_whole(path, where, MAX_FILE, "a list of references")
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
@@ -49,6 +45,24 @@ def read_references(path, side):
     entries = [_entry(item, f"{where}: entry {number}") for number, item in enumerate(document, 1)]
     _no_name_twice(entries, where)
     return entries
+
+
+def read_whole(path, where, limit, what):
+    """The bytes of the file at `path`, all of them: a file larger than `limit` is refused (a ConfigError naming
+    `where`, its size and the limit), never cut, for a cut schema may still parse and be registered as the wrong
+    one. The size is known before reading for a regular file; a pipe (<(...)) is read up to one byte past it."""
+    try:
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
+            data = f.read(limit + 1) if size is None or size <= limit else b""
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot read it: {e.strerror or e}") from None
+    if (size is not None and size > limit) or len(data) > limit:
+        said = f"{max(size or 0, len(data)):,} bytes" if size is not None else f"more than {limit:,} bytes"
+        raise ConfigError(f"{where}: {said}, larger than {limit // 1024 // 1024} MiB ({limit:,} bytes), the most "
+                          f"{what} may be: refused, not cut")
+    return data
 
 
 def _entry(item, where):
