@@ -19,7 +19,10 @@ BARE_KEYS = ("basic.auth.credentials.source", "basic.auth.user.info")
 # SchemaRegistryClient's names we pass on; the rest of its settings (OAuth, proxies) are not offered yet
 CLIENT_KEYS = ("url", "basic.auth.user.info", "ssl.ca.location", "ssl.certificate.location", "ssl.key.location",
                "ssl.key.password", "timeout")
-DEFAULT_TIMEOUT = 10.0  # seconds per HTTP call: a registry that stops answering must not hang a run (KAFKA-NOTES)
+# Seconds: the bound on all one schema id may take a consumer (schema_decode.SchemaSource: connect, every byte,
+# every retry, references, subject), and each HTTP read's timeout; a registry that stops answering must not
+# hang a run
+DEFAULT_TIMEOUT = 10.0
 MAX_TIMEOUT = 300.0
 
 
@@ -35,8 +38,10 @@ class RegistrySettings:
         return self.conf["url"]
 
     def client_conf(self):
-        """SchemaRegistryClient's config: the settings, a timeout on every call and one retry at most, so a
-        registry that is down costs seconds, not minutes."""
+        """SchemaRegistryClient's config: the settings, a timeout on every read and one retry at most, after a
+        short wait (0.2 s at first): a refused connection or a 503 is asked once more well within the timeout,
+        while a registry that does not answer uses the whole timeout on the first try (SchemaSource's deadline
+        ends the fetch there, retry or not)."""
         return {**self.conf, "max.retries": 1, "retries.wait.ms": 200, "retries.max.wait.ms": 1000}
 
     def user(self):
