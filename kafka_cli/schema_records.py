@@ -12,6 +12,8 @@ import base64
 import dataclasses
 import functools
 import json
+import math
+import re
 import struct
 from dataclasses import dataclass
 
@@ -19,7 +21,7 @@ from .errors import CliError, ConfigError
 from .lines import BadLine
 from .schema_options import SCHEMA_FORMATS
 from .schema_references import read_whole
-from .schema_types import BadPayload, BadSchema, make_codec, one_line
+from .schema_types import MAX_DEPTH, BadPayload, BadSchema, make_codec, one_line
 
 NUMBER_LAYOUTS = {"integer": ">i", "double": ">d"}  # Kafka's IntegerSerializer, DoubleSerializer
 
@@ -72,15 +74,26 @@ class SchemaRecords:
         encoder = self.encoders[side]
         if encoder is None or data is None:
             return data
-        if from_text:
-            try:
-                data = json.loads(data)
-            except (ValueError, RecursionError) as e:
-                raise BadLine(f"the {side} is not JSON ({one_line(e, 80)}): {one_line(repr(data), 60)}") from None
+        # Avro: no deeper than its reader goes (schema_types.MAX_DEPTH); fastavro's validation of a deeper value
+        # also takes time that grows with the square of its depth (12 s for one line 500 levels deep)
+        max_depth = MAX_DEPTH if encoder.fmt == "avro" else None
+        try:
+            data = strict_json(data, max_depth) if from_text else check_json(data, max_depth)
+        except TooDeep as e:
+            raise BadLine(f"the {side} {e}") from None
+        except (ValueError, RecursionError) as e:  # (NotJson is a ValueError)
+            said = one_line(e, 100) if isinstance(e, ValueError) else "it nests deeper than this tool parses"
+            raise BadLine(f"the {side} is not JSON ({said})" + (f": {one_line(repr(data), 60)}" if from_text else "")) \
+                from None
         try:
             return encoder.encode(data)
         except BadPayload as e:
             raise BadLine(f"the {side} {e}") from None
+        except RecursionError:  # nested deeper than a codec's own walk (validation, conversion) goes
+            raise BadLine(f"the {side} nests deeper than this tool encodes") from None
+        except Exception as e:  # a library's own failure on odd data (fastavro, jsonschema, protobuf's C code): the
+            # line is bad, and the run with every line before it goes on; the error's type is named, for a report
+            raise BadLine(f"the {side} cannot be encoded ({type(e).__name__}: {one_line(e, 120)})") from None
 
     def _encoded_record(self, line):
         """A -f json record with its key and value encoded (as {"base64": ...}) for JsonRecords to take."""
@@ -95,7 +108,83 @@ class SchemaRecords:
                 record.pop(f"{side}_raw", None)  # consumer.py's stored bytes: this run writes the data anew
                 encoded = self._side(side, record[side], from_text=False)
                 record[side] = {"base64": base64.b64encode(encoded).decode("ascii")}
-        return json.dumps(record)
+        try:
+            return json.dumps(record)
+        except (ValueError, RecursionError):  # another field nests too deeply, or holds NaN: JsonRecords says which
+            return line
+
+
+# -- JSON that JSON cannot hold -----------------------------------------------------------------------------
+# Python's json reads more than JSON: NaN, Infinity and -Infinity, numbers past a double (1e400 becomes inf), and
+# "\ud800" escapes without their pair (a str no UTF-8 can encode). Each encoder then fails its own way (Avro
+# writes NaN's bytes, JSON Schema writes the non-JSON literal NaN, a lone surrogate raised UnicodeEncodeError, in
+# a Protobuf map key a SystemError). So a key or value holding any of them is a bad line, said here, in every
+# format, before an encoder sees it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class NotJson(ValueError):
+    """A JSON text that holds what JSON cannot: its str() says what."""
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than the format is written: its str() says how deep is allowed."""
+
+
+def _no_constant(name):
+    raise NotJson(f"{name} is not a JSON number")
+
+
+def _finite(text):
+    number = float(text)
+    if math.isinf(number):
+        raise NotJson(f"{one_line(text, 40)} is beyond the range of a double")
+    return number
+
+
+def strict_json(text, max_depth=None):
+    """The JSON text `text` (bytes or str) parsed and passed by check_json; NotJson for NaN, Infinity and a
+    number past a double, ValueError for JSON that does not parse, RecursionError for JSON nested deeper than
+    Python's stack allows."""
+    return check_json(json.loads(text, parse_constant=_no_constant, parse_float=_finite), max_depth)
+
+
+def check_json(document, max_depth=None):
+    """Parsed JSON `document` itself, unless it holds what JSON cannot carry (NaN, an infinity, a lone surrogate in
+    a string or a key: NotJson) or nests deeper than `max_depth` objects and arrays (TooDeep). A loop, not
+    recursion: a document as deep as the parser allows must not overflow here."""
+    stack = [(document, 1)]
+    while stack:
+        item, depth = stack.pop()
+        problem = None
+        if isinstance(item, str):
+            problem = _surrogate_in(item)
+        elif isinstance(item, float):
+            problem = None if math.isfinite(item) else _not_a_number(item)
+        elif isinstance(item, (dict, list)):
+            if max_depth is not None and depth > max_depth:
+                raise TooDeep(f"nests deeper than {max_depth} objects and arrays, the most this tool writes")
+            if isinstance(item, dict):
+                problem = next(filter(None, map(_surrogate_in, item)), None)
+                item = item.values()
+            stack.extend((child, depth + 1) for child in item)
+        if problem is not None:
+            raise NotJson(problem)
+    return document
+
+
+def _not_a_number(number):
+    """NaN or an infinity, parsed by a lenient json.loads: which literal it was (1e400 reads as Infinity too)."""
+    if math.isnan(number):
+        return "NaN is not a JSON number"
+    return f"{'' if number > 0 else '-'}Infinity (or a number beyond the range of a double) is not a JSON number"
+
+
+def _surrogate_in(text):
+    found = None if text.isascii() else _SURROGATE.search(text)
+    if found is None:
+        return None
+    return f"a lone surrogate \\u{ord(found.group()):04x}, which no UTF-8 text can hold"
 
 
 # -- settling the schema, before any line ---------------------------------------------------------------

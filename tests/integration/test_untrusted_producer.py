@@ -16,6 +16,7 @@ import pytest
 from confluent_kafka.admin import NewTopic
 
 from .test_faults import Running, _closed_port, command, partitions_of, read_topic
+from .schema.conftest import schema_config, schema_registry  # noqa: F401 (fixtures)
 from .test_producer_honest import counts, wait_until
 
 
@@ -107,3 +108,55 @@ def test_a_signal_while_the_registry_keeps_the_producer_waiting_ends_it_at_once_
     assert code == 128 + sig, err
     assert took < 2, f"{took:.1f} s"
     assert "Traceback" not in err and "Error" not in err and "delivered" not in err, err
+
+
+# -- key/value JSON that JSON cannot hold, against the real registry --------------------------------------------
+SCHEMAS = {
+    "avro": ('{"type": "record", "name": "R", "fields": [{"name": "s", "type": "string", "default": ""}, '
+             '{"name": "d", "type": "double", "default": 0}]}', "r.avsc"),
+    "jsonschema": ('{"type": "object", "properties": {"s": {"type": "string"}, "d": {"type": "number"}}}', "r.json"),
+    "protobuf": ('syntax = "proto3";\nmessage R { string s = 1; double d = 2; }\n', "r.proto"),
+}
+UNFIT_VALUES = ['{"s": "\\ud800"}', '{"\\udc00": "x"}', '{"d": NaN}', '{"d": Infinity}', '{"d": 1e400}',
+                "[" * 5000 + "]" * 5000]
+
+
+@pytest.mark.parametrize("fmt", sorted(SCHEMAS))
+def test_json_that_json_cannot_hold_is_a_numbered_bad_line_and_the_run_goes_on(kafka, make_topic, schema_config,
+                                                                              tmp_path, fmt):
+    """7 good lines, then lone surrogates (in a value, in a key), NaN, Infinity, 1e400 and JSON nested past
+    Python's parser, then a good line, with --skip-bad-lines: each bad one named with its line number, the 8 good
+    ones delivered, the summary, exit 0 (it was a UnicodeEncodeError traceback after 7 delivered lines)."""
+    from .scripts import produce
+
+    topic = make_topic(1)
+    text, name = SCHEMAS[fmt]
+    schema = tmp_path / name
+    schema.write_text(text)
+    good = [f'k{i}\t{{"s": "ok {i}", "d": {i}.5}}' for i in range(7)]
+    lines = good + [f"bad\t{value}" for value in UNFIT_VALUES] + ['last\t{"s": "after", "d": 2}']
+    result = produce(schema_config, topic, lines, "-K", r"\t", "--value-format", fmt, "--value-schema", schema,
+                     "--skip-bad-lines", timeout=120)
+    err = result.stderr.decode(errors="replace")
+    assert "Traceback" not in err, err
+    assert result.returncode == 0, err
+    for number in range(8, 8 + len(UNFIT_VALUES)):
+        assert f"line {number}: the value " in err, err
+    assert "line 8: the value is not JSON (a lone surrogate \\ud800, which no UTF-8 text can hold)" in err
+    assert "line 10: the value is not JSON (NaN is not a JSON number)" in err
+    assert "line 12: the value is not JSON (1e400 is beyond the range of a double)" in err
+    assert counts(err) == (8, 0, 0), err
+    assert f"{len(UNFIT_VALUES)} lines skipped" in err, err
+    assert stored_count(kafka.plaintext_bootstrap, topic) == 8
+
+
+def stored_count(bootstrap, topic):
+    """How many messages partition 0 of `topic` holds (they are binary: not read as text)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{uuid.uuid4().hex[:8]}"})
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
+    finally:
+        consumer.close()
+    return high - low

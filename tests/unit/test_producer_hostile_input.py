@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from confluent_kafka.schema_registry import Schema
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kafka_cli import registry_client
 from kafka_cli.errors import ConfigError
@@ -133,3 +134,178 @@ def test_a_references_file_over_its_limit_names_its_size(tmp_path):
         read_references(str(path), "key")
     assert caught.value.message == (f"--key-references {path}: 1,048,578 bytes, larger than 1 MiB (1,048,576 "
                                     "bytes), the most a list of references may be: refused, not cut")
+
+
+# -- key/value JSON that JSON cannot hold: a bad line in every format ---------------------------------------
+AVRO_ANY = json.dumps({"type": "record", "name": "J", "fields": [
+    {"name": "v", "type": ["null", "boolean", "long", "double", "string", "J", {"type": "array", "items": "J"},
+                           {"type": "map", "values": "J"}], "default": None}]})
+AVRO_MAP = json.dumps({"type": "map", "values": ["null", "boolean", "long", "double", "string", "bytes",
+                                                 {"type": "array", "items": ["null", "double", "string"]}]})
+JSON_ANY = "{}"
+JSON_OBJECT = json.dumps({"type": "object", "additionalProperties": {"type": ["number", "string", "object",
+                                                                             "array", "boolean", "null"]}})
+PROTO_ANY = ('syntax = "proto3";\nimport "google/protobuf/struct.proto";\n'
+             "message M { google.protobuf.Value v = 1; double d = 2; string s = 3; map<string, string> m = 4;\n"
+             "  google.protobuf.Struct st = 5; repeated double r = 6; }\n")
+SCHEMAS = {"avro-record": ("avro", AVRO_ANY, "AVRO"), "avro-map": ("avro", AVRO_MAP, "AVRO"),
+           "jsonschema-any": ("jsonschema", JSON_ANY, "JSON"), "jsonschema-object": ("jsonschema", JSON_OBJECT, "JSON"),
+           "protobuf": ("protobuf", PROTO_ANY, "PROTOBUF")}
+
+
+@pytest.fixture(scope="module", params=sorted(SCHEMAS))
+def encoder(request):
+    from kafka_cli.schema_records import Encoder
+    from kafka_cli.schema_types import make_codec
+
+    fmt, text, kind = SCHEMAS[request.param]
+    return Encoder(fmt, make_codec(Schema(text, kind), []), 7, "t-value", (0,) if fmt == "protobuf" else None)
+
+
+def text_reader(encoder):
+    """Text lines KEY<TAB>VALUE, the value written with `encoder`, the key as given."""
+    from kafka_cli.lines import LineParser
+    from kafka_cli.schema_records import SchemaRecords
+
+    return SchemaRecords(LineParser(b"\t", False), {"key": None, "value": encoder}, False)
+
+
+def json_reader(encoder):
+    """-f json records, the value (the JSON value itself) written with `encoder`."""
+    from kafka_cli.json_input import JsonRecords
+    from kafka_cli.schema_records import SchemaRecords
+
+    return SchemaRecords(JsonRecords(True, True), {"key": None, "value": encoder}, True)
+
+
+def bad_line(reader, line):
+    """The reader's BadLine message for `line`; fails the test if the line is taken."""
+    from kafka_cli.lines import BadLine
+
+    with pytest.raises(BadLine) as caught:
+        reader.parse(line)
+    return str(caught.value)
+
+
+INF = "Infinity (or a number beyond the range of a double) is not a JSON number"
+UNFIT = [  # (the value's JSON text, what the bad line says of it on a text line, in a -f json record)
+    ('{"s": "\\ud800"}', "a lone surrogate \\ud800, which no UTF-8 text can hold", None),
+    ('{"v": "\\udfff"}', "a lone surrogate \\udfff, which no UTF-8 text can hold", None),
+    # in a key: it crashed Protobuf's C code (SystemError)
+    ('{"\\udc00": "x"}', "a lone surrogate \\udc00, which no UTF-8 text can hold", None),
+    ('{"m": {"\\ud83d": "x"}}', "a lone surrogate \\ud83d, which no UTF-8 text can hold", None),
+    ('{"d": NaN}', "NaN is not a JSON number", None),
+    ('{"d": Infinity}', "Infinity is not a JSON number", INF),
+    ('{"d": -Infinity}', "-Infinity is not a JSON number", "-" + INF),
+    ('{"d": 1e400}', "1e400 is beyond the range of a double", INF),
+    ('{"v": {"d": -1E+999}}', "-1E+999 is beyond the range of a double", "-" + INF),
+    ('{"r": [1, 2, NaN]}', "NaN is not a JSON number", None),
+]
+
+
+@pytest.mark.parametrize("text, said, _", UNFIT, ids=range(len(UNFIT)))
+def test_json_that_json_cannot_hold_is_a_bad_line_in_every_format(encoder, text, said, _):
+    message = bad_line(text_reader(encoder), b"k\t" + text.encode())
+    assert message.startswith(f"the value is not JSON ({said}") and message.endswith(repr(text.encode())), message
+
+
+@pytest.mark.parametrize("text, said, in_record", UNFIT, ids=range(len(UNFIT)))
+def test_json_that_json_cannot_hold_in_a_json_record_is_a_bad_line(encoder, text, said, in_record):
+    line = b'{"key": "k", "value": ' + text.encode() + b', "timestamp": 1700000000000}'
+    assert bad_line(json_reader(encoder), line) == f"the value is not JSON ({in_record or said})"
+
+
+def test_json_nested_deeper_than_python_parses_is_a_bad_line(encoder):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert bad_line(text_reader(encoder), b"k\t" + deep).startswith(
+        "the value is not JSON (it nests deeper than this tool parses): b'[[[")
+    # a -f json record that deep is not a record JsonRecords can read
+    assert "not valid JSON" in bad_line(json_reader(encoder), b'{"value": ' + deep + b"}")
+
+
+@pytest.mark.parametrize("depth, taken", [(100, True), (101, False), (500, False)])
+def test_an_avro_value_nests_no_deeper_than_avro_is_read(depth, taken):
+    """101 levels is refused at once: fastavro's validation of a 500-level value took 12 s (time grows with the
+    square of the depth), and the consumer reads Avro no deeper than 100 levels."""
+    import time
+
+    from kafka_cli.schema_records import Encoder
+    from kafka_cli.schema_types import make_codec
+
+    reader = text_reader(Encoder("avro", make_codec(Schema(AVRO_ANY, "AVRO"), []), 7, "t-value"))
+    line = b"k\t" + b'{"v": ' * (depth - 1) + b'{"v": null}' + b"}" * (depth - 1)
+    began = time.monotonic()
+    if taken:
+        assert reader.parse(line)[1].startswith(b"\x00\x00\x00\x00\x07")
+    else:
+        assert bad_line(reader, line) == ("the value nests deeper than 100 objects and arrays, the most this tool "
+                                          "writes")
+    assert time.monotonic() - began < 1
+
+
+def test_a_paired_surrogate_escape_is_text_and_is_written(encoder):
+    """"\\ud83d\\ude00" is one character (an emoji): JSON's way to write it in ASCII, not a lone surrogate."""
+    value = {"avro": b'{"v": "\\ud83d\\ude00"}', "jsonschema": b'{"s": "\\ud83d\\ude00"}',
+             "protobuf": b'{"s": "\\ud83d\\ude00"}'}[encoder.fmt]
+    if encoder.fmt == "avro" and encoder.codec.schema.get("type") == "map":
+        value = b'{"s": "\\ud83d\\ude00"}'
+    payload = text_reader(encoder).parse(b"k\t" + value)[1]
+    assert "\U0001F600".encode() in payload
+
+
+# any line at all, and lines built to hold what JSON cannot, anywhere
+HOSTILE_FLOATS = st.floats(allow_nan=True, allow_infinity=True)
+# any character, lone surrogates included (and often: they are 2,048 of 1.1 million code points)
+HOSTILE_TEXT = st.text(st.sampled_from("\ud800\udbff\udc00\udfff\x00\"\\a\xe9\U0001f600")
+                       | st.characters(exclude_categories=()), max_size=6)
+# keys: often the protobuf schema's field names, so hostile values reach its C parser too
+KEYS = st.sampled_from(["v", "d", "s", "m", "st", "r"]) | HOSTILE_TEXT
+HOSTILE_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | HOSTILE_FLOATS | HOSTILE_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4), max_leaves=12)
+NUMBER_TEXT = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-1e999", "1e308", "4.9e-324", "1" + "0" * 5000,
+                               "-0", "0.0", "12345678901234567890123"])
+
+
+@st.composite
+def value_texts(draw):
+    """The value part of a line: JSON of hostile data (surrogates escaped or raw, NaN and Infinity as Python writes
+    them), a hostile number in a field, deep nesting, or any bytes at all."""
+    kind = draw(st.sampled_from(["json", "number", "deep", "bytes"]))
+    if kind == "json":
+        text = json.dumps(draw(HOSTILE_JSON), ensure_ascii=draw(st.booleans()))
+        return text.encode("utf-8", "surrogatepass")  # a raw surrogate is bytes no UTF-8 decoder takes
+    if kind == "number":
+        field = draw(st.sampled_from(["d", "v", "s", "r", "x"]))
+        number = draw(NUMBER_TEXT)
+        return (f'{{"{field}": {number}}}' if field != "r" else f'{{"r": [{number}]}}').encode()
+    if kind == "deep":
+        depth = draw(st.integers(1, 3000))
+        opener, closer = draw(st.sampled_from([("[", "]"), ('{"v":', "}"), ('{"st":{"a":', "}}")]))
+        return (opener * depth + "1" + closer * depth).encode()
+    return draw(st.binary(max_size=40))
+
+
+def assert_bad_line_or_taken(reader, line):
+    """The property: a line is taken (produce()'s five arguments) or is the reader's BadLine; nothing else."""
+    from kafka_cli.lines import BadLine
+
+    try:
+        taken = reader.parse(line)
+    except BadLine as e:
+        assert "\n" not in str(e)
+        return
+    assert len(taken) == 5 and (taken[1] is None or isinstance(taken[1], bytes))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=value_texts())
+def test_any_text_line_is_written_or_is_a_bad_line(encoder, value):
+    assert_bad_line_or_taken(text_reader(encoder), b"k\t" + value)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=value_texts(), wrap=st.booleans())
+def test_any_json_record_is_written_or_is_a_bad_line(encoder, value, wrap):
+    line = (b'{"key": "k", "value": ' + value + b"}") if wrap else value
+    assert_bad_line_or_taken(json_reader(encoder), line)
