@@ -13,6 +13,7 @@ bytes, all others exactly as before. It wraps the format's batch renderer, so fo
 import base64
 import json
 import math
+import re
 import uuid
 
 from .escaping import json_safe
@@ -29,6 +30,18 @@ def to_json(value):
         return _ENCODE(value)
     except ValueError:  # a NaN or infinity somewhere: rare, so only then walk the data
         return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8(json_text):
+    """JSON text as UTF-8 bytes. A decoded string can hold a lone surrogate (JSON's \\ud800 escape makes one),
+    which UTF-8 cannot: it can only stand in a JSON string, so it is written as that escape again."""
+    try:
+        return json_text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group()), json_text).encode("utf-8")
 
 
 def _finite(value):
@@ -147,7 +160,7 @@ class SchemaView:
             label = f"  [{decoded.kind} schema {decoded.schema_id}{subject}; stored: ".encode()
 
         def fast(data):
-            shown = to_json(decode(data[HEADER:])).encode("utf-8", "surrogateescape")
+            shown = _utf8(to_json(decode(data[HEADER:])))
             if verbose:
                 shown += label + base64.b64encode(data) + b"]"
             return shown
@@ -252,7 +265,7 @@ class SchemaView:
 def _json(value):
     """Decoded data (or a sentence) as JSON bytes with the format's escapes (C1, bidi, U+2028...): decoded
     strings are message data."""
-    return json_safe(to_json(value)).encode("utf-8", "surrogateescape")
+    return _utf8(json_safe(to_json(value)))
 
 
 def _nested_fields(side, schema_id, subject):
@@ -279,7 +292,7 @@ def _shown(msg, side_name, side, verbose):
         return data
     if side.decoded is None:
         return POISON_MARK + data
-    shown = to_json(side.decoded.value).encode("utf-8", "surrogateescape")
+    shown = _utf8(to_json(side.decoded.value))
     if verbose and side.decoded.schema_id is not None:
         subject = f" {side.decoded.subject}" if side.decoded.subject else ""
         shown += (f"  [{side.decoded.kind} schema {side.decoded.schema_id}{subject}; stored: "

@@ -27,10 +27,14 @@ def one_line(text, limit=300):
 def make_codec(schema, references):
     """A codec for `schema` (confluent_kafka's Schema); `references` is [(name, Schema)] in the order they must be
     loaded (a reference's own references first)."""
-    kind = (schema.schema_type or "AVRO").upper()
+    kind = schema.schema_type or "AVRO"  # the registry's word: any JSON value at all
     makers = {"AVRO": AvroCodec, "JSON": JsonCodec, "PROTOBUF": ProtobufCodec}
-    if kind not in makers:
-        raise BadSchema(f"schema type {kind} is not one this tool reads (AVRO, JSON, PROTOBUF)")
+    if not isinstance(kind, str) or kind.upper() not in makers:
+        raise BadSchema(f"schema type {one_line(json.dumps(kind), 40)} is not one this tool reads (AVRO, JSON, "
+                        "PROTOBUF)")
+    kind = kind.upper()
+    if not isinstance(schema.schema_str, str):
+        raise BadSchema(f"the {kind} schema is not text but {type(schema.schema_str).__name__}")
     try:
         return makers[kind](schema.schema_str, references)
     except BadSchema:
@@ -54,7 +58,7 @@ class AvroCodec:
                 fastavro.parse_schema(json.loads(ref.schema_str), named_schemas=named)
             self.schema = fastavro.parse_schema(json.loads(schema_str), named_schemas=named)
         except UnknownType as e:  # its str() is the bare name
-            raise BadSchema(f"the AVRO schema uses the type {e.name}, which neither it nor its references "
+            raise BadSchema(f"the AVRO schema uses the type {one_line(e.name, 100)}, which neither it nor its references "
                             "define") from None
         from_json = AvroFromJson(named)
         self._from_json = from_json if from_json.has_bytes(self.schema) else None  # most schemas: no step at all
