@@ -7,7 +7,9 @@ or kafka_cli.group_lag for the facts, and writes what kafka_cli.view_render make
 built: nothing joins a group, fetches or commits.
 """
 
+import errno
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -29,6 +31,9 @@ from kafka_cli.terminal import setup_logging
 from kafka_cli.view_render import lag_json, lag_text, listing_json, listing_text
 
 DEFAULT_TIMEOUT = 30.0  # seconds, as the producer's --timeout
+# --watch: a look a day at most; a larger (or infinite) pause is no watch, and time.sleep() refuses one past
+# about 292 years with an OverflowError after the first look
+MAX_WATCH = 86400.0
 # The consumer's options that mean nothing to a view: given with -L or --lag, they are a usage error.
 MESSAGE_OPTIONS = {"from_beginning": "--from-beginning", "max_messages": "-n", "exit_at_end": "-e",
                    "key_separator": "-K", "null_marker": "--null-marker", "partitions": "-p", "start": "-o",
@@ -70,10 +75,16 @@ def view_options(ctx):
         raise ConfigError(f"-f {p['output_format']}: -L and --lag print text or json")
     if p["timeout"] is not None and p["timeout"] <= 0:
         raise ConfigError("--timeout: must be more than 0 seconds for -L and --lag")
+    if p["watch"] is not None and not 0 < p["watch"] <= MAX_WATCH:  # (also refuses nan: 1,393 looks in 5 s)
+        raise ConfigError(f"--watch: must be a number of seconds more than 0 and at most {MAX_WATCH:.0f} (a day), "
+                          f"not {p['watch']:g}")
     # Only -t from the command line: KAFKA_TOPIC names the topic to read every day, and a listing or a
     # group's lag should not silently shrink to it.
     topics = p["topics"] if given(ctx, "topics") else ()
     group = check_group(p["group"], "-g") if p["group"] is not None else None
+    if sys.stdout is None:  # `>&-`: Python has no stdout, and the client's first socket would take descriptor 1
+        raise CliError(f"stdout is closed: there is nowhere to print {'the listing' if view == 'list' else 'the lag'} "
+                       "(use > FILE or > /dev/null)")
     return ViewOptions(view, topic_selector(topics), p["show_all"], group, p["output_format"] == "json",
                        p["timeout"] if p["timeout"] is not None else DEFAULT_TIMEOUT, p["watch"],
                        sys.stdout.isatty())
@@ -148,8 +159,18 @@ def show(admin, options, group, config, errors):
 
 
 def write(text):
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    """`text` on stdout, now. A reader that went away (EPIPE) is BrokenPipeError, a quiet end (run_view); any
+    other failure (a full disk, /dev/full) is one line and exit 1."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as e:
+        if e.errno == errno.EPIPE:
+            raise
+        # what stays in the buffer would fail again in the interpreter's last flush, with a traceback: it goes
+        # to /dev/null instead (it could not be written anyway)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise CliError(f"cannot write to stdout: {e.strerror or e}") from None
 
 
 def watch(admin, options, group, config):

@@ -166,3 +166,13 @@ def test_views_command_keeps_the_house_rules(path):
     assert [f.name for f in functions(path) if f.end_lineno - f.lineno + 1 > MAX_LINES] == []
     assert [f.name for f in functions(path)
             if len(f.args.args) - (f.args.args[:1] and f.args.args[0].arg == "self") > MAX_PARAMETERS] == []
+
+
+@pytest.mark.parametrize("seconds", ["inf", "1e308", "nan", "86401"])
+def test_watch_is_a_number_of_seconds_up_to_a_day(write_config, seconds):
+    """inf and 1e308 overflowed time.sleep after the first look; nan was taken and looked without a pause."""
+    config = write_config("bootstrap.servers=127.0.0.1:1\n")
+    result = CliRunner().invoke(consumer.main, [config, "--lag", "-g", "g", "--watch", seconds])
+    assert result.exit_code == 2, result.output
+    assert result.output.endswith("--watch: must be a number of seconds more than 0 and at most 86400 (a day), "
+                                  f"not {float(seconds):g}\n")
