@@ -257,9 +257,15 @@ class SchemaView:
                           "schema id are shown as stored bytes")
             return Side(problem=str(e), schema_id=e.schema_id)
         except BadPayload as e:
-            self.warn(f"{where(msg)}: poison message: the {side} is {e}")
+            self.warn(f"{where(msg)}: poison message: the {side} {_predicate(str(e))}")
             return Side(problem=f"poison: {e}", schema_id=_schema_id(data))
         return None if decoded is None else Side(decoded)
+
+
+def _predicate(reason):
+    """A codec's reason read after "the value": most say what the bytes do ("does not fit ...", "cannot be
+    checked ...", "nests deeper ..."), the rest what they are ("not JSON ...")."""
+    return reason if reason.startswith(("does ", "cannot ", "nests ")) else f"is {reason}"
 
 
 def _json(value):

@@ -57,7 +57,9 @@ def files_under(*directories):
 def test_an_at_name_does_not_make_protoc_read_arguments_from_a_file(tmp_path, protoc_argv):
     marker = tmp_path / "PWNED"
     args = tmp_path / "evil-args"
-    args.write_text(f"--plugin=protoc-gen-evil=/bin/sh\n--evil_out=;touch {marker};#x:{tmp_path}\n")
+    # an input file too: without one protoc stops at "Missing input file" before it runs any plugin
+    args.write_text(f"--plugin=protoc-gen-evil=/bin/sh\n--evil_out=;touch {marker};#x:{tmp_path}\n"
+                    "google/protobuf/empty.proto\n")
     name = f"@{args}"
     codec = make_codec(Schema(invoice(name), "PROTOBUF"), [(name, Schema(COMMON, "PROTOBUF"))])
     assert codec.message_names() == [("Invoice", "billing.Invoice", (0,))]
