@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import click
 
@@ -16,7 +17,7 @@ from kafka_cli.client import build_client
 from kafka_cli.config import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.delivery import Delivery, Reading, StopNow, StopSignals, finish, report
 from kafka_cli.exit_status import Interrupted, run_command
-from kafka_cli.kafka_errors import ClusterErrors
+from kafka_cli.kafka_errors import ClusterErrors, topic_timestamp_limits
 from kafka_cli.lines import LineParser
 from kafka_cli.options import (CONTEXT_SETTINGS, common_options, debug_for_verbosity, parse_headers, unescape,
                                version_option)
@@ -202,6 +203,8 @@ def run(config, options, log, client_log, verbose):
         stop.install()
     errors = ClusterErrors(config, log)
     delivery = Delivery(errors, librdkafka_int(config.get("message.max.bytes", "1000000")), stop)
+    # read only when the broker refuses a timestamp: which of the topic's limits it broke
+    delivery.timestamps.limits = partial(topic_timestamp_limits, config, options.topic, min(10.0, options.timeout))
     producer = build_client(Producer, config, error_cb=errors, logger=client_log, on_delivery=delivery.on_delivery)
     check_topic(producer, options.topic, options.timeout, delivery, config)
     started = time.monotonic()

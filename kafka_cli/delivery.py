@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from .exit_status import ExitStatus
+from .kafka_errors import TimestampRefusals
 
 # The broker refuses a whole batch for one bad record in it; the usual bad record is one without a key.
 INVALID_RECORD_HINT = (" (a compacted topic refuses a message without a key, and with it the batch it was sent in; "
@@ -79,9 +80,13 @@ class Delivery:
         self.purge_reason = None  # why finish() purged
         self.closed = False  # counting is over: reports served after that must not change the counts
         self.fatal = None  # our own reason to stop: no progress within --timeout
+        self.timestamps = TimestampRefusals()  # its `limits` set by the caller: how to read the topic's
         from confluent_kafka import KafkaError  # (the client is imported by then anyway)
 
         self._purged, self._invalid_record = KafkaError._PURGE_QUEUE, KafkaError.INVALID_RECORD
+        self._invalid_timestamp = KafkaError.INVALID_TIMESTAMP
+        self._different_record = KafkaError._INVALID_DIFFERENT_RECORD
+        self.batch_mate_reason = None  # failed for another record of their batch: the first such text
         self._maybe_stored = frozenset(getattr(KafkaError, name) for name in MAYBE_STORED)
 
     @property
@@ -89,12 +94,32 @@ class Delivery:
         return self.fatal or self.errors.fatal
 
     def on_delivery(self, err, msg):
-        if err is None or self.closed:
-            return
+        if err is not None and not self.closed:
+            self._refused(err, None, None)
+
+    def on_stamped(self, lineno, timestamp, err, msg):
+        """on_delivery of a line with its own timestamp (-f json), so that a refused timestamp is judged with its
+        line (a refused message's msg.timestamp() is not available: produce() hands both over)."""
+        if err is not None and not self.closed:
+            self._refused(err, lineno, timestamp)
+
+    def _refused(self, err, lineno, timestamp):
+        """One message that did not make it: counted in its bucket, with its reason. A timestamp out of the topic's
+        range fails the whole batch: alone in it, every message of the batch reports INVALID_TIMESTAMP; with other
+        bad records, those report INVALID_RECORD and the rest _INVALID_DIFFERENT_RECORD, whose own text says
+        nothing of why, so the reason that counts is the one of the record that caused it."""
         code = err.code()
         if code in self._maybe_stored:
             self.timed_out += 1
             self.timed_out_reason = self.timed_out_reason or err.str()
+        elif code == self._invalid_timestamp or (code == self._invalid_record and timestamp is not None
+                                                  and self.timestamps.out_of_range(timestamp, time.time() * 1000)):
+            self.timestamps.refused(lineno, timestamp, time.time() * 1000)
+            self.fail(1, self.timestamps)  # its str(), in the summary, says which limit and which line
+        elif code == self._different_record:
+            self.timestamps.went_down()
+            self.failed += 1
+            self.batch_mate_reason = self.batch_mate_reason or err.str()  # the reason if no other comes
         else:
             self.fail(1, self.purge_reason if code == self._purged else
                       err.str() + INVALID_RECORD_HINT if code == self._invalid_record else err.str())
@@ -162,7 +187,9 @@ def report(log, topic, delivery, reading, seconds):
     if not_confirmed:
         summary += f", {not_confirmed:,} not confirmed"
     if delivery.failed:
-        summary += f"; first failure: {delivery.first_reason}"
+        summary += f"; first failure: {delivery.first_reason or delivery.batch_mate_reason}"
+    if delivery.timestamps and delivery.first_reason is not delivery.timestamps:
+        summary += f"; also {delivery.timestamps}"
     if not_confirmed:
         summary += (f"; not confirmed: {delivery.unconfirmed_reason}, the broker may have "
                     f"{'it' if not_confirmed == 1 else 'them'}")

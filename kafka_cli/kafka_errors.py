@@ -9,7 +9,9 @@ and says so only in its "msg" debug context ("... encountered error: Broker: Not
 likewise the first failure to get an idempotent producer id (no_producer_id)."""
 
 import functools
+import math
 import time
+from typing import NamedTuple
 
 
 def describe_kafka_error(err, config):
@@ -144,3 +146,173 @@ class ClusterErrors:
         if self.said:
             self.log.warning("the broker answers again")
         self.trouble, self.said = None, False
+
+
+# -- timestamps the topic refuses -----------------------------------------------------------------------------
+# Kafka 4's defaults for a topic's message.timestamp.after.max.ms / before.max.ms (a timestamp more than 1 h
+# ahead of the broker's clock is refused; one in the past never is), assumed when the topic's cannot be read.
+DEFAULT_AFTER_MS, DEFAULT_BEFORE_MS = 3_600_000, None
+NO_LIMIT = 2**63 - 1  # Long.MAX_VALUE: how the broker says "no limit"
+# A line's timestamp is judged against the limits when it is produced, but the broker judges it when it arrives,
+# by its own clock: up to librdkafka's default message.timeout.ms (5 min) later. A line this close to a limit is
+# treated as if beyond it.
+MARGIN_MS = 300_000
+
+
+class Limits(NamedTuple):
+    after: int  # ms, or None: no limit
+    before: int
+    how: str  # how they are known, for the message
+    guessed: bool = False  # Kafka's defaults, the topic's could not be read
+
+
+def topic_timestamp_limits(config, topic, timeout):
+    """The Limits of `topic`, asked of the cluster with an AdminClient built from the same config. When they cannot
+    be read (no DescribeConfigs right, no answer within `timeout`), Kafka 4's defaults, and why. Kafka before 3.6
+    has one message.timestamp.difference.max.ms for both."""
+    import logging
+
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+
+    quiet = logging.getLogger("kafka_cli.timestamp_limits")  # its own: the producer's warnings are not its
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    # the producer's settings that no AdminClient takes (a Python-level one, and its debug contexts)
+    settings = {k: v for k, v in config.as_dict().items() if k not in ("delivery.report.only.error", "debug")}
+    try:
+        admin = AdminClient({**settings, "logger": quiet, "error_cb": lambda err: None})
+        resource = ConfigResource(ResourceType.TOPIC, topic)
+        entries = admin.describe_configs([resource], request_timeout=timeout)[resource].result(timeout)
+    except Exception as e:  # refused (no right to describe), timed out, the config refused: only a guess is lost
+        reason = e.args[0].str() if isinstance(e, KafkaException) and e.args else str(e) or type(e).__name__
+        return Limits(DEFAULT_AFTER_MS, DEFAULT_BEFORE_MS, f"the topic's limits could not be read ({reason}): "
+                                                           "Kafka's defaults assumed", guessed=True)
+
+    def limit(name):
+        entry = entries.get(f"message.timestamp.{name}.max.ms") or entries.get("message.timestamp.difference.max.ms")
+        if entry is None or entry.value is None:
+            return {"after": DEFAULT_AFTER_MS, "before": DEFAULT_BEFORE_MS}[name]
+        value = int(entry.value)
+        return None if value >= NO_LIMIT else value
+
+    return Limits(limit("after"), limit("before"), "the topic's setting")
+
+
+class TimestampRefusals:
+    """Lines the broker refused for their timestamp, and the good lines that failed with them. A timestamp more
+    than the topic's message.timestamp.after.max.ms ahead of the broker's clock, or before.max.ms behind it, is
+    refused, and the broker refuses the whole batch it came in.
+
+    A refused message's report does not carry its timestamp, so the read loop hands a line's number and timestamp
+    to its report (Delivery.on_stamped), but only for a line that may be refused (suspect(): a Python object per
+    line cost 13 % of a -f json run); any other refused line is a good one that went down with its batch. The
+    topic's limits are read once (`limits()`): at the first refusal, or the first line older than MARGIN_MS (a
+    copy of older data). str() says which limit, the first line out of range, and how many good lines failed."""
+
+    def __init__(self, limits=None):
+        self.limits = limits  # () -> Limits; None: no line is named, refusals are judged by Kafka's defaults
+        self.known = None  # the Limits, once read
+        self.count = 0  # refused for a timestamp, or in a batch refused for one
+        self.beyond = 0  # lines out of range
+        self.good = 0  # in range, failed with a batch mate out of range
+        self.first = None  # (line, timestamp, "after"/"before", ms ahead of the clock) of the lowest line
+        self.furthest = None  # (line, timestamp, ms ahead of the clock): said when no line is out of range
+
+    def __bool__(self):
+        return self.count > 0
+
+    def _limits(self):
+        if self.known is None:
+            self.known = (self.limits() if self.limits is not None else
+                          Limits(DEFAULT_AFTER_MS, DEFAULT_BEFORE_MS, "Kafka's defaults", guessed=True))
+        return self.known
+
+    def edges(self, now_ms):
+        """(low, high): a timestamp between them is surely in range (by the limits as known, MARGIN_MS to spare);
+        one outside them is for suspect() to judge. Until the limits are read (or when they are guessed), any
+        line more than MARGIN_MS old and any line from the future is."""
+        if self.limits is None:  # no topic to read them from (a Delivery made without one): no line is named
+            return -math.inf, math.inf
+        if self.known is None or self.known.guessed:
+            return now_ms - MARGIN_MS, now_ms
+        after, before = self.known.after, self.known.before
+        return (now_ms - before + MARGIN_MS if before is not None else -math.inf,
+                now_ms + after - MARGIN_MS if after is not None else math.inf)
+
+    def suspect(self, timestamp, now_ms):
+        """Whether a line with `timestamp` may be refused for it, so its report must name it. The first line older
+        than MARGIN_MS reads the limits (once)."""
+        if self.known is None and timestamp < now_ms - MARGIN_MS:
+            self._limits()
+        low, high = self.edges(now_ms)
+        return not low <= timestamp <= high
+
+    def out_of_range(self, timestamp, now_ms):
+        """"after" or "before": the limit `timestamp` breaks at `now_ms`; None when it is in range."""
+        after, before = self._limits()[:2]
+        ahead = timestamp - now_ms
+        return ("after" if after is not None and ahead > after else
+                "before" if before is not None and -ahead > before else None)
+
+    def refused(self, lineno, timestamp, now_ms):
+        """One refused message: `lineno` and `timestamp` of a suspect line, or None for any other (in range)."""
+        self.count += 1
+        side = self.out_of_range(timestamp, now_ms) if timestamp is not None else None
+        if side is None:
+            self.good += 1
+        else:
+            self.beyond += 1
+            if self.first is None or lineno < self.first[0]:
+                self.first = (lineno, timestamp, side, timestamp - now_ms)
+        if timestamp is not None and (self.furthest is None or abs(timestamp - now_ms) > abs(self.furthest[2])):
+            self.furthest = (lineno, timestamp, timestamp - now_ms)
+
+    def went_down(self):
+        """A message failed because another record of its batch was refused (_INVALID_DIFFERENT_RECORD)."""
+        self.good += 1
+
+    def __str__(self):
+        if self.first is None:
+            return self._none_out_of_range()
+        lineno, timestamp, side, ahead = self.first
+        limits = self._limits()
+        limit = limits.after if side == "after" else limits.before
+        out, good = self.beyond, self.good
+        return (f"Broker: Invalid timestamp: line {lineno:,} has timestamp {timestamp} ({_when(timestamp)}), "
+                f"{_span(abs(ahead))} {'ahead of' if side == 'after' else 'behind'} the clock, beyond "
+                f"message.timestamp.{side}.max.ms={limit} ({_span(limit)}; {limits.how}); the broker refuses the "
+                f"whole batch such a line is in: {out:,} line{'s' if out != 1 else ''} out of range, {good:,} "
+                f"line{'s' if good != 1 else ''} with good timestamps failed with {'it' if out == 1 else 'them'}")
+
+    def _none_out_of_range(self):
+        after, before, how, _ = self._limits()
+        said = (f"Broker: Invalid timestamp: the topic refuses a timestamp more than message.timestamp.after.max.ms "
+                f"ahead of the broker's clock or before.max.ms behind it, and the whole batch with it; "
+                f"{self.count:,} line{'s' if self.count != 1 else ''} refused, none beyond the limits "
+                f"({how}: after {after}, before {before if before is not None else 'none'}) by this machine's clock")
+        if self.furthest is not None:
+            lineno, timestamp, ahead = self.furthest
+            said += (f"; the furthest from it: line {lineno:,}, timestamp {timestamp} ({_when(timestamp)}, "
+                     f"{_span(abs(ahead))} {'ahead' if ahead > 0 else 'behind'})")
+        return said
+
+
+def _when(timestamp_ms):
+    """A timestamp in ms as UTC time, to the second (or 'out of the calendar's range')."""
+    import datetime
+
+    try:
+        moment = datetime.datetime.fromtimestamp(timestamp_ms / 1000, datetime.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return "out of the calendar's range"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _span(ms):
+    """A duration in ms, roughly: 74 years, 3 days, 2 h, 5 min, 12 s."""
+    seconds = ms / 1000
+    for size, unit in ((365.25 * 86400, " years"), (86400, " days"), (3600, " h"), (60, " min")):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f}{unit}"
+    return f"{seconds:,.0f} s" if seconds >= 1 else f"{ms:,.0f} ms"

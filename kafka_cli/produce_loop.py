@@ -42,7 +42,7 @@ def read_and_produce(producer, options, delivery, log):
     from confluent_kafka import KafkaException
 
     records, topic, stop = options.records, options.topic, delivery.stop
-    produce = producer.produce
+    produce, on_stamped, stamps = producer.produce, delivery.on_stamped, delivery.timestamps
     fd = options.stdin.fileno()
     if os.isatty(fd):
         log.warning("%s; Ctrl-D to finish, Ctrl-C to stop", records.prompt)
@@ -69,6 +69,8 @@ def read_and_produce(producer, options, delivery, log):
             else:
                 lines = split_lines(chunk)[0]
                 lineno += len(lines)
+                now = time.time() * 1000
+                low, high = stamps.edges(now)  # a line's own timestamp between them is surely in range
             for index, line in enumerate(lines):
                 if not line:
                     continue
@@ -83,6 +85,10 @@ def read_and_produce(producer, options, delivery, log):
                     continue
                 message = {"value": value, "key": key, "headers": headers, "partition": partition,
                            "timestamp": timestamp}
+                if timestamp and not low <= timestamp <= high and stamps.suspect(timestamp, now):
+                    # its own timestamp (-f json) may be refused: the report of it names the line
+                    message["on_delivery"] = partial(on_stamped, first + index, timestamp)
+                    low, high = stamps.edges(now)  # (the first line older than a few minutes read the limits)
                 try:
                     try:
                         produce(topic, **message)

@@ -4,6 +4,7 @@ timestamps the topic refuses (which takes the good records of their batch down w
 """
 
 import fcntl
+import json
 import signal
 import socket
 import subprocess
@@ -160,3 +161,64 @@ def stored_count(bootstrap, topic):
     finally:
         consumer.close()
     return high - low
+
+
+# -- timestamps the topic refuses ---------------------------------------------------------------------------------
+def json_lines(*stamps):
+    """-f json records k1:v1, k2:v2... with these timestamps (None: no timestamp, the time of sending)."""
+    return [json.dumps({"key": f"k{i}", "value": f"v{i}", **({"timestamp": ts} if ts is not None else {})})
+            for i, ts in enumerate(stamps, 1)]
+
+
+def test_a_future_timestamp_names_its_line_the_limit_and_the_good_lines_that_failed_with_it(kafka, make_topic):
+    """3 good records and one stamped 2100-01-01 (Kafka 4 refuses more than 1 h ahead): it was only 'Broker:
+    Invalid timestamp' for all 4."""
+    from .scripts import produce
+
+    topic = make_topic(1)
+    now = int(time.time() * 1000)
+    result = produce(kafka.plaintext_config, topic, json_lines(now, None, now, 4_102_444_800_000), "-f", "json")
+    err = result.stderr.decode()
+    assert "Traceback" not in err and result.returncode == 1, err
+    assert counts(err) == (0, 4, 0), err
+    assert ("first failure: Broker: Invalid timestamp: line 4 has timestamp 4102444800000 (2100-01-01T00:00:00Z), "
+            in err), err
+    assert ("ahead of the clock, beyond message.timestamp.after.max.ms=3600000 (60 min; the topic's setting); the "
+            "broker refuses the whole batch such a line is in: 1 line out of range, 3 lines with good timestamps "
+            "failed with it") in err, err
+    assert stored_count(kafka.plaintext_bootstrap, topic) == 0
+
+
+def test_past_timestamps_name_the_first_such_line_and_before_max_ms(kafka):
+    """A topic that keeps no record older than a day: two lines of 2000 among two good ones (the broker then
+    answers with per-record errors, not one error for the batch)."""
+    from .scripts import produce
+
+    topic = f"t-before-{uuid.uuid4().hex[:8]}"
+    admin = kafka.admin()
+    admin.create_topics([NewTopic(topic, 1, 1, config={"message.timestamp.before.max.ms": "86400000"})])[topic] \
+        .result(30)
+    partitions_of(admin, topic)
+    now = int(time.time() * 1000)
+    result = produce(kafka.plaintext_config, topic, json_lines(now, 946_684_800_000, None, 946_684_800_001),
+                     "-f", "json")
+    err = result.stderr.decode()
+    assert "Traceback" not in err and result.returncode == 1, err
+    assert counts(err) == (0, 4, 0), err
+    assert "first failure: Broker: Invalid timestamp: line 2 has timestamp 946684800000 (2000-01-01T00:00:00Z)" in err
+    assert ("behind the clock, beyond message.timestamp.before.max.ms=86400000 (24 h; the topic's setting); the "
+            "broker refuses the whole batch such a line is in: 2 lines out of range, 2 lines with good timestamps "
+            "failed with them") in err, err
+
+
+def test_a_copy_of_old_records_into_a_topic_that_takes_them_is_delivered(kafka, make_topic):
+    """Old timestamps make the producer read the topic's limits once (to know which lines to watch): a topic
+    without a before.max.ms takes them all, as before."""
+    from .scripts import produce
+
+    topic = make_topic(1)
+    result = produce(kafka.plaintext_config, topic, json_lines(*range(1_600_000_000_000, 1_600_000_003_000)),
+                     "-f", "json")
+    err = result.stderr.decode()
+    assert result.returncode == 0 and counts(err) == (3000, 0, 0), err
+    assert stored_count(kafka.plaintext_bootstrap, topic) == 3000

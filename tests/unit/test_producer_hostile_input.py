@@ -309,3 +309,137 @@ def test_any_text_line_is_written_or_is_a_bad_line(encoder, value):
 def test_any_json_record_is_written_or_is_a_bad_line(encoder, value, wrap):
     line = (b'{"key": "k", "value": ' + value + b"}") if wrap else value
     assert_bad_line_or_taken(json_reader(encoder), line)
+
+
+# -- timestamps the topic refuses: which limit, which line, how many good lines went down -----------------------
+NOW = 1_800_000_000_000  # ms
+YEAR = 365 * 86_400_000
+
+
+def delivery_with(limits):
+    """A Delivery whose topic has `limits` (kafka_errors.Limits), and how often they were read."""
+    from kafka_cli.delivery import Delivery, StopSignals
+
+    reads = []
+    delivery = Delivery(SimpleNamespace(fatal=None), 1_000_000, StopSignals())
+    delivery.timestamps.limits = lambda: reads.append(1) or limits
+    return delivery, reads
+
+
+def report(delivery, code, lineno=None, timestamp=None):
+    """One failed delivery report: through on_stamped for a line handed its number, else the default."""
+    from confluent_kafka import KafkaError
+
+    err = KafkaError(code)
+    if lineno is None:
+        delivery.on_delivery(err, None)
+    else:
+        delivery.on_stamped(lineno, timestamp, err, None)
+
+
+def summary(delivery, sent):
+    from kafka_cli.delivery import Reading, report as summarise
+
+    said = []
+    log = SimpleNamespace(log=lambda level, fmt, *args: said.append(fmt % args), error=lambda *a: None)
+    status = summarise(log, "t", delivery, Reading(sent, None, [], "not a JSON record"), 0.1)
+    return said[0], status
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    import time
+
+    monkeypatch.setattr(time, "time", lambda: NOW / 1000)
+
+
+def test_a_future_line_alone_in_its_batch_names_its_line_the_limit_and_the_good_lines_that_failed(clock):
+    """The reported case: 3 good records and one stamped 2100-01-01; every message of the batch reports
+    INVALID_TIMESTAMP, the three good ones without their line (they were never suspect)."""
+    from confluent_kafka import KafkaError
+
+    from kafka_cli.kafka_errors import Limits
+
+    delivery, reads = delivery_with(Limits(3_600_000, None, "the topic's setting"))
+    for _ in range(3):
+        report(delivery, KafkaError.INVALID_TIMESTAMP)
+    report(delivery, KafkaError.INVALID_TIMESTAMP, 4, 4_102_444_800_000)
+    said, status = summary(delivery, 4)
+    assert said == ("0 delivered to t, 4 failed; first failure: Broker: Invalid timestamp: line 4 has timestamp "
+                    "4102444800000 (2100-01-01T00:00:00Z), 73 years ahead of the clock, beyond "
+                    "message.timestamp.after.max.ms=3600000 (60 min; the topic's setting); the broker refuses the "
+                    "whole batch such a line is in: 1 line out of range, 3 lines with good timestamps failed with it "
+                    "(0.1 s)")
+    assert status == 1 and reads == [1]
+
+
+def test_past_lines_with_others_in_their_batch_name_before_max_ms_even_when_the_good_ones_come_first(clock):
+    """Two bad records in one batch: they report INVALID_RECORD, the rest _INVALID_DIFFERENT_RECORD (whose own
+    text says nothing of why), and those may come first: the reason is the bad records'."""
+    from confluent_kafka import KafkaError
+
+    from kafka_cli.kafka_errors import Limits
+
+    delivery, _ = delivery_with(Limits(3_600_000, 86_400_000, "the topic's setting"))
+    report(delivery, KafkaError._INVALID_DIFFERENT_RECORD)
+    report(delivery, KafkaError._INVALID_DIFFERENT_RECORD, 2, NOW)
+    report(delivery, KafkaError.INVALID_RECORD, 7, NOW - 2 * YEAR)
+    report(delivery, KafkaError.INVALID_RECORD, 3, NOW - 3 * YEAR)
+    said, _ = summary(delivery, 4)
+    assert said.startswith("0 delivered to t, 4 failed; first failure: Broker: Invalid timestamp: line 3 has "
+                           "timestamp 1705392000000 (2024-01-16T08:00:00Z), 3 years behind the clock, beyond "
+                           "message.timestamp.before.max.ms=86400000 (24 h; the topic's setting); "), said
+    assert "2 lines out of range, 2 lines with good timestamps failed with them" in said
+
+
+def test_a_refused_record_without_a_key_on_a_compacted_topic_keeps_its_own_reason(clock):
+    from confluent_kafka import KafkaError
+
+    from kafka_cli.kafka_errors import Limits
+
+    delivery, _ = delivery_with(Limits(3_600_000, None, "the topic's setting"))
+    report(delivery, KafkaError._INVALID_DIFFERENT_RECORD)
+    report(delivery, KafkaError.INVALID_RECORD, 2, NOW - YEAR)  # in range: not a timestamp refusal
+    said, _ = summary(delivery, 2)
+    assert "first failure: Broker: Broker failed to validate record (a compacted topic refuses a message without" in said
+    assert "Invalid timestamp" not in said
+
+
+def test_refused_lines_none_beyond_the_limits_as_read_name_the_furthest(clock):
+    """The limits could not be read (Kafka's defaults assumed: nothing in the past is refused), yet the broker
+    refused: the line furthest from the clock is named, as the likely one."""
+    from confluent_kafka import KafkaError
+
+    from kafka_cli.kafka_errors import Limits
+
+    delivery, _ = delivery_with(Limits(3_600_000, None, "the topic's limits could not be read (denied): Kafka's "
+                                                        "defaults assumed", guessed=True))
+    report(delivery, KafkaError.INVALID_TIMESTAMP, 1, NOW - 1000)
+    report(delivery, KafkaError.INVALID_TIMESTAMP, 2, NOW - 40 * 86_400_000)
+    said, _ = summary(delivery, 2)
+    assert ("2 lines refused, none beyond the limits (the topic's limits could not be read (denied): Kafka's "
+            "defaults assumed: after 3600000, before none) by this machine's clock; the furthest from it: line 2, "
+            "timestamp 1796544000000 (2026-12-06T08:00:00Z, 40 days behind)") in said, said
+
+
+def test_only_lines_that_may_be_refused_are_suspect_and_the_limits_are_read_once():
+    """A line's number goes with its report only when its timestamp may be refused: a Python object per line cost
+    13 % of a -f json run. Recent lines never are; the first line older than MARGIN_MS reads the limits."""
+    from kafka_cli.kafka_errors import MARGIN_MS, Limits, TimestampRefusals
+
+    reads = []
+    stamps = TimestampRefusals(lambda: reads.append(1) or Limits(3_600_000, 86_400_000, "the topic's setting"))
+    low, high = stamps.edges(NOW)
+    assert low <= NOW - 1000 <= high and not low <= NOW + 1 <= high  # unknown: any future line is suspect
+    assert stamps.suspect(NOW + 1, NOW) and reads == []
+    assert not stamps.suspect(NOW - MARGIN_MS - 1, NOW) and reads == [1]  # read now: within the day, not suspect
+    assert stamps.edges(NOW) == (NOW - 86_400_000 + MARGIN_MS, NOW + 3_600_000 - MARGIN_MS)
+    assert stamps.suspect(NOW - 86_400_000 + MARGIN_MS - 1, NOW) and not stamps.suspect(NOW + 3_000_000, NOW)
+    assert stamps.suspect(NOW + 3_600_000 - MARGIN_MS + 1, NOW) and reads == [1]
+
+
+def test_guessed_limits_keep_every_old_line_suspect():
+    from kafka_cli.kafka_errors import MARGIN_MS, Limits, TimestampRefusals
+
+    stamps = TimestampRefusals(lambda: Limits(3_600_000, None, "guessed", guessed=True))
+    assert stamps.suspect(NOW - 10 * YEAR, NOW) and stamps.edges(NOW) == (NOW - MARGIN_MS, NOW)
