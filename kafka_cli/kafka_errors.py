@@ -191,9 +191,10 @@ def topic_timestamp_limits(config, topic, timeout):
 
     def limit(name):
         entry = entries.get(f"message.timestamp.{name}.max.ms") or entries.get("message.timestamp.difference.max.ms")
-        if entry is None or entry.value is None:
+        try:
+            value = int(entry.value)
+        except (AttributeError, TypeError, ValueError):  # not there (an older broker), or not a number
             return {"after": DEFAULT_AFTER_MS, "before": DEFAULT_BEFORE_MS}[name]
-        value = int(entry.value)
         return None if value >= NO_LIMIT else value
 
     return Limits(limit("after"), limit("before"), "the topic's setting")

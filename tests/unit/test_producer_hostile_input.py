@@ -443,3 +443,26 @@ def test_guessed_limits_keep_every_old_line_suspect():
 
     stamps = TimestampRefusals(lambda: Limits(3_600_000, None, "guessed", guessed=True))
     assert stamps.suspect(NOW - 10 * YEAR, NOW) and stamps.edges(NOW) == (NOW - MARGIN_MS, NOW)
+
+
+def test_limits_that_cannot_be_read_are_kafkas_defaults_and_say_why():
+    import socket
+    import time
+
+    from kafka_cli.config import ClientConfig
+    from kafka_cli.kafka_errors import topic_timestamp_limits
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    config = ClientConfig("c.ini")
+    for name, value in (("bootstrap.servers", f"127.0.0.1:{port}"), ("acks", "all"), ("debug", "msg"),
+                        ("delivery.report.only.error", "true")):  # producer settings an AdminClient refuses
+        config.set(name, value, "test")
+    began = time.monotonic()
+    limits = topic_timestamp_limits(config, "t", 0.5)
+    assert time.monotonic() - began < 5
+    assert (limits.after, limits.before, limits.guessed) == (3_600_000, None, True)
+    assert limits.how.startswith("the topic's limits could not be read (") and limits.how.endswith(
+        "): Kafka's defaults assumed")
