@@ -337,7 +337,7 @@ class AvroFromJson:
         wanted = ("record", "error", "map") if isinstance(value, dict) else ("array",) if isinstance(value, list) \
             else ()
         for branch, kind in zip(branches, kinds):
-            if kind in wanted and (kind == "map" or set(value) <= self._field_names(branch)):
+            if kind in wanted and (kind in ("map", "array") or set(value) <= self._field_names(branch)):
                 return self.convert(branch, value)
         return value
 

@@ -17,8 +17,8 @@ def redactor():
 
 @pytest.fixture(autouse=True)
 def keep_signal_handlers():
-    """The commands install SIGINT/SIGTERM handlers; never leave them in the pytest process."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    """The commands install SIGINT/SIGTERM/SIGHUP handlers; never leave them in the pytest process."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)

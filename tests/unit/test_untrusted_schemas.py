@@ -291,3 +291,11 @@ def test_any_protobuf_framing_is_decoded_or_poison(payload):
         codec.decode(payload)
     except BadPayload as e:
         assert "\n" not in str(e)
+
+
+def test_an_array_in_a_union_with_bytes_is_converted_not_refused():
+    codec = make_codec(Schema('{"type":"record","name":"R","fields":[{"name":"f","type":["null","bytes",'
+                              '{"type":"array","items":{"type":"record","name":"I","fields":[{"name":"b",'
+                              '"type":"bytes"}]}}]}]}', "AVRO"), [])
+    payload = codec.encode({"f": [{"b": "\u00ff\u0001"}]})
+    assert codec.decode(payload) == {"f": [{"b": b"\xff\x01"}]}
