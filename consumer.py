@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the messages of Kafka topics on stdout. The command is commands/consumer.py; `./consumer.py --help` says how to use it."""
+"""Print the messages of Kafka topics on stdout. The command is kafka_cli/cli/consumer.py; `./consumer.py --help` says how to use it."""
 
 import signal
 
@@ -14,6 +14,6 @@ if __name__ == "__main__":
 
     require_installed("consumer.py", os.path.dirname(os.path.abspath(__file__)))
 
-    from commands.consumer import run_as_script
+    from kafka_cli.cli.consumer import run_as_script
 
     run_as_script()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write key:value lines from stdin to a Kafka topic. The command is commands/producer.py; `./producer.py --help` says how to use it."""
+"""Write key:value lines from stdin to a Kafka topic. The command is kafka_cli/cli/producer.py; `./producer.py --help` says how to use it."""
 
 import signal
 
@@ -14,6 +14,6 @@ if __name__ == "__main__":
 
     require_installed("producer.py", os.path.dirname(os.path.abspath(__file__)))
 
-    from commands.producer import run_as_script
+    from kafka_cli.cli.producer import run_as_script
 
     run_as_script()

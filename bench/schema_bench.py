@@ -77,7 +77,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import SerializationContext, MessageField
-from kafka_cli.config import load_config
+from kafka_cli.config.ini import load_config
 config = load_config({config!r}, "consumer")
 client = SchemaRegistryClient(config.registry.client_conf())
 deserializer = AvroDeserializer(client)
@@ -100,7 +100,7 @@ def main():
     parser.add_argument("config")
     parser.add_argument("-n", "--count", type=int, default=50_000)
     args = parser.parse_args()
-    from kafka_cli.config import load_config
+    from kafka_cli.config.ini import load_config
 
     config = load_config(args.config, "producer")
     if config.registry is None:

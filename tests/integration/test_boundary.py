@@ -142,7 +142,7 @@ def test_config_file(tmp_path_factory, lines):
 
 # -- stdin against the real broker: the buckets add up, and the topic holds what was delivered ----------------
 def nonempty_lines(data):
-    """The lines producer.py reads from `data`, written independently of kafka_cli.lines: split at \\n, a \\r
+    """The lines producer.py reads from `data`, written independently of kafka_cli.produce.lines: split at \\n, a \\r
     before it dropped, a UTF-8 BOM at the very start is no data, empty lines skipped."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]

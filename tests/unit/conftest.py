@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from kafka_cli.secrets import Redactor
+from kafka_cli.core.secrets import Redactor
 
 
 @pytest.fixture

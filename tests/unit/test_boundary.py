@@ -1,8 +1,8 @@
-"""kafka_cli.boundary: what may reach confluent-kafka's C code, for any text hypothesis finds."""
+"""kafka_cli.core.boundary: what may reach confluent-kafka's C code, for any text hypothesis finds."""
 
 from hypothesis import given, strategies as st
 
-from kafka_cli.boundary import INT32_MAX, c_string_problem, int_problem, topic_problem
+from kafka_cli.core.boundary import INT32_MAX, c_string_problem, int_problem, topic_problem
 
 
 @given(st.text())
@@ -44,7 +44,7 @@ def test_problems_name_the_fault_not_the_value():
 
 
 def test_integer_properties_are_read_as_librdkafka_reads_them():
-    from kafka_cli.boundary import librdkafka_int
+    from kafka_cli.core.boundary import librdkafka_int
 
     # each spelling was tried against confluent-kafka: message.max.bytes took them with these values
     for text, value in [("0x100000", 1048576), ("010000000", 2097152), (" 2000000", 2000000), ("2000000 ", 2000000),

@@ -6,11 +6,11 @@ import os
 import pytest
 from hypothesis import given, strategies as st
 
-from kafka_cli import config as kafka_config
-from kafka_cli.config import ClientConfig, apply_properties, file_warnings, load_config, parse_ini
-from kafka_cli.errors import ConfigError
-from kafka_cli.options import parse_headers
-from kafka_cli.secrets import Redactor
+from kafka_cli.config import ini as kafka_config
+from kafka_cli.config.ini import ClientConfig, apply_properties, file_warnings, load_config, parse_ini
+from kafka_cli.core.errors import ConfigError
+from kafka_cli.cli.options import parse_headers
+from kafka_cli.core.secrets import Redactor
 
 
 def warn_if_readable_by_others(config, log):
@@ -178,7 +178,7 @@ def test_placeholder_in_role_section(write_config):
 
 
 def test_the_example_config_itself_is_rejected_with_every_placeholder_at_once():
-    path = os.path.join(os.path.dirname(os.path.dirname(kafka_config.__file__)), "config.ini.example")
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(kafka_config.__file__))), "config.ini.example")
     with open(path) as f:
         numbered = list(enumerate(f, 1))
     where = {name: n for name in ("bootstrap.servers", "sasl.username", "sasl.password")

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from commands import consumer
-from kafka_cli.boundary import c_string_problem, topic_problem
+from kafka_cli.cli import consumer
+from kafka_cli.core.boundary import c_string_problem, topic_problem
 
 # Any text, with what a command line can hold that st.text() never makes: bytes that are not UTF-8 (Python
 # keeps them as U+DC80-U+DCFF) and, from a caller in Python, any other lone surrogate.
@@ -172,7 +172,7 @@ def test_exit_at_end_gives_up_on_a_silent_broker_after_30_s_without_timeout(monk
     test runs the same path with --timeout 3)."""
     from types import SimpleNamespace
 
-    from commands import consumer as command
+    from kafka_cli.cli import consumer as command
 
     assert command.EXIT_AT_END_WAIT == 30
     now = [1000.0]

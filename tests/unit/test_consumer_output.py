@@ -10,11 +10,11 @@ import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME, TIMESTAMP_NOT_AVAILABLE
 from hypothesis import assume, example, given, strategies as st
 
-from commands import consumer
-from commands.consumer import write_all
-from kafka_cli.formats import (FORMATS, Lines, Style, format_json, format_json_batch, format_text_batch,
+from kafka_cli.cli import consumer
+from kafka_cli.cli.consumer import write_all
+from kafka_cli.consume.formats import (FORMATS, Lines, Style, format_json, format_json_batch, format_text_batch,
                                 format_verbose, format_verbose_batch, json_text)
-from kafka_cli.lines import LineParser, split_lines
+from kafka_cli.produce.lines import LineParser, split_lines
 
 
 class FakeMessage:

@@ -6,11 +6,11 @@ import pytest
 from click.testing import CliRunner
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE
 
-from commands import consumer
-from kafka_cli.errors import ConfigError
-from kafka_cli.format_string import format_string
-from kafka_cli.formats import Style
-from kafka_cli.positions import Position, Until, parse_position
+from kafka_cli.cli import consumer
+from kafka_cli.core.errors import ConfigError
+from kafka_cli.consume.format_string import format_string
+from kafka_cli.consume.formats import Style
+from kafka_cli.consume.positions import Position, Until, parse_position
 
 from .test_consumer_output import FakeMessage
 

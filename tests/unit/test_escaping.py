@@ -10,8 +10,8 @@ import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE
 from hypothesis import example, given, strategies as st
 
-from kafka_cli.escaping import for_terminal, json_safe, printable
-from kafka_cli.formats import Style, format_json, format_verbose
+from kafka_cli.core.escaping import for_terminal, json_safe, printable
+from kafka_cli.consume.formats import Style, format_json, format_verbose
 
 from .test_consumer_output import FakeMessage, any_bytes, format_text, header_names
 
@@ -100,7 +100,7 @@ def test_every_format_character_is_escaped_on_a_terminal():
     """Every character of category Cf this Python knows is in escaping.py's list (and in CF above)."""
     import unicodedata
 
-    from kafka_cli.escaping import FORMAT_CHARACTERS
+    from kafka_cli.core.escaping import FORMAT_CHARACTERS
 
     listed = re.compile(f"[{FORMAT_CHARACTERS}]")
     for code in range(0x110000):
@@ -119,7 +119,7 @@ LOOKALIKES = [("LRM", "\u200e"), ("RLM", "\u200f"), ("ALM", "\u061c"), ("ZWSP", 
 @pytest.mark.parametrize("name, char", LOOKALIKES)
 def test_keys_that_differ_by_an_invisible_character_look_different_in_every_format(name, char):
     """ "user" and "us<char>er" are two keys; on a terminal no format may show them the same."""
-    from kafka_cli.format_string import format_string
+    from kafka_cli.consume.format_string import format_string
 
     one_by_one = {"text": format_text, "json": format_json, "verbose": format_verbose,
                   "-F": format_string("%k=%s %h\\n")}
@@ -148,7 +148,7 @@ def test_json_escapes_them_and_keeps_the_same_data(name, char):
 
 
 def test_text_and_format_string_to_a_pipe_stay_byte_exact():
-    from kafka_cli.format_string import format_string
+    from kafka_cli.consume.format_string import format_string
 
     data = "us\u200e\u200b\ufeff\U000e0041er".encode()
     assert format_text(Style())(FakeMessage(key=data, value=data)) == data + b":" + data + b"\n"

@@ -1,4 +1,4 @@
-"""kafka_cli.exit_status: the one place a status is decided, and a stderr nobody reads never changes it."""
+"""kafka_cli.core.exit_status: the one place a status is decided, and a stderr nobody reads never changes it."""
 
 import io
 import subprocess
@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import pytest
 
-from kafka_cli.errors import CliError, ConfigError
-from kafka_cli.exit_status import ExitStatus, Interrupted, _TolerantStderr, status_of
+from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.core.exit_status import ExitStatus, Interrupted, _TolerantStderr, status_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

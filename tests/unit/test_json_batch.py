@@ -7,7 +7,7 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME, TI
 from confluent_kafka import Message
 from hypothesis import example, given, settings, strategies as st
 
-from kafka_cli.formats import FORMATS, Style, format_json, format_json_batch, format_verbose
+from kafka_cli.consume.formats import FORMATS, Style, format_json, format_json_batch, format_verbose
 
 from .test_consumer_output import FakeMessage, any_bytes, format_text, header_names
 from .test_escaping import UnreadableHeaders, nasty_bytes
@@ -164,7 +164,7 @@ def test_timestamps_in_runs(stamps, in_order):
 def test_the_cache_of_texts_stays_bounded():
     """Timestamps' texts are kept for the next lines (formats._Texts); a run with ever new timestamps must not
     keep them all."""
-    from kafka_cli.formats import _Texts
+    from kafka_cli.consume.formats import _Texts
 
     made = []
     texts = _Texts(lambda key: made.append(key) or b"%d" % key, limit=2)

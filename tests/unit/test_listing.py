@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from commands import consumer
-from kafka_cli.cluster_listing import (Broker, Listing, PartitionState, TopicState, gather_listing,
+from kafka_cli.cli import consumer
+from kafka_cli.views.listing import (Broker, Listing, PartitionState, TopicState, gather_listing,
                                        topic_selector)
-from kafka_cli.config import ClientConfig
-from kafka_cli.errors import CliError, ConfigError
-from kafka_cli.view_render import listing_json, listing_text
+from kafka_cli.config.ini import ClientConfig
+from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.views.render import listing_json, listing_text
 
 
 def partition(pid, leader, replicas, isr):

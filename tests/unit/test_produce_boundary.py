@@ -11,9 +11,9 @@ import pytest
 from confluent_kafka import KafkaException, Producer
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kafka_cli.errors import ConfigError
-from kafka_cli.json_input import BadRecord, JsonRecords
-from kafka_cli.options import parse_headers
+from kafka_cli.core.errors import ConfigError
+from kafka_cli.produce.json_input import BadRecord, JsonRecords
+from kafka_cli.cli.options import parse_headers
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text()
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),

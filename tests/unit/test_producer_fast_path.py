@@ -3,8 +3,8 @@
 from hypothesis import example, given, strategies as st
 from confluent_kafka import KafkaError, KafkaException
 
-from kafka_cli import produce_loop
-from kafka_cli.lines import LineParser, split_chunk, split_lines
+from kafka_cli.produce import loop as produce_loop
+from kafka_cli.produce.lines import LineParser, split_chunk, split_lines
 from tests.unit.test_producer_lines import FakeProducer, cut, key_value, lines_of, run_read_and_produce, stream
 
 separators = st.sampled_from([b":", b"\t", b"\x00", b"\xff", b"::", b"=>"])

@@ -11,10 +11,10 @@ import pytest
 from confluent_kafka.schema_registry import Schema
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kafka_cli import registry_client
-from kafka_cli.errors import ConfigError
-from kafka_cli.schema_records import MAX_SCHEMA_FILE, Choice, read_schema_file, schema_records
-from kafka_cli.schema_references import MAX_FILE, read_references
+from kafka_cli.schema import registry as registry_client
+from kafka_cli.core.errors import ConfigError
+from kafka_cli.schema.records import MAX_SCHEMA_FILE, Choice, read_schema_file, schema_records
+from kafka_cli.schema.references import MAX_FILE, read_references
 
 REGISTRY = SimpleNamespace(url="http://registry.test:8081", user=lambda: None, conf={"timeout": 10})
 
@@ -42,7 +42,7 @@ def client(monkeypatch):
 
 def settle(choices, topic="t"):
     """The SchemaRecords for `choices` (a text reader with a tab separator underneath)."""
-    from kafka_cli.lines import LineParser
+    from kafka_cli.produce.lines import LineParser
 
     return schema_records(LineParser(b"\t", False), SimpleNamespace(registry=REGISTRY), topic, choices, "topic")
 
@@ -155,8 +155,8 @@ SCHEMAS = {"avro-record": ("avro", AVRO_ANY, "AVRO"), "avro-map": ("avro", AVRO_
 
 @pytest.fixture(scope="module", params=sorted(SCHEMAS))
 def encoder(request):
-    from kafka_cli.schema_records import Encoder
-    from kafka_cli.schema_types import make_codec
+    from kafka_cli.schema.records import Encoder
+    from kafka_cli.schema.codecs import make_codec
 
     fmt, text, kind = SCHEMAS[request.param]
     return Encoder(fmt, make_codec(Schema(text, kind), []), 7, "t-value", (0,) if fmt == "protobuf" else None)
@@ -164,23 +164,23 @@ def encoder(request):
 
 def text_reader(encoder):
     """Text lines KEY<TAB>VALUE, the value written with `encoder`, the key as given."""
-    from kafka_cli.lines import LineParser
-    from kafka_cli.schema_records import SchemaRecords
+    from kafka_cli.produce.lines import LineParser
+    from kafka_cli.schema.records import SchemaRecords
 
     return SchemaRecords(LineParser(b"\t", False), {"key": None, "value": encoder}, False)
 
 
 def json_reader(encoder):
     """-f json records, the value (the JSON value itself) written with `encoder`."""
-    from kafka_cli.json_input import JsonRecords
-    from kafka_cli.schema_records import SchemaRecords
+    from kafka_cli.produce.json_input import JsonRecords
+    from kafka_cli.schema.records import SchemaRecords
 
     return SchemaRecords(JsonRecords(True, True), {"key": None, "value": encoder}, True)
 
 
 def bad_line(reader, line):
     """The reader's BadLine message for `line`; fails the test if the line is taken."""
-    from kafka_cli.lines import BadLine
+    from kafka_cli.produce.lines import BadLine
 
     with pytest.raises(BadLine) as caught:
         reader.parse(line)
@@ -229,8 +229,8 @@ def test_an_avro_value_nests_no_deeper_than_avro_is_read(depth, taken):
     square of the depth), and the consumer reads Avro no deeper than 100 levels."""
     import time
 
-    from kafka_cli.schema_records import Encoder
-    from kafka_cli.schema_types import make_codec
+    from kafka_cli.schema.records import Encoder
+    from kafka_cli.schema.codecs import make_codec
 
     reader = text_reader(Encoder("avro", make_codec(Schema(AVRO_ANY, "AVRO"), []), 7, "t-value"))
     line = b"k\t" + b'{"v": ' * (depth - 1) + b'{"v": null}' + b"}" * (depth - 1)
@@ -288,7 +288,7 @@ def value_texts(draw):
 
 def assert_bad_line_or_taken(reader, line):
     """The property: a line is taken (produce()'s five arguments) or is the reader's BadLine; nothing else."""
-    from kafka_cli.lines import BadLine
+    from kafka_cli.produce.lines import BadLine
 
     try:
         taken = reader.parse(line)
@@ -318,7 +318,7 @@ YEAR = 365 * 86_400_000
 
 def delivery_with(limits):
     """A Delivery whose topic has `limits` (kafka_errors.Limits), and how often they were read."""
-    from kafka_cli.delivery import Delivery, StopSignals
+    from kafka_cli.produce.delivery import Delivery, StopSignals
 
     reads = []
     delivery = Delivery(SimpleNamespace(fatal=None), 1_000_000, StopSignals())
@@ -338,7 +338,7 @@ def report(delivery, code, lineno=None, timestamp=None):
 
 
 def summary(delivery, sent):
-    from kafka_cli.delivery import Reading, report as summarise
+    from kafka_cli.produce.delivery import Reading, report as summarise
 
     said = []
     log = SimpleNamespace(log=lambda level, fmt, *args: said.append(fmt % args), error=lambda *a: None)
@@ -358,7 +358,7 @@ def test_a_future_line_alone_in_its_batch_names_its_line_the_limit_and_the_good_
     INVALID_TIMESTAMP, the three good ones without their line (they were never suspect)."""
     from confluent_kafka import KafkaError
 
-    from kafka_cli.kafka_errors import Limits
+    from kafka_cli.client.kafka_errors import Limits
 
     delivery, reads = delivery_with(Limits(3_600_000, None, "the topic's setting"))
     for _ in range(3):
@@ -378,7 +378,7 @@ def test_past_lines_with_others_in_their_batch_name_before_max_ms_even_when_the_
     text says nothing of why), and those may come first: the reason is the bad records'."""
     from confluent_kafka import KafkaError
 
-    from kafka_cli.kafka_errors import Limits
+    from kafka_cli.client.kafka_errors import Limits
 
     delivery, _ = delivery_with(Limits(3_600_000, 86_400_000, "the topic's setting"))
     report(delivery, KafkaError._INVALID_DIFFERENT_RECORD)
@@ -395,7 +395,7 @@ def test_past_lines_with_others_in_their_batch_name_before_max_ms_even_when_the_
 def test_a_refused_record_without_a_key_on_a_compacted_topic_keeps_its_own_reason(clock):
     from confluent_kafka import KafkaError
 
-    from kafka_cli.kafka_errors import Limits
+    from kafka_cli.client.kafka_errors import Limits
 
     delivery, _ = delivery_with(Limits(3_600_000, None, "the topic's setting"))
     report(delivery, KafkaError._INVALID_DIFFERENT_RECORD)
@@ -410,7 +410,7 @@ def test_refused_lines_none_beyond_the_limits_as_read_name_the_furthest(clock):
     refused: the line furthest from the clock is named, as the likely one."""
     from confluent_kafka import KafkaError
 
-    from kafka_cli.kafka_errors import Limits
+    from kafka_cli.client.kafka_errors import Limits
 
     delivery, _ = delivery_with(Limits(3_600_000, None, "the topic's limits could not be read (denied): Kafka's "
                                                         "defaults assumed", guessed=True))
@@ -425,7 +425,7 @@ def test_refused_lines_none_beyond_the_limits_as_read_name_the_furthest(clock):
 def test_only_lines_that_may_be_refused_are_suspect_and_the_limits_are_read_once():
     """A line's number goes with its report only when its timestamp may be refused: a Python object per line cost
     13 % of a -f json run. Recent lines never are; the first line older than MARGIN_MS reads the limits."""
-    from kafka_cli.kafka_errors import MARGIN_MS, Limits, TimestampRefusals
+    from kafka_cli.client.kafka_errors import MARGIN_MS, Limits, TimestampRefusals
 
     reads = []
     stamps = TimestampRefusals(lambda: reads.append(1) or Limits(3_600_000, 86_400_000, "the topic's setting"))
@@ -439,7 +439,7 @@ def test_only_lines_that_may_be_refused_are_suspect_and_the_limits_are_read_once
 
 
 def test_guessed_limits_keep_every_old_line_suspect():
-    from kafka_cli.kafka_errors import MARGIN_MS, Limits, TimestampRefusals
+    from kafka_cli.client.kafka_errors import MARGIN_MS, Limits, TimestampRefusals
 
     stamps = TimestampRefusals(lambda: Limits(3_600_000, None, "guessed", guessed=True))
     assert stamps.suspect(NOW - 10 * YEAR, NOW) and stamps.edges(NOW) == (NOW - MARGIN_MS, NOW)
@@ -449,8 +449,8 @@ def test_limits_that_cannot_be_read_are_kafkas_defaults_and_say_why():
     import socket
     import time
 
-    from kafka_cli.config import ClientConfig
-    from kafka_cli.kafka_errors import topic_timestamp_limits
+    from kafka_cli.config.ini import ClientConfig
+    from kafka_cli.client.kafka_errors import topic_timestamp_limits
 
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))

@@ -6,10 +6,10 @@ import os
 import pytest
 from hypothesis import assume, example, given, strategies as st
 
-from commands import producer
-from kafka_cli import produce_loop
-from kafka_cli.delivery import Delivery, StopSignals
-from kafka_cli.lines import BOM, BadLine, InputLines, LineParser, TooLong, split_lines
+from kafka_cli.cli import producer
+from kafka_cli.produce import loop as produce_loop
+from kafka_cli.produce.delivery import Delivery, StopSignals
+from kafka_cli.produce.lines import BOM, BadLine, InputLines, LineParser, TooLong, split_lines
 
 
 def key_value(parser, line):
@@ -108,7 +108,7 @@ class FakeProducer:
 
 
 class NoClusterErrors:
-    """Stands in for the client's error callback object (kafka_cli.kafka_errors.ClusterErrors): nothing goes wrong."""
+    """Stands in for the client's error callback object (kafka_cli.client.kafka_errors.ClusterErrors): nothing goes wrong."""
 
     fatal = None
 

@@ -2,7 +2,7 @@
 
 from click.testing import CliRunner
 
-from commands import producer
+from kafka_cli.cli import producer
 
 GOOD = "[default]\nbootstrap.servers=127.0.0.1:1\n"
 

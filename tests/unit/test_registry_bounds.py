@@ -15,11 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from hypothesis import HealthCheck, assume, given, settings as hypothesis_settings, strategies as st
 
-from kafka_cli import registry_client, schema_decode
-from kafka_cli.config import ClientConfig, Setting, load_config
-from kafka_cli.errors import ConfigError
-from kafka_cli.registry_config import RegistrySettings, take_registry_settings, without_userinfo
-from kafka_cli.schema_decode import SchemaSource, SchemaUnavailable
+from kafka_cli.schema import registry as registry_client
+
+from kafka_cli.schema import decode as schema_decode
+from kafka_cli.config.ini import ClientConfig, Setting, load_config
+from kafka_cli.core.errors import ConfigError
+from kafka_cli.config.registry import RegistrySettings, take_registry_settings, without_userinfo
+from kafka_cli.schema.decode import SchemaSource, SchemaUnavailable
 
 CHUNK = b"x" * 2**20  # made once: the server's own writes add nothing to the memory measured
 

@@ -1,10 +1,10 @@
-"""kafka_cli.registry_config: Schema Registry settings in the INI file, kept away from librdkafka."""
+"""kafka_cli.config.registry: Schema Registry settings in the INI file, kept away from librdkafka."""
 
 import pytest
 
-from kafka_cli.config import load_config
-from kafka_cli.errors import ConfigError
-from kafka_cli.secrets import Redactor, is_secret_property
+from kafka_cli.config.ini import load_config
+from kafka_cli.core.errors import ConfigError
+from kafka_cli.core.secrets import Redactor, is_secret_property
 
 CLOUD_SNIPPET = """[default]
 bootstrap.servers=pkc-1.example.com:9092

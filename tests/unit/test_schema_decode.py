@@ -1,4 +1,4 @@
-"""kafka_cli.schema_types / schema_decode / schema_output without a registry: the wire format, the codecs, the
+"""kafka_cli.schema.codecs / schema_decode / schema_output without a registry: the wire format, the codecs, the
 numbers, and what a consumer shows (schemas handed in as a registry would)."""
 
 import base64
@@ -8,9 +8,10 @@ import pytest
 from confluent_kafka.schema_registry import Schema
 from hypothesis import given, strategies as st
 
-from kafka_cli.schema_decode import Decoder, SchemaUnavailable, split_wire
-from kafka_cli.schema_output import SchemaView, to_json
-from kafka_cli.schema_types import (BadPayload, BadSchema, make_codec, read_message_indexes, write_message_indexes)
+from kafka_cli.schema.decode import Decoder, SchemaUnavailable
+from kafka_cli.schema.wire import split_wire
+from kafka_cli.schema.output import SchemaView, to_json
+from kafka_cli.schema.codecs import (BadPayload, BadSchema, make_codec, read_message_indexes, write_message_indexes)
 
 USER = ('{"type":"record","name":"User","fields":[{"name":"name","type":"string"},{"name":"age","type":"int"},'
         '{"name":"blob","type":"bytes","default":""}]}')
@@ -154,7 +155,7 @@ class Message:
 
 
 def view(output_format, warnings):
-    from kafka_cli.formats import FORMATS, Style
+    from kafka_cli.consume.formats import FORMATS, Style
 
     source = FakeSource({1: ("JSON", '{"type":"object","required":["a"]}')})
     style = Style()
@@ -182,7 +183,7 @@ def test_json_output_nests_the_decoded_value_and_keeps_the_stored_bytes():
 
 
 def test_a_batch_without_schema_data_is_rendered_as_before():
-    from kafka_cli.formats import FORMATS, Style
+    from kafka_cli.consume.formats import FORMATS, Style
 
     batch = [Message(b"k", b"v"), Message(None, b"\x00\x01")]
     assert view("json", []).__call__(batch).data == FORMATS["json"](Style())(batch).data

@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import sys
 sys.argv = ["consumer.py"]
-import commands.consumer
+import kafka_cli.cli.consumer
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("fastavro", "httpx", "jsonschema", "google", "grpc_tools",
-               "authlib", "json") or m in ("kafka_cli.schema_output", "kafka_cli.schema_decode",
+               "authlib", "json") or m in ("kafka_cli.schema.output", "kafka_cli.schema.decode",
                "confluent_kafka.schema_registry"))
 print(heavy)
 """
@@ -27,10 +27,10 @@ def test_consumer_start_up_imports_no_schema_library():
 def test_no_registry_shows_messages_as_stored_and_says_once_per_id_what_it_cannot_decode(write_config):
     import click
 
-    from commands.consumer import ConsumerOptions
-    from kafka_cli.config import load_config
-    from kafka_cli.formats import FORMATS, Style
-    from kafka_cli.schema_options import decode_schemas
+    from kafka_cli.cli.consumer import ConsumerOptions
+    from kafka_cli.config.ini import load_config
+    from kafka_cli.consume.formats import FORMATS, Style
+    from kafka_cli.schema.hooks import decode_schemas
     from tests.unit.test_schema_decode import Message
 
     config = load_config(write_config("[default]\nbootstrap.servers=b:1\n"), "consumer")

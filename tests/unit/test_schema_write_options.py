@@ -11,13 +11,13 @@ from confluent_kafka.schema_registry import Schema, SchemaReference
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from hypothesis import given, settings, strategies as st
 
-from commands import producer
-from kafka_cli import registry_client
-from kafka_cli.errors import CliError, ConfigError
-from kafka_cli.schema_decode import Decoder
-from kafka_cli.schema_records import Choice, Encoder, _refusal, check_choice, schema_records
-from kafka_cli.schema_references import Entry, read_references, resolve
-from kafka_cli.schema_types import BadSchema, make_codec, read_message_indexes
+from kafka_cli.cli import producer
+from kafka_cli.schema import registry as registry_client
+from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.schema.decode import Decoder
+from kafka_cli.schema.records import Choice, Encoder, _refusal, check_choice, schema_records
+from kafka_cli.schema.references import Entry, read_references, resolve
+from kafka_cli.schema.codecs import BadSchema, make_codec, read_message_indexes
 
 REGISTRY = SimpleNamespace(url="http://registry.test:8081", user=lambda: None, conf={"timeout": 10})
 ADDRESS = '{"type":"record","name":"Address","namespace":"test","fields":[{"name":"city","type":"string"}]}'
@@ -89,7 +89,7 @@ def write(tmp_path, text, name="refs.json"):
 
 def encoders(choices, topic="t", strategy="topic"):
     """The SchemaRecords' encoders for `choices` (records is a stand-in: it is only wrapped)."""
-    from kafka_cli.lines import LineParser
+    from kafka_cli.produce.lines import LineParser
 
     return schema_records(LineParser(b"\t", False), SimpleNamespace(registry=REGISTRY), topic, choices,
                           strategy).encoders

@@ -5,10 +5,10 @@ verification turned off, are warned about."""
 import pytest
 from click.testing import CliRunner
 
-from commands import consumer
-from commands import producer
-from kafka_cli.config import file_warnings, load_config
-from kafka_cli.secrets import SECRET_PROPERTIES, is_secret_property
+from kafka_cli.cli import consumer
+from kafka_cli.cli import producer
+from kafka_cli.config.ini import file_warnings, load_config
+from kafka_cli.core.secrets import SECRET_PROPERTIES, is_secret_property
 
 # Every property librdkafka 2.x marks sensitive whose value is a secret (CONFIGURATION.md, rdkafka_conf.c),
 # and the Java spelling people paste with a password in it.
@@ -93,7 +93,7 @@ def test_a_private_config_with_verification_on_gets_no_warning(write_config):
 
 
 def test_log_lines_are_redacted(redactor, capsys):
-    from kafka_cli.terminal import setup_logging
+    from kafka_cli.cli.terminal import setup_logging
 
     redactor.remember(SECRET)
     log, _ = setup_logging("unit-test.py", 0, False, redactor)

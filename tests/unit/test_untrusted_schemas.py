@@ -15,10 +15,10 @@ from confluent_kafka.schema_registry import Schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kafka_cli import schema_types
-from kafka_cli.errors import CliError
-from kafka_cli.escaping import UNSAFE_ON_TERMINAL, shown
-from kafka_cli.schema_types import MAX_DEPTH, MAX_EMPTY_ITEMS, BadPayload, BadSchema, make_codec
+from kafka_cli.schema import codecs as schema_types
+from kafka_cli.core.errors import CliError
+from kafka_cli.core.escaping import UNSAFE_ON_TERMINAL, shown
+from kafka_cli.schema.codecs import MAX_DEPTH, MAX_EMPTY_ITEMS, BadPayload, BadSchema, make_codec
 
 RAW_CONTROL = re.compile(f"[{UNSAFE_ON_TERMINAL}\ud800-\udfff]")
 COMMON = 'syntax = "proto3";\npackage billing;\nmessage Money { int64 cents = 1; string currency = 2; }\n'
@@ -226,8 +226,8 @@ def test_shown_leaves_no_character_a_terminal_obeys(text):
 
 
 def test_every_log_line_and_every_error_is_shown_escaped():
-    from kafka_cli.secrets import Redactor
-    from kafka_cli.terminal import setup_logging
+    from kafka_cli.core.secrets import Redactor
+    from kafka_cli.cli.terminal import setup_logging
 
     log, _ = setup_logging("consumer.py", 0, False, Redactor())
     stream = io.StringIO()

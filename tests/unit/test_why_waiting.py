@@ -4,8 +4,8 @@ import logging
 
 from confluent_kafka import KafkaError
 
-from kafka_cli.secrets import Redactor
-from kafka_cli.terminal import setup_logging
+from kafka_cli.core.secrets import Redactor
+from kafka_cli.cli.terminal import setup_logging
 
 
 def debug_line(client_log, text):

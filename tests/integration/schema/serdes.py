@@ -49,7 +49,7 @@ def proto_message_class(text=ORDER_PROTO, name="Order"):
     from google.protobuf import descriptor_pool
     from google.protobuf.message_factory import GetMessageClass
 
-    from kafka_cli.schema_types import proto_text_to_descriptor
+    from kafka_cli.schema.codecs import proto_text_to_descriptor
 
     pool = descriptor_pool.DescriptorPool()
     pool.AddSerializedFile(proto_text_to_descriptor("order.proto", text).SerializeToString())

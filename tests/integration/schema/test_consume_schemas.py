@@ -175,7 +175,7 @@ def test_protobuf_with_an_imported_file_as_a_reference(kafka, make_topic, sr_cli
     from google.protobuf import descriptor_pool
     from google.protobuf.message_factory import GetMessageClass
 
-    from kafka_cli.schema_types import proto_text_to_descriptor
+    from kafka_cli.schema.codecs import proto_text_to_descriptor
 
     common = 'syntax = "proto3";\npackage billing;\nmessage Money { int64 cents = 1; string currency = 2; }\n'
     invoice = ('syntax = "proto3";\npackage billing;\nimport "billing/common.proto";\n'

@@ -14,7 +14,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from tests.integration.schema.conftest import write_registry_config
 from tests.integration.schema.serdes import (ADDRESS_AVRO, CUSTOMER_AVRO, ORDER_JSON, ORDER_PROTO, USER_AVRO,
                                              avro_serializer, proto_message_class, read_raw, send)
-from kafka_cli.schema_types import read_message_indexes
+from kafka_cli.schema.codecs import read_message_indexes
 from tests.integration.scripts import consume, json_records, lines_of, no_traceback, produce
 
 USER_V2_COMPATIBLE = USER_AVRO.replace(']}', ',{"name":"city","type":"string","default":"?"}]}')
@@ -229,7 +229,7 @@ def test_protobuf_importing_a_referenced_file(kafka, make_topic, sr_client, sche
     from google.protobuf import descriptor_pool
     from google.protobuf.message_factory import GetMessageClass
 
-    from kafka_cli.schema_types import proto_text_to_descriptor
+    from kafka_cli.schema.codecs import proto_text_to_descriptor
 
     topic = make_topic(1)
     sr_client.register_schema(f"{topic}-common", Schema(COMMON_PROTO, "PROTOBUF"))

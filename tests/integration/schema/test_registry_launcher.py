@@ -24,7 +24,7 @@ def test_start_with_schema_registry_writes_it_into_the_configs_and_stop_ends_it(
     import subprocess
     import sys
 
-    from kafka_cli.config import load_config
+    from kafka_cli.config.ini import load_config
     from local_kafka.registry import is_registry_process
     from local_kafka.state import read_state
 

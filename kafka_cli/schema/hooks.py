@@ -1,0 +1,138 @@
+"""consumer.py's hook for schema'd data: --key-format / --value-format and the decode step, light enough to import
+at start-up (no json, no registry client: kafka_cli/schema/output.py and the serde libraries load only when a
+registry is configured or a format is asked for)."""
+
+from kafka_cli.schema.wire import READ_FORMATS, SCHEMA_FORMATS, WRITE_FORMATS
+
+
+# -- the consumer's hook: two options and one step, so kafka_cli/cli/consumer.py changes by three lines -----------------
+FORMAT_HELP = ("How to read the {side}: auto (default) decodes Confluent's wire format through the Schema Registry "
+               "and shows anything else as stored; avro, jsonschema, protobuf insist on that schema type; "
+               "integer, double: Kafka's big-endian numbers; string, bytes: as stored.")
+
+
+def schema_format_options(f):
+    """--key-format / --value-format, kept in click's context (not main()'s parameters) for decode_schemas."""
+    import click
+
+    def remember(ctx, param, value):
+        ctx.meta[f"kafka_cli.{param.name}"] = value
+        return value
+
+    for side in ("value", "key"):
+        f = click.option(f"--{side}-format", f"{side}_format", type=click.Choice(READ_FORMATS), default="auto",
+                         show_default=True, expose_value=False, callback=remember,
+                         help=FORMAT_HELP.format(side=side))(f)
+    return f
+
+
+class WireSniffer:
+    """No registry configured: a key or value in Confluent's wire format is said once per schema id (it cannot be
+    decoded), and every message is shown as stored, exactly as without schema support."""
+
+    def __init__(self, warn):
+        self.warn = warn
+        self.told = set()
+
+    def wrap(self, render_batch):
+        """The renderer, looking at the first and last message of each batch only: a plain run must not pay a
+        Python step per message for a hint (a topic of schema'd data shows it in its first batch anyway)."""
+        def render(batch):
+            if batch:
+                for msg in {id(batch[0]): batch[0], id(batch[-1]): batch[-1]}.values():
+                    for side, data in (("key", msg.key()), ("value", msg.value())):
+                        if data and data[0] == 0 and len(data) >= 5 and msg.error() is None:
+                            self.tell(msg, side, int.from_bytes(data[1:5], "big"))
+            return render_batch(batch)
+        return render
+
+    def tell(self, msg, side, schema_id):
+        if (side, schema_id) not in self.told:
+            self.told.add((side, schema_id))
+            self.warn(f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}: the {side} looks like Confluent's wire "
+                      f"format (schema id {schema_id}), but no Schema Registry is configured (schema.registry.url): "
+                      f"{side}s with this schema id are shown as stored bytes")
+
+
+def decode_schemas(options, config, output_format, style):
+    """`options` (ConsumerOptions) with the schema step in its renderer, or unchanged when there is nothing to
+    decode."""
+    import dataclasses
+
+    import click
+
+    meta = click.get_current_context().meta
+    if getattr(config, "registry", None) is None and {meta.get("kafka_cli.key_format"),
+                                                       meta.get("kafka_cli.value_format")} <= {"auto", None}:
+        # nothing can be decoded, but schema'd data is told apart (once per id) from bytes that only look odd;
+        # no library is loaded for it, and only two messages a batch are looked at
+        return dataclasses.replace(options, render_batch=WireSniffer(style.warn).wrap(options.render_batch))
+    from kafka_cli.schema.output import schema_view
+
+    view = schema_view(config, meta.get("kafka_cli.key_format"), meta.get("kafka_cli.value_format"), output_format,
+                       style.warn)
+    if view is None:
+        return options
+    return dataclasses.replace(options, render_batch=view.wrap(options.render_batch))
+
+
+# -- the producer's hook ------------------------------------------------------------------------------------
+
+
+def schema_write_options(f):
+    """--key-format/--value-format, --key-schema/--value-schema FILE, --key-schema-id/--value-schema-id N,
+    --key-references/--value-references FILE, --key-message/--value-message NAME, --subject-name-strategy: kept
+    in click's context (not main()'s parameters) for encode_schemas."""
+    import click
+
+    def remember(ctx, param, value):
+        ctx.meta[f"kafka_cli.{param.name}"] = value
+        return value
+
+    options = [click.option("--subject-name-strategy", "subject_name_strategy", default="topic", show_default=True,
+                            type=click.Choice(["topic", "record", "topic-record"]), expose_value=False,
+                            callback=remember, help="Subject of a schema: TOPIC-key/-value, the record's full "
+                            "name, or TOPIC-RECORD (Confluent's three strategies).")]
+    for side in ("value", "key"):
+        options += [
+            click.option(f"--{side}-format", f"{side}_format", type=click.Choice(WRITE_FORMATS), default="string",
+                         show_default=True, expose_value=False, callback=remember,
+                         help=f"How to write each {side}: string (as given), integer, double (Kafka's big-endian "
+                              f"numbers), or avro, jsonschema, protobuf: the {side} is JSON, written in the schema's "
+                              "encoding with Confluent's wire format."),
+            click.option(f"--{side}-schema", f"{side}_schema", metavar="FILE", expose_value=False, callback=remember,
+                         help=f"The {side} schema (.avsc, JSON Schema, .proto), registered under its subject; "
+                              "default: the subject's latest version."),
+            click.option(f"--{side}-schema-id", f"{side}_schema_id", metavar="N", type=click.IntRange(1, 2**31 - 1),
+                         expose_value=False, callback=remember, help=f"Write the {side} with this registered schema."),
+            click.option(f"--{side}-references", f"{side}_references", metavar="FILE", expose_value=False,
+                         callback=remember,
+                         help=f"The schemas --{side}-schema FILE references (Avro types of another subject, a JSON "
+                              "Schema $ref, a Protobuf import), registered with it: a JSON list of {\"name\": ..., "
+                              "\"subject\": ..., \"version\": N}; without version: the subject's latest."),
+            click.option(f"--{side}-message", f"{side}_message", metavar="NAME", expose_value=False,
+                         callback=remember,
+                         help=f"Protobuf: the message type each {side} is (Outer, Outer.Inner or pkg.Outer.Inner); "
+                              "default: the schema's first message."),
+        ]
+    for option in options:
+        f = option(f)
+    return f
+
+
+def encode_schemas(records, config, topic):
+    """`records` (the text or JSON record reader) wrapped with the schema encoding the options ask for, after
+    settling each schema with the registry; `records` itself when nothing is asked (no import, no cost)."""
+    import click
+
+    meta = click.get_current_context().meta
+    get = lambda name: meta.get(f"kafka_cli.{name}")  # noqa: E731
+    if {get("key_format"), get("value_format")} <= {"string", None} and not any(
+            get(f"{side}_{name}") is not None for side in ("key", "value")
+            for name in ("schema", "schema_id", "references", "message")):
+        return records
+    from kafka_cli.schema.records import Choice, schema_records
+
+    choices = [Choice(side, get(f"{side}_format") or "string", get(f"{side}_schema"), get(f"{side}_schema_id"),
+                      get(f"{side}_references"), get(f"{side}_message")) for side in ("key", "value")]
+    return schema_records(records, config, topic, choices, get("subject_name_strategy") or "topic")

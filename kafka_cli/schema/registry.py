@@ -1,0 +1,226 @@
+"""Talking to the Schema Registry: confluent-kafka's SchemaRegistryClient made from the config's RegistrySettings
+(a timeout on every call), and its failures as one sentence that names the registry and never the secret.
+
+The registry is treated as untrusted, as a web page is by a browser: every answer is capped in size, a deadline
+set for a thread (`deadline`) bounds every connect and read that thread makes however the registry drips its
+bytes, and its text reaches a message only escaped.
+
+Imported only when a registry is configured or a schema format is asked for: a plain run never loads httpx."""
+
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+from kafka_cli.core.errors import ConfigError
+from kafka_cli.core.escaping import shown
+from kafka_cli.config.registry import without_userinfo
+
+# The most one registry answer may hold. A Confluent registry keeps each schema as a record of its _schemas
+# topic (1 MB at most by Kafka's defaults) and the largest real schemas are a few hundred KB: 16 MiB leaves
+# room for any of them and their JSON escaping, while a registry that answers without end costs 16 MiB of
+# memory, not all of it (1.5 GB of answer took 5.7 GB of memory before).
+MAX_ANSWER = 16 * 1024 * 1024
+
+
+class UnsafeAnswer(Exception):
+    """An answer not read: larger than MAX_ANSWER, or compressed though asked not to be (a small compressed
+    answer can inflate past any cap). Not a transport error, so the client does not ask again."""
+
+
+class DeadlinePassed(Exception):
+    """The thread's deadline (see `deadline`) passed before a connect or read: no new one is started."""
+
+
+_local = threading.local()  # .deadline: time.monotonic() by which this thread's registry calls must be done
+
+
+@contextmanager
+def deadline(at):
+    """Bound every registry call the current thread makes inside the block by time.monotonic() `at`: each
+    connect, TLS handshake, read and write gets only what is left, so a registry that sends one byte per
+    second cannot stretch a call past `at` (httpx's own timeouts are per read)."""
+    before = getattr(_local, "deadline", None)
+    _local.deadline = at
+    try:
+        yield
+    finally:
+        _local.deadline = before
+
+
+def _left(timeout):
+    """`timeout` (seconds or None) cut to what is left of the thread's deadline; DeadlinePassed if none is."""
+    at = getattr(_local, "deadline", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise DeadlinePassed("the deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+def make_client(settings):
+    """A SchemaRegistryClient for `settings` (registry_config.RegistrySettings), its answers bounded."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    try:
+        client = SchemaRegistryClient(settings.client_conf())
+    except (ValueError, TypeError) as e:  # its own checks (ssl.key.location without a certificate, ...)
+        raise ConfigError(f"Schema Registry settings ({settings.origins.get('url', 'the config')}): "
+                          f"{_one_line(e)}") from None
+    _bound(client)
+    return client
+
+
+def _bound(client):
+    """Put the size cap and the thread deadline into the client's httpx session: each transport (the default
+    one and any proxy's from the environment) wrapped, and each connection pool's network backend wrapped.
+    These are the client's and httpx's inner objects; tests/unit/test_registry_bounds.py checks they are
+    still there, so a new version that moves them is noticed."""
+    session = getattr(getattr(client, "_rest_client", None), "session", None)
+    if session is None:
+        return
+    httpx = sys.modules[type(session).__module__.split(".")[0]]  # httpx or httpx2, whichever confluent-kafka uses
+    capped = _capped_transport(httpx)
+    session._transport = capped(session._transport)
+    session._mounts = {pattern: None if transport is None else capped(transport)
+                       for pattern, transport in session._mounts.items()}
+
+
+def _capped_transport(httpx):
+    class CappedStream(httpx.SyncByteStream):
+        def __init__(self, stream):
+            self.stream = stream
+
+        def __iter__(self):
+            count = 0
+            for chunk in self.stream:
+                count += len(chunk)
+                if count > MAX_ANSWER:
+                    raise UnsafeAnswer(f"sent an answer larger than {MAX_ANSWER // 2**20} MiB (not read further)")
+                yield chunk
+
+        def close(self):
+            self.stream.close()
+
+    class CappedTransport(httpx.BaseTransport):
+        def __init__(self, inner):
+            self.inner = inner
+            pool = getattr(inner, "_pool", None)
+            if pool is not None and hasattr(pool, "_network_backend"):
+                pool._network_backend = _DeadlineBackend(pool._network_backend)
+
+        def handle_request(self, request):
+            # httpx would inflate a gzip answer above this transport, past any count made here: ask for none
+            request.headers["Accept-Encoding"] = "identity"
+            response = self.inner.handle_request(request)
+            encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+            length = response.headers.get("Content-Length", "").strip()
+            problem = None
+            if encoding not in ("", "identity"):
+                problem = f"answered in Content-Encoding {_one_line(encoding, 40)}, though asked for none"
+            elif length.isdigit() and int(length) > MAX_ANSWER:
+                problem = f"announced an answer of {int(length):,} bytes, over the {MAX_ANSWER // 2**20} MiB taken"
+            if problem:
+                response.close()
+                raise UnsafeAnswer(problem)
+            return httpx.Response(response.status_code, headers=response.headers,
+                                  stream=CappedStream(response.stream), extensions=response.extensions)
+
+        def close(self):
+            self.inner.close()
+
+    return CappedTransport
+
+
+class _DeadlineBackend:
+    """An httpcore network backend whose every blocking step takes no longer than the thread's deadline."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def connect_tcp(self, host, port, timeout=None, *args, **kwargs):
+        return _DeadlineStream(self.inner.connect_tcp(host, port, _left(timeout), *args, **kwargs))
+
+    def connect_unix_socket(self, path, timeout=None, *args, **kwargs):
+        return _DeadlineStream(self.inner.connect_unix_socket(path, _left(timeout), *args, **kwargs))
+
+    def sleep(self, seconds):
+        self.inner.sleep(seconds)
+
+
+class _DeadlineStream:
+    def __init__(self, inner):
+        self.inner = inner
+
+    def read(self, max_bytes, timeout=None):
+        return self.inner.read(max_bytes, _left(timeout))
+
+    def write(self, buffer, timeout=None):
+        self.inner.write(buffer, _left(timeout))
+
+    def close(self):
+        self.inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, _left(timeout)))
+
+    def get_extra_info(self, info):
+        return self.inner.get_extra_info(info)
+
+
+def where(settings):
+    """The registry as messages name it: its URL without any user:password@."""
+    return without_userinfo(settings.url)
+
+
+def describe_failure(error, settings, spent=None):
+    """What went wrong talking to the registry, in one line: refused credentials, an unknown id or subject, or
+    no answer (down, timeout, TLS). `spent`: the seconds the call took, told for a timeout when known."""
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    at = where(settings)
+    if isinstance(error, SchemaRegistryError):
+        status, code, text = error.http_status_code, error.error_code, _one_line(error.error_message)
+        if status == 401:
+            user = settings.user()
+            who = f"user '{_one_line(user)}'" if user else "no credentials (basic.auth.user.info is not set)"
+            return f"the Schema Registry at {at} refused {who}: HTTP 401 (check basic.auth.user.info)"
+        if status == 403:
+            return f"the Schema Registry at {at} does not allow user '{_one_line(settings.user())}' this: HTTP 403"
+        return f"the Schema Registry at {at} answered HTTP {status} (error {_one_line(code)}): {text}"
+    if isinstance(error, UnsafeAnswer):
+        return f"the Schema Registry at {at} {error}"
+    name = type(error).__name__
+    if "Timeout" in name or isinstance(error, DeadlinePassed):
+        return f"the Schema Registry at {at} did not answer within {_seconds(spent or settings.conf['timeout'])} s"
+    if "Connect" in name or isinstance(error, OSError):
+        return f"the Schema Registry at {at} cannot be reached: {_one_line(error) or name}"
+    return f"the Schema Registry at {at} failed: {name}: {_one_line(error)}"
+
+
+def is_not_found(error):
+    """True for the registry's 'no such schema id / subject / version' answers (HTTP 404)."""
+    return getattr(error, "http_status_code", None) == 404
+
+
+def is_transport_failure(error):
+    """True when the registry gave no answer at all (down, unreachable, timed out, broke off): worth asking
+    again later, unlike an answer such as a 404."""
+    if isinstance(error, (DeadlinePassed, OSError)):
+        return True
+    httpx = sys.modules.get(type(error).__module__.split(".")[0])
+    transport_error = getattr(httpx, "TransportError", None)
+    return isinstance(transport_error, type) and isinstance(error, transport_error)
+
+
+def _seconds(value):
+    return f"{value:.3g}"
+
+
+def _one_line(text, limit=200):
+    """Text from the registry (or about it) as one line of at most `limit` characters before escaping, each
+    character a terminal would obey escaped. Cut first: a registry's answer may be megabytes long."""
+    text = " ".join(str(text)[:limit * 4].split())
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return shown(text)
