@@ -25,7 +25,8 @@ from kafka_cli.client.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.core.exit_status import run_command
 from kafka_cli.cli.options import (CONTEXT_SETTINGS, Escaped, common_options, debug_for_verbosity,
                                version_option)
-from kafka_cli.schema.hooks import decode_schemas, schema_format_options
+from kafka_cli.core.option_kinds import MessageOption
+from kafka_cli.schema.hooks import ReadFormats, decode_schemas, schema_format_options
 from kafka_cli.core.secrets import Redactor
 from kafka_cli.cli.terminal import Progress, progress_wanted, setup_logging
 
@@ -150,33 +151,33 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
                    "a name starting with ^ is a regular expression.")
 @click.option("-g", "--group", metavar="ID", callback=check_group, help="Consumer group id; overrides group.id in the config file.")
 @click.option("--from-beginning", "--reset", "from_beginning", is_flag=True,
-              help="Read every assigned partition from its start, ignoring the group's stored position.")
-@click.option("-n", "--max-messages", metavar="N", type=click.IntRange(min=1), help="Exit after printing N messages.")
-@click.option("-e", "--exit-at-end", is_flag=True, help="Exit when every assigned partition is at its end. Exit 1 when no broker answers for "
+              cls=MessageOption, help="Read every assigned partition from its start, ignoring the group's stored position.")
+@click.option("-n", "--max-messages", metavar="N", type=click.IntRange(min=1), cls=MessageOption, help="Exit after printing N messages.")
+@click.option("-e", "--exit-at-end", is_flag=True, cls=MessageOption, help="Exit when every assigned partition is at its end. Exit 1 when no broker answers for "
                    f"--timeout seconds ({EXIT_AT_END_WAIT} without it), assigned partitions or not.")
 @click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), callback=check_seconds, help="Exit when nothing arrives for SECONDS.")
 @click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
 @click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True, type=Escaped(),
-              help=r"Between key and value in text format. Escapes: \t tab, \n newline, \xHH any byte (kcat's), "
+              cls=MessageOption, help=r"Between key and value in text format. Escapes: \t tab, \n newline, \xHH any byte (kcat's), "
                    r"and ours: \r, \0 NUL, \\ a backslash (-K '\t' is a tab).")
 @click.option("--null-marker", metavar="STR", default="", type=Escaped(),
-              help="Shown for a null key or value in text format and -F (default: nothing, as for an empty one). "
+              cls=MessageOption, help="Shown for a null key or value in text format and -F (default: nothing, as for an empty one). "
                    "Takes the -K escapes.")
 @click.option("-p", "--partition", "partitions", multiple=True, type=click.IntRange(0, INT32_MAX), metavar="N",
-              help="Read only partition N (repeatable). With -p, -o or --until the consumer assigns the "
+              cls=MessageOption, help="Read only partition N (repeatable). With -p, -o or --until the consumer assigns the "
                    "partitions itself: it joins no group and commits nothing.")
 @click.option("-o", "--offset", "start", metavar="POS",
-              help="Where to start in each partition: beginning, end, stored (the group's), N (that offset), "
+              cls=MessageOption, help="Where to start in each partition: beginning, end, stored (the group's), N (that offset), "
                    "-N (the last N messages), a time: @EPOCH_MS, ISO 8601 (2026-11-24T14:00:00Z; local time "
                    "without a zone) or a duration back from now (30s, 15m, 2h, 1d). E.g. -o -10 -e: the last 10 "
                    "of each partition; -p 0 -o 1200: partition 0 from offset 1200.")
 @click.option("--until", metavar="POS",
-              help="Stop each partition before this offset N, or at the first message at or after this time "
+              cls=MessageOption, help="Stop each partition before this offset N, or at the first message at or after this time "
                    "(the -o time forms); exit when every partition got there. E.g. -o 2026-11-24T14:00Z "
                    "--until 2026-11-24T15:00Z -e: that hour.")
 @click.option("-F", "--format-string", "format_string_text", metavar="FMT", type=Escaped(as_bytes=False),
-              help="Print each message with kcat's tokens instead of -f: " + ", ".join(
+              cls=MessageOption, help="Print each message with kcat's tokens instead of -f: " + ", ".join(
                   f"%{t} {what}" for t, what in TOKENS.items()) + r"; \n \t and the other -K escapes. "
                   r"No newline is added: e.g. -F '%t [%p] @%o: %k=%s\n'.")
 # The metadata views (kafka_cli/cli/views.py): they read metadata and offsets only, and build no consumer.
@@ -193,7 +194,7 @@ Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
                    "which each lag moves and the time to catch up; Ctrl-C ends it (exit 130).")
 def main(config_file, properties, quiet, verbose, topics, group, from_beginning, max_messages, exit_at_end,
          timeout, output_format, key_separator, null_marker, partitions, start, until, format_string_text,
-         list_cluster, show_all, lag, watch):
+         list_cluster, show_all, lag, watch, schema_formats):
     """Print the messages of a Kafka topic on stdout, one per line.
 
     CONFIG_FILE is an INI file: [default] holds bootstrap.servers and the
@@ -232,7 +233,8 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
             render_batch=one_by_one(format_string(format_string_text)(style)) if format_string_text
             else FORMATS[output_format](style),
             terminal=style.terminal, quiet=quiet, show_progress=progress_wanted(sys.stdout, quiet),
-            direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at)
+            direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at,
+            schema_formats=schema_formats)
         options = decode_schemas(options, config, output_format, style)
         run(config, options, log, client_log, verbose)
 
@@ -285,6 +287,7 @@ class ConsumerOptions:
     partitions: tuple  # -p numbers; empty: all
     start: object  # positions.Position from -o, or None
     until: object  # positions.Position from --until, or None
+    schema_formats: ReadFormats = ReadFormats()  # --key-format, --value-format
 
 
 def configure(config, options, log, verbose):

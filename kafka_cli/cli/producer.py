@@ -75,7 +75,7 @@ delivered (a signal with anything undelivered exits 1).
               help="More than 0. Seconds to wait for the broker at start, and for outstanding deliveries at the "
                    "end: then what never left this machine has failed, and what is in flight is 'not confirmed'.")
 def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers,
-         empty_value_null, null_value, input_format, keep_partition, keep_timestamp, timeout):
+         empty_value_null, null_value, input_format, keep_partition, keep_timestamp, timeout, schema_choices):
     """Read KEY:VALUE lines (or -f json records) from stdin and write them to a Kafka topic.
 
     CONFIG_FILE is an INI file: [default] holds bootstrap.servers and the
@@ -106,7 +106,7 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
             records = LineParser(key_separator, no_key, nulls, cli_headers)
         stop = StopSignals()
         stop.install()  # from here a signal is ours: before any line is read it ends the run with 128+N
-        records = settle_schemas(records, config, topic, stop)
+        records = settle_schemas(records, config, (topic, schema_choices), stop)
         options = ProducerOptions(topic=topic, records=records, skip_bad_lines=skip_bad_lines, timeout=timeout,
                                   progress=Progress(progress_wanted(sys.stdin, quiet), "lines"),
                                   stdin=sys.stdin, stop=stop)
@@ -115,13 +115,13 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
     click.get_current_context().exit(status)
 
 
-def settle_schemas(records, config, topic, stop):
+def settle_schemas(records, config, where, stop):
     """The record reader with the schema step (kafka_cli/schema/records.py), its schemas settled with the
     registry. That can block for many seconds (a registry that does not answer: 10 s a call, retried), so a
     signal meanwhile ends the run at once, quietly, with 128+N: nothing has been read."""
     stop.at_once = True
     try:
-        return encode_schemas(records, config, topic)
+        return encode_schemas(records, config, *where)
     except StopNow:
         raise Interrupted(stop.signum) from None
     finally:

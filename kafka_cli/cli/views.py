@@ -22,6 +22,7 @@ from kafka_cli.client.build import build_client
 from kafka_cli.views.listing import gather_listing, topic_selector
 from kafka_cli.config.ini import file_warnings, load_config
 from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.core.option_kinds import MessageOption
 from kafka_cli.core.exit_status import ExitStatus, stdout_gone
 from kafka_cli.views.lag import check_group, gather_lag, keep_for_rates, movements
 from kafka_cli.client.kafka_errors import ClusterErrors
@@ -34,10 +35,6 @@ DEFAULT_TIMEOUT = 30.0  # seconds, as the producer's --timeout
 # --watch: a look a day at most; a larger (or infinite) pause is no watch, and time.sleep() refuses one past
 # about 292 years with an OverflowError after the first look
 MAX_WATCH = 86400.0
-# The consumer's options that mean nothing to a view: given with -L or --lag, they are a usage error.
-MESSAGE_OPTIONS = {"from_beginning": "--from-beginning", "max_messages": "-n", "exit_at_end": "-e",
-                   "key_separator": "-K", "null_marker": "--null-marker", "partitions": "-p", "start": "-o",
-                   "until": "--until", "format_string_text": "-F"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,8 @@ def view_options(ctx):
         raise ConfigError("-L/--list and --lag are two views: give one of them" if p["lag"]
                           else "--all goes with -L/--list, --watch with --lag")
     view = "list" if p["list_cluster"] else "lag"
-    stray = [flag for name, flag in MESSAGE_OPTIONS.items() if given(ctx, name)]
+    # the options say themselves that they are for messages (cls=MessageOption where they are declared)
+    stray = [param.opts[0] for param in ctx.command.params if isinstance(param, MessageOption) and given(ctx, param.name)]
     stray += ["-g"] if view == "list" and given(ctx, "group") else []
     stray += ["--all"] if view == "lag" and p["show_all"] else []
     stray += ["--watch"] if view == "list" and p["watch"] is not None else []

@@ -1,28 +1,48 @@
-"""consumer.py's hook for schema'd data: --key-format / --value-format and the decode step, light enough to import
-at start-up (no json, no registry client: kafka_cli/schema/output.py and the serde libraries load only when a
-registry is configured or a format is asked for)."""
+"""The commands' hooks for schema'd data, light enough to import at start-up (no json, no registry client:
+kafka_cli/schema/output.py, kafka_cli/schema/records.py and the serde libraries load only when a registry is
+configured or a format is asked for). The schema options reach a command as one value (`ReadFormats` for
+consumer.py, `WriteChoices` for producer.py), which the command puts into its options value."""
 
-from kafka_cli.schema.wire import READ_FORMATS, SCHEMA_FORMATS, WRITE_FORMATS
+import functools
+from dataclasses import dataclass
+
+import click
+
+from kafka_cli.core.option_kinds import MessageOption
+from kafka_cli.schema.wire import READ_FORMATS, WRITE_FORMATS
 
 
-# -- the consumer's hook: two options and one step, so kafka_cli/cli/consumer.py changes by three lines -----------------
+def _as_one_value(names, make, into):
+    """click hands a command one parameter per option; the options `names` reach it as one, `into`."""
+    def decorate(f):
+        @functools.wraps(f)
+        def command(*args, **kwargs):
+            kwargs[into] = make(**{name: kwargs.pop(name) for name in names})
+            return f(*args, **kwargs)
+        return command
+    return decorate
+
+
+# -- the consumer's hook: two options and one step ---------------------------------------------------------
 FORMAT_HELP = ("How to read the {side}: auto (default) decodes Confluent's wire format through the Schema Registry "
                "and shows anything else as stored; avro, jsonschema, protobuf insist on that schema type; "
                "integer, double: Kafka's big-endian numbers; string, bytes: as stored.")
 
 
+@dataclass(frozen=True)
+class ReadFormats:
+    """--key-format and --value-format."""
+
+    key_format: str = "auto"
+    value_format: str = "auto"
+
+
 def schema_format_options(f):
-    """--key-format / --value-format, kept in click's context (not main()'s parameters) for decode_schemas."""
-    import click
-
-    def remember(ctx, param, value):
-        ctx.meta[f"kafka_cli.{param.name}"] = value
-        return value
-
+    """--key-format / --value-format, handed to the command as one `schema_formats` (ReadFormats)."""
+    f = _as_one_value(("key_format", "value_format"), ReadFormats, "schema_formats")(f)
     for side in ("value", "key"):
         f = click.option(f"--{side}-format", f"{side}_format", type=click.Choice(READ_FORMATS), default="auto",
-                         show_default=True, expose_value=False, callback=remember,
-                         help=FORMAT_HELP.format(side=side))(f)
+                         show_default=True, cls=MessageOption, help=FORMAT_HELP.format(side=side))(f)
     return f
 
 
@@ -55,22 +75,18 @@ class WireSniffer:
 
 
 def decode_schemas(options, config, output_format, style):
-    """`options` (ConsumerOptions) with the schema step in its renderer, or unchanged when there is nothing to
-    decode."""
+    """`options` (ConsumerOptions, with its `schema_formats`) with the schema step in its renderer, or unchanged
+    when there is nothing to decode."""
     import dataclasses
 
-    import click
-
-    meta = click.get_current_context().meta
-    if getattr(config, "registry", None) is None and {meta.get("kafka_cli.key_format"),
-                                                       meta.get("kafka_cli.value_format")} <= {"auto", None}:
+    formats = options.schema_formats
+    if getattr(config, "registry", None) is None and {formats.key_format, formats.value_format} <= {"auto"}:
         # nothing can be decoded, but schema'd data is told apart (once per id) from bytes that only look odd;
         # no library is loaded for it, and only two messages a batch are looked at
         return dataclasses.replace(options, render_batch=WireSniffer(style.warn).wrap(options.render_batch))
     from kafka_cli.schema.output import schema_view
 
-    view = schema_view(config, meta.get("kafka_cli.key_format"), meta.get("kafka_cli.value_format"), output_format,
-                       style.warn)
+    view = schema_view(config, formats.key_format, formats.value_format, output_format, style.warn)
     if view is None:
         return options
     return dataclasses.replace(options, render_batch=view.wrap(options.render_batch))
@@ -79,39 +95,58 @@ def decode_schemas(options, config, output_format, style):
 # -- the producer's hook ------------------------------------------------------------------------------------
 
 
+SIDE_OPTIONS = ("format", "schema", "schema_id", "references", "message")
+
+
+@dataclass(frozen=True)
+class WriteChoices:
+    """The producer's schema options: per side (key, value) its format, schema file, schema id, references file
+    and Protobuf message name, and the subject name strategy."""
+
+    subject_name_strategy: str = "topic"
+    key_format: str = "string"
+    key_schema: str = None
+    key_schema_id: int = None
+    key_references: str = None
+    key_message: str = None
+    value_format: str = "string"
+    value_schema: str = None
+    value_schema_id: int = None
+    value_references: str = None
+    value_message: str = None
+
+    def nothing_asked(self):
+        return {self.key_format, self.value_format} <= {"string"} and not any(
+            getattr(self, f"{side}_{name}") is not None for side in ("key", "value") for name in SIDE_OPTIONS[1:])
+
+
 def schema_write_options(f):
     """--key-format/--value-format, --key-schema/--value-schema FILE, --key-schema-id/--value-schema-id N,
-    --key-references/--value-references FILE, --key-message/--value-message NAME, --subject-name-strategy: kept
-    in click's context (not main()'s parameters) for encode_schemas."""
-    import click
-
-    def remember(ctx, param, value):
-        ctx.meta[f"kafka_cli.{param.name}"] = value
-        return value
-
+    --key-references/--value-references FILE, --key-message/--value-message NAME, --subject-name-strategy:
+    handed to the command as one `schema_choices` (WriteChoices)."""
+    names = ["subject_name_strategy"] + [f"{side}_{name}" for side in ("key", "value") for name in SIDE_OPTIONS]
+    f = _as_one_value(names, WriteChoices, "schema_choices")(f)
     options = [click.option("--subject-name-strategy", "subject_name_strategy", default="topic", show_default=True,
-                            type=click.Choice(["topic", "record", "topic-record"]), expose_value=False,
-                            callback=remember, help="Subject of a schema: TOPIC-key/-value, the record's full "
+                            type=click.Choice(["topic", "record", "topic-record"]),
+                            help="Subject of a schema: TOPIC-key/-value, the record's full "
                             "name, or TOPIC-RECORD (Confluent's three strategies).")]
     for side in ("value", "key"):
         options += [
             click.option(f"--{side}-format", f"{side}_format", type=click.Choice(WRITE_FORMATS), default="string",
-                         show_default=True, expose_value=False, callback=remember,
+                         show_default=True,
                          help=f"How to write each {side}: string (as given), integer, double (Kafka's big-endian "
                               f"numbers), or avro, jsonschema, protobuf: the {side} is JSON, written in the schema's "
                               "encoding with Confluent's wire format."),
-            click.option(f"--{side}-schema", f"{side}_schema", metavar="FILE", expose_value=False, callback=remember,
+            click.option(f"--{side}-schema", f"{side}_schema", metavar="FILE",
                          help=f"The {side} schema (.avsc, JSON Schema, .proto), registered under its subject; "
                               "default: the subject's latest version."),
             click.option(f"--{side}-schema-id", f"{side}_schema_id", metavar="N", type=click.IntRange(1, 2**31 - 1),
-                         expose_value=False, callback=remember, help=f"Write the {side} with this registered schema."),
-            click.option(f"--{side}-references", f"{side}_references", metavar="FILE", expose_value=False,
-                         callback=remember,
+                         help=f"Write the {side} with this registered schema."),
+            click.option(f"--{side}-references", f"{side}_references", metavar="FILE",
                          help=f"The schemas --{side}-schema FILE references (Avro types of another subject, a JSON "
                               "Schema $ref, a Protobuf import), registered with it: a JSON list of {\"name\": ..., "
                               "\"subject\": ..., \"version\": N}; without version: the subject's latest."),
-            click.option(f"--{side}-message", f"{side}_message", metavar="NAME", expose_value=False,
-                         callback=remember,
+            click.option(f"--{side}-message", f"{side}_message", metavar="NAME",
                          help=f"Protobuf: the message type each {side} is (Outer, Outer.Inner or pkg.Outer.Inner); "
                               "default: the schema's first message."),
         ]
@@ -120,19 +155,13 @@ def schema_write_options(f):
     return f
 
 
-def encode_schemas(records, config, topic):
-    """`records` (the text or JSON record reader) wrapped with the schema encoding the options ask for, after
-    settling each schema with the registry; `records` itself when nothing is asked (no import, no cost)."""
-    import click
-
-    meta = click.get_current_context().meta
-    get = lambda name: meta.get(f"kafka_cli.{name}")  # noqa: E731
-    if {get("key_format"), get("value_format")} <= {"string", None} and not any(
-            get(f"{side}_{name}") is not None for side in ("key", "value")
-            for name in ("schema", "schema_id", "references", "message")):
+def encode_schemas(records, config, topic, choices):
+    """`records` (the text or JSON record reader) wrapped with the schema encoding `choices` (WriteChoices) ask
+    for, after settling each schema with the registry; `records` itself when nothing is asked (no import, no
+    cost)."""
+    if choices.nothing_asked():
         return records
     from kafka_cli.schema.records import Choice, schema_records
 
-    choices = [Choice(side, get(f"{side}_format") or "string", get(f"{side}_schema"), get(f"{side}_schema_id"),
-                      get(f"{side}_references"), get(f"{side}_message")) for side in ("key", "value")]
-    return schema_records(records, config, topic, choices, get("subject_name_strategy") or "topic")
+    sides = [Choice(side, *(getattr(choices, f"{side}_{name}") for name in SIDE_OPTIONS)) for side in ("key", "value")]
+    return schema_records(records, config, topic, sides, choices.subject_name_strategy)

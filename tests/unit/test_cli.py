@@ -394,3 +394,36 @@ def test_producer_checks_the_topic_from_the_environment_too(write_config, monkey
     monkeypatch.setenv("KAFKA_TOPIC", monkey_topic)
     result = run(producer.main, "producer.py", write_config(GOOD))
     assert result.exit_code == 2 and "Invalid value for '-t' / '--topic': the topic name" in result.stderr
+
+
+# -- options reach the run as values, and say what they apply to ----------------------------------------------
+@pytest.mark.parametrize("args, flags", [
+    (["--value-format", "avro"], "--value-format"), (["--key-format", "string", "-K", "|"], "--key-format, -K"),
+    (["-o", "-5", "-e", "-F", "%s"], "-e, -o, -F"), (["--null-marker", "N", "--until", "5"], "--null-marker, --until"),
+])
+@pytest.mark.parametrize("view", ["-L", "--lag"])
+def test_a_view_refuses_every_option_declared_for_messages(write_config, args, flags, view):
+    result = CliRunner().invoke(consumer.main, [write_config(GOOD), view, *args], input="")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(f"Error: {flags}: not with {view}\n")
+
+
+def test_every_option_is_declared_for_messages_or_for_both():
+    from kafka_cli.core.option_kinds import MessageOption
+
+    message_only = sorted(p.name for p in consumer.main.params if isinstance(p, MessageOption))
+    assert message_only == ["exit_at_end", "format_string_text", "from_beginning", "key_format", "key_separator",
+                            "max_messages", "null_marker", "partitions", "start", "until", "value_format"]
+
+
+def test_the_schema_options_reach_the_command_as_one_value(write_config, monkeypatch):
+    from kafka_cli.cli import producer as command
+    from kafka_cli.schema.hooks import WriteChoices
+
+    seen = []
+    monkeypatch.setattr(command, "settle_schemas", lambda records, config, where, stop: seen.append(where) or records)
+    monkeypatch.setattr(command, "run", lambda *args: 0)
+    result = CliRunner().invoke(command.main, [write_config(GOOD), "-t", "orders", "--value-format", "avro",
+                                               "--value-schema-id", "7", "--subject-name-strategy", "record"], input="")
+    assert result.exit_code == 0, result.output
+    assert seen == [("orders", WriteChoices(subject_name_strategy="record", value_format="avro", value_schema_id=7))]

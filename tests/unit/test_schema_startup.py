@@ -25,8 +25,6 @@ def test_consumer_start_up_imports_no_schema_library():
 
 
 def test_no_registry_shows_messages_as_stored_and_says_once_per_id_what_it_cannot_decode(write_config):
-    import click
-
     from kafka_cli.cli.consumer import ConsumerOptions
     from kafka_cli.config.ini import load_config
     from kafka_cli.consume.formats import FORMATS, Style
@@ -39,9 +37,7 @@ def test_no_registry_shows_messages_as_stored_and_says_once_per_id_what_it_canno
                               idle_timeout=None, render_batch=render, terminal=False, quiet=False,
                               show_progress=False, direct=False, partitions=(), start=None, until=None)
     warnings = []
-    with click.Context(click.Command("consumer.py")) as ctx:
-        ctx.meta.update({"kafka_cli.key_format": "auto", "kafka_cli.value_format": "auto"})
-        sniffing = decode_schemas(options, config, "json", Style(warn=warnings.append))
+    sniffing = decode_schemas(options, config, "json", Style(warn=warnings.append))  # a value: no click needed
     batch = [Message(b"k", b"\x00\x00\x00\x00\x07avro"), Message(b"k", b"\x00\x00\x00\x00\x07more", 1),
              Message(b"\x00\x00\x00\x00\x08", b"plain", 2)]
     assert sniffing.render_batch(batch).data == render(batch).data
