@@ -180,13 +180,15 @@ def test_a_future_timestamp_names_its_line_the_limit_and_the_good_lines_that_fai
     result = produce(kafka.plaintext_config, topic, json_lines(now, None, now, 4_102_444_800_000), "-f", "json")
     err = result.stderr.decode()
     assert "Traceback" not in err and result.returncode == 1, err
-    assert counts(err) == (0, 4, 0), err
+    # one batch usually holds all four, but a busy machine can send the first line on its own: then it is stored
+    delivered, failed, unconfirmed = counts(err)
+    assert unconfirmed == 0 and delivered + failed == 4 and failed >= 1, err
     assert ("first failure: Broker: Invalid timestamp: line 4 has timestamp 4102444800000 (2100-01-01T00:00:00Z), "
             in err), err
     assert ("ahead of the clock, beyond message.timestamp.after.max.ms=3600000 (60 min; the topic's setting); the "
-            "broker refuses the whole batch such a line is in: 1 line out of range, 3 lines with good timestamps "
-            "failed with it") in err, err
-    assert stored_count(kafka.plaintext_bootstrap, topic) == 0
+            "broker refuses the whole batch such a line is in: 1 line out of range, "
+            f"{failed - 1} line{'s' if failed - 1 != 1 else ''} with good timestamps failed with it") in err, err
+    assert stored_count(kafka.plaintext_bootstrap, topic) == delivered
 
 
 def test_past_timestamps_name_the_first_such_line_and_before_max_ms(kafka):
@@ -204,11 +206,12 @@ def test_past_timestamps_name_the_first_such_line_and_before_max_ms(kafka):
                      "-f", "json")
     err = result.stderr.decode()
     assert "Traceback" not in err and result.returncode == 1, err
-    assert counts(err) == (0, 4, 0), err
+    delivered, failed, unconfirmed = counts(err)  # as above: the first line may go in a batch of its own
+    assert unconfirmed == 0 and delivered + failed == 4 and failed >= 2, err
     assert "first failure: Broker: Invalid timestamp: line 2 has timestamp 946684800000 (2000-01-01T00:00:00Z)" in err
     assert ("behind the clock, beyond message.timestamp.before.max.ms=86400000 (24 h; the topic's setting); the "
-            "broker refuses the whole batch such a line is in: 2 lines out of range, 2 lines with good timestamps "
-            "failed with them") in err, err
+            "broker refuses the whole batch such a line is in: 2 lines out of range, "
+            f"{failed - 2} line{'s' if failed - 2 != 1 else ''} with good timestamps failed with them") in err, err
 
 
 def test_a_copy_of_old_records_into_a_topic_that_takes_them_is_delivered(kafka, make_topic):
