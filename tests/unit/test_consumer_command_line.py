@@ -142,7 +142,9 @@ def invoke_until_client(write_config, monkeypatch):
     def build_client(kind, config, **callbacks):
         handed.append(config.as_dict())
         raise SystemExit(0)
-    monkeypatch.setattr(consumer, "build_client", build_client)
+    from kafka_cli.consume import loop
+
+    monkeypatch.setattr(loop, "build_client", build_client)
 
     def run(*args):
         handed.clear()
@@ -172,7 +174,7 @@ def test_exit_at_end_gives_up_on_a_silent_broker_after_30_s_without_timeout(monk
     test runs the same path with --timeout 3)."""
     from types import SimpleNamespace
 
-    from kafka_cli.cli import consumer as command
+    from kafka_cli.consume import loop as command
 
     assert command.EXIT_AT_END_WAIT == 30
     now = [1000.0]

@@ -10,8 +10,8 @@ import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME, TIMESTAMP_NOT_AVAILABLE
 from hypothesis import assume, example, given, strategies as st
 
-from kafka_cli.cli import consumer
-from kafka_cli.cli.consumer import write_all
+from kafka_cli.consume import loop
+from kafka_cli.consume.loop import write_all
 from kafka_cli.consume.formats import (FORMATS, Lines, Style, format_json, format_json_batch, format_text_batch,
                                 format_verbose, format_verbose_batch, json_text)
 from kafka_cli.produce.lines import LineParser, split_lines
@@ -297,7 +297,7 @@ class ShortWrites:
 ])
 def test_write_all_counts_only_complete_messages(monkeypatch, sizes, complete):
     fake = ShortWrites(sizes)
-    monkeypatch.setattr(consumer.os, "write", fake)
+    monkeypatch.setattr(loop.os, "write", fake)
     count, error = write_all(ShortWrites.FD, Lines.of([b"aaa\n", b"bbb\n", b"ccc\n"]))
     assert count == complete
     assert isinstance(error, OSError) and error.errno == errno.ENOSPC
@@ -305,7 +305,7 @@ def test_write_all_counts_only_complete_messages(monkeypatch, sizes, complete):
 
 
 def test_write_all_when_the_last_write_completes(monkeypatch):
-    monkeypatch.setattr(consumer.os, "write", ShortWrites([5, 5, 2]))
+    monkeypatch.setattr(loop.os, "write", ShortWrites([5, 5, 2]))
     assert write_all(ShortWrites.FD, Lines.of([b"aaa\n", b"bbb\n", b"ccc\n"])) == (3, None)
 
 
@@ -314,7 +314,7 @@ def test_write_all_when_the_last_write_completes(monkeypatch):
 def test_write_all_complete_count_property(chunks, sizes):
     fake = ShortWrites(sizes)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(consumer.os, "write", fake)
+        mp.setattr(loop.os, "write", fake)
         count, error = write_all(ShortWrites.FD, Lines.of(chunks))
     written = len(fake.data)
     ends = [sum(len(c) for c in chunks[:i + 1]) for i in range(len(chunks))]
@@ -330,7 +330,7 @@ def test_write_all_complete_count_property(chunks, sizes):
 def test_write_all_counts_complete_json_lines(monkeypatch, sizes, complete):
     """A batch rendered as one piece (-f json): its lines are counted by their one newline each."""
     fake = ShortWrites(sizes)
-    monkeypatch.setattr(consumer.os, "write", fake)
+    monkeypatch.setattr(loop.os, "write", fake)
     count, error = write_all(ShortWrites.FD, Lines(b"{1}\n{2}\n{3}\n", 3))
     assert count == complete
     assert isinstance(error, OSError) and error.errno == errno.ENOSPC

@@ -35,7 +35,7 @@ def test_no_registry_shows_messages_as_stored_and_says_once_per_id_what_it_canno
     render = FORMATS["json"](Style())
     options = ConsumerOptions(topics=("t",), group=None, from_beginning=False, max_messages=None, exit_at_end=True,
                               idle_timeout=None, render_batch=render, terminal=False, quiet=False,
-                              show_progress=False, direct=False, partitions=(), start=None, until=None)
+                              progress=None, direct=False, partitions=(), start=None, until=None)
     warnings = []
     sniffing = decode_schemas(options, config, "json", Style(warn=warnings.append))  # a value: no click needed
     batch = [Message(b"k", b"\x00\x00\x00\x00\x07avro"), Message(b"k", b"\x00\x00\x00\x00\x07more", 1),
