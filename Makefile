@@ -3,7 +3,7 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 SHELL  := /bin/bash
 
-.PHONY: demo test unit bench soak kafka-start kafka-stop clean
+.PHONY: demo test unit install-check bench soak kafka-start kafka-stop clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt bench/requirements.txt
 	python3 -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(VENV)/.installed
 
 unit: $(VENV)/.installed
 	$(PYTHON) -m pytest tests/unit
+
+## the pair as `pip install .` installs it: a wheel built into a new venv, the commands from another directory and one
+## round trip (a part of `make test` too)
+install-check: $(VENV)/.installed
+	$(PYTHON) -m pytest -p no:cacheprovider tests/integration/test_installed.py
 
 ## the benchmark: producer.py and consumer.py beside kcat and Kafka's Java tools, at three message sizes (throughput, latency, end to end); then -L and --lag beside kcat -L and kafka-consumer-groups, and Avro, JSON Schema and Protobuf through the Schema Registry
 bench: $(VENV)/.installed
