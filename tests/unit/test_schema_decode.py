@@ -280,6 +280,49 @@ def test_json_output_the_short_way_matches_the_long_way_and_a_poison_message_kee
     assert json.loads(lines[3])["value"] == "plain" and len(warnings) == 1
 
 
+def fate(data):
+    """What the schema step must make of a key or value, worked out here from the wire format and view()'s one
+    schema (id 1: a JSON object with "a"), not by the code under test: (what, detail) with what one of null,
+    plain (not the wire format), unknown (an id the registry lacks; detail the id), decoded (detail the document)
+    or poison (id 1, but not such an object)."""
+    if data is None:
+        return "null", None
+    if len(data) < 5 or data[0] != 0:
+        return "plain", None
+    schema_id = int.from_bytes(data[1:5], "big")
+    if schema_id != 1:
+        return "unknown", schema_id
+    try:
+        document = json.loads(data[5:].decode("utf-8"))
+    except ValueError:
+        return "poison", None
+    return ("decoded", document) if isinstance(document, dict) and "a" in document else ("poison", None)
+
+
+def compact(document):
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def as_text(data):
+    """-f text's bytes for a key or value (the default style: null as nothing, bytes as they are)."""
+    what, detail = fate(data)
+    if what == "null":
+        return b""
+    if what == "decoded":
+        return compact(detail)
+    return b"!poison! " + data if what == "poison" else data
+
+
+def as_json_field(data):
+    """How -f json shows stored bytes: a string for UTF-8, {"base64": ...} for anything else, null for null."""
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(data).decode()}
+
+
 @given(values=st.lists(st.one_of(st.binary(max_size=30), st.builds(framed, st.sampled_from([1, 9]), st.binary(max_size=20)),
                                  st.just(framed(1, b'{"a":1}')), st.none()), min_size=1, max_size=12),
        keys=st.lists(st.one_of(st.binary(max_size=8), st.none(), st.just(framed(1, b'{"a":"k"}'))), min_size=12,
@@ -287,20 +330,50 @@ def test_json_output_the_short_way_matches_the_long_way_and_a_poison_message_kee
        output_format=st.sampled_from(["text", "json", "verbose"]))
 def test_any_bytes_through_the_schema_step_one_line_each_never_an_exception(values, keys, output_format):
     """Whatever another client wrote (schema'd, poison, unknown ids, plain, null), mixed in one batch: one line per
-    message, each -f json line a JSON object holding the message's offset, and the stored bytes of anything nested
-    kept in *_raw."""
+    message, each what the schema step makes of that message (decoded JSON, a poison mark, the bytes as stored),
+    each -f json line a JSON object holding the message's offset, the decoded object with its schema id and the
+    stored bytes in *_raw, or the bytes as stored with the reason they were not decoded."""
     from confluent_kafka import Message as KafkaMessage
 
     render = view(output_format, [])
     batch = [KafkaMessage(topic="t", partition=0, offset=n, key=key, value=value, timestamp=(1, 1000))
              for n, (key, value) in enumerate(zip(keys, values))]
     stored = [(m.key(), m.value()) for m in batch]
-    lines = render(batch)
-    assert lines.count == len(batch)
-    if output_format == "json":
-        records = [json.loads(line) for line in lines.data.decode("utf-8", "surrogateescape").split("\n")[:-1]]
+    data = render(batch).data
+    if output_format == "text":
+        assert data == b"".join(as_text(key) + b":" + as_text(value) + b"\n" for key, value in stored)
+    elif output_format == "verbose":  # every byte escaped: a message is one line, whatever its bytes
+        lines = data.split(b"\n")
+        assert len(lines) == len(batch) + 1 and lines[-1] == b""
+        for offset, (line, (key, value)) in enumerate(zip(lines, stored)):
+            assert line.startswith(b"t [0] @ %d  1970-01-01T00:00:01.000Z  key=" % offset), line
+            shown_value = line.split(b"  value=", 1)[1]
+            what, detail = fate(value)
+            if what == "decoded":
+                assert shown_value == compact(detail) + b"  [JSON schema 1 s-value; stored: %s]" % (
+                    base64.b64encode(value)), line
+            elif what == "null":
+                assert shown_value == b"null", line
+            else:
+                assert shown_value.startswith(b"!poison! ") == (what == "poison"), line
+    else:
+        records = [json.loads(line) for line in data.decode("utf-8", "surrogateescape").split("\n")[:-1]]
         assert [r["offset"] for r in records] == list(range(len(batch)))
         for record, (key, value) in zip(records, stored):
-            for side, data in (("key", key), ("value", value)):
-                if f"{side}_raw" in record:
-                    assert base64.b64decode(record[f"{side}_raw"]["base64"]) == data
+            for side, stored_bytes in (("key", key), ("value", value)):
+                what, detail = fate(stored_bytes)
+                nested = {name: record[name] for name in record if name.startswith(side + "_")}
+                if what == "decoded":
+                    assert record[side] == detail
+                    assert nested == {f"{side}_schema_id": 1, f"{side}_subject": "s-value",
+                                      f"{side}_raw": {"base64": base64.b64encode(stored_bytes).decode()}}, record
+                    continue
+                assert record[side] == as_json_field(stored_bytes), record
+                if what in ("null", "plain"):
+                    assert nested == {}, record
+                else:  # not decoded: the bytes as stored, the schema id they name, and why
+                    schema_id = 1 if what == "poison" else detail
+                    assert nested.keys() == {f"{side}_schema_id", f"{side}_error"}, record
+                    assert nested[f"{side}_schema_id"] == schema_id, record
+                    assert nested[f"{side}_error"].startswith("poison: " if what == "poison" else
+                                                              f"schema id {schema_id} "), record
