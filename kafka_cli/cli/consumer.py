@@ -17,7 +17,8 @@ from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.consume.format_string import TOKENS, format_string
 from kafka_cli.consume.formats import FORMATS, Style, one_by_one
 from kafka_cli.core.exit_status import run_command
-from kafka_cli.cli.options import CONTEXT_SETTINGS, Escaped, common_options, debug_for_verbosity, version_option
+from kafka_cli.cli.options import (CONTEXT_SETTINGS, Escaped, SectionedCommand, common_options, debug_for_verbosity,
+                                   version_option)
 from kafka_cli.consume.loop import EXIT_AT_END_WAIT, run
 from kafka_cli.core.option_kinds import MessageOption
 from kafka_cli.schema.hooks import ReadFormats, decode_schemas, schema_format_options
@@ -76,7 +77,15 @@ def check_seconds(ctx, param, seconds):
     return seconds
 
 
-@click.command(context_settings=CONTEXT_SETTINGS, epilog="""\b
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS, sections=[
+    ("Options", ["topics", "group", "start", "exit_at_end", "max_messages", "output_format", "from_beginning",
+                 "timeout", "help", "version"]),
+    ("Output", ["key_separator", "null_marker", "format_string_text"]),
+    ("Partitions and positions", ["partitions", "until"]),
+    ("Schema Registry (Avro, JSON Schema, Protobuf)", ["value_format", "key_format"]),
+    ("Cluster views, instead of messages", ["list_cluster", "show_all", "lag", "watch"]),
+    ("Config and status", ["properties", "verbose", "quiet"]),
+], epilog="""\b
 Examples:
   ./consumer.py config.ini                        # topic_0, until Ctrl-C
   ./consumer.py config.ini --from-beginning -e > all.txt

@@ -2,7 +2,6 @@
 (separators with kcat's escapes as a click type, -H NAME=VALUE headers)."""
 
 import os
-import re
 
 import click
 
@@ -88,6 +87,32 @@ def debug_for_verbosity(config, verbosity):
 
 # -h as well as --help, as kcat and most Unix tools take it
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+class SectionedCommand(click.Command):
+    """A command whose --help shows the options a newcomer needs first and the rest under named headings.
+    `sections` is [(heading, [parameter names])]; an option in no section goes last, under "Other options".
+    Only --help pays for it: nothing is imported, and parsing is click's own."""
+
+    def __init__(self, *args, sections=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sections = sections
+
+    def format_options(self, ctx, formatter):
+        help_option = self.get_help_option(ctx)
+        rows = {"help" if param is help_option else param.name: param.get_help_record(ctx)
+                for param in self.get_params(ctx) if isinstance(param, click.Option)}
+        placed = set()
+        for heading, names in self.sections:
+            records = [rows[name] for name in names if rows.get(name)]
+            placed.update(names)
+            if records:
+                with formatter.section(heading):
+                    formatter.write_dl(records)
+        rest = [record for name, record in rows.items() if record and name not in placed]
+        if rest:
+            with formatter.section("Other options"):
+                formatter.write_dl(rest)
 
 
 def version_option(prog):

@@ -19,8 +19,8 @@ from kafka_cli.produce.delivery import Delivery, Reading, StopNow, StopSignals, 
 from kafka_cli.core.exit_status import Interrupted, run_command
 from kafka_cli.client.kafka_errors import ClusterErrors, topic_timestamp_limits
 from kafka_cli.produce.lines import LineParser
-from kafka_cli.cli.options import (CONTEXT_SETTINGS, Escaped, common_options, debug_for_verbosity, parse_headers,
-                               version_option)
+from kafka_cli.cli.options import (CONTEXT_SETTINGS, Escaped, SectionedCommand, common_options, debug_for_verbosity,
+                                   parse_headers, version_option)
 from kafka_cli.produce.loop import read_and_produce
 from kafka_cli.schema.hooks import encode_schemas, schema_write_options
 from kafka_cli.core.secrets import Redactor
@@ -28,7 +28,14 @@ from kafka_cli.cli.terminal import Progress, progress_wanted, setup_logging
 from kafka_cli.produce.topic_ready import check_topic
 
 
-@click.command(context_settings=CONTEXT_SETTINGS, epilog="""\b
+@click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS, sections=[
+    ("Options", ["topic", "key_separator", "no_key", "input_format", "skip_bad_lines", "timeout", "help", "version"]),
+    ("Message contents", ["headers", "empty_value_null", "null_value", "keep_partition", "keep_timestamp"]),
+    ("Schema Registry (Avro, JSON Schema, Protobuf)", [
+        "value_format", "value_schema", "value_schema_id", "value_references", "value_message", "key_format",
+        "key_schema", "key_schema_id", "key_references", "key_message", "subject_name_strategy"]),
+    ("Config and status", ["properties", "verbose", "quiet"]),
+], epilog="""\b
 Examples:
   printf '1:message 1\\n2:message 2\\n' | ./producer.py config.ini
   ./producer.py config.ini -t orders -K '|' < orders.txt
@@ -71,7 +78,8 @@ delivered (a signal with anything undelivered exits 1).
               help="-f json: write each record to its \"partition\" (default), or let its key choose one.")
 @click.option("--keep-timestamp/--no-keep-timestamp", default=True,
               help="-f json: keep each record's \"timestamp\" (default), or stamp it with the time of writing.")
-@click.option("--timeout", metavar="SECONDS", default=30.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--timeout", metavar="SECONDS", default=30.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
               help="More than 0. Seconds to wait for the broker at start, and for outstanding deliveries at the "
                    "end: then what never left this machine has failed, and what is in flight is 'not confirmed'.")
 def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers,

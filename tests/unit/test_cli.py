@@ -258,7 +258,7 @@ def test_producer_empty_key_separator(write_config):
 def test_producer_negative_timeout(write_config):
     result = run(producer.main, "producer.py", write_config(GOOD), "--timeout", "-1")
     assert result.exit_code == 2
-    assert result.stderr == usage_error("producer.py", "Invalid value for '--timeout': -1.0 is not in the range x>=0.")
+    assert result.stderr == usage_error("producer.py", "Invalid value for '--timeout': -1.0 is not in the range x>0.")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -427,3 +427,52 @@ def test_the_schema_options_reach_the_command_as_one_value(write_config, monkeyp
                                                "--value-schema-id", "7", "--subject-name-strategy", "record"], input="")
     assert result.exit_code == 0, result.output
     assert seen == [("orders", WriteChoices(subject_name_strategy="record", value_format="avro", value_schema_id=7))]
+
+
+# -- --help for people: the basics first, the rest under headings, and examples that parse as shown ------------
+@pytest.mark.parametrize("command, first, headings", [
+    (consumer.main, ["-t, --topic", "-g, --group", "-o, --offset", "-e, --exit-at-end", "-n, --max-messages",
+                     "-f, --format"],
+     ["Options:", "Output:", "Partitions and positions:", "Schema Registry (Avro, JSON Schema, Protobuf):",
+      "Cluster views, instead of messages:", "Config and status:"]),
+    (producer.main, ["-t, --topic", "-K, --key-separator", "--no-key", "-f, --format"],
+     ["Options:", "Message contents:", "Schema Registry (Avro, JSON Schema, Protobuf):", "Config and status:"]),
+])
+def test_help_shows_the_basics_first_and_the_rest_under_headings(command, first, headings):
+    text = CliRunner().invoke(command, ["--help"], terminal_width=200).output
+    found = [line for line in text.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert found == headings
+    options = text.split("\nOptions:\n", 1)[1].split("\n\n", 1)[0]
+    names = [line.strip().split("  ")[0] for line in options.splitlines() if line.startswith("  -")]
+    # each name without its metavar (NAME, [text|json|verbose])
+    assert [name.rsplit(" ", 1)[0] if name.rsplit(" ", 1)[-1].isupper() or name.endswith("]") else name
+            for name in names][:len(first)] == first
+    assert "Other options" not in text  # every option has its place
+
+
+@pytest.mark.parametrize("command", [consumer.main, producer.main])
+def test_the_helps_examples_parse_as_shown(command, tmp_path, monkeypatch):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("config.ini", "a.ini", "b.ini"):
+        (tmp_path / name).write_text(GOOD)
+    text = CliRunner().invoke(command, ["--help"], terminal_width=200).output
+    examples = [line.split("#")[0].strip() for line in text.split("Examples:", 1)[1].splitlines()
+                if line.strip().startswith(("./consumer.py", "./producer.py", "printf"))]
+    assert len(examples) >= 5
+    for example in examples:
+        # a quoted '|' is an argument (-K '|'), not a pipe: kept apart from the shell's punctuation
+        lexer = shlex.shlex(example.replace("'|'", "QUOTED-BAR"), posix=True, punctuation_chars="|<>")
+        lexer.whitespace_split = True
+        words, parts = list(lexer), [[]]
+        for at, word in enumerate(words):
+            if word == "|":
+                parts.append([])
+            elif word not in ("<", ">") and (at == 0 or words[at - 1] not in ("<", ">")):
+                parts[-1].append(word.replace("QUOTED-BAR", "|"))
+        for words in parts:
+            if words[0] not in ("./consumer.py", "./producer.py"):
+                continue
+            target = consumer.main if words[0] == "./consumer.py" else producer.main
+            target.make_context(words[0][2:], words[1:])  # click's parsing and every option's checks

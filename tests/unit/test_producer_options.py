@@ -22,5 +22,10 @@ def test_help_documents_the_separator_escapes():
 def test_timeout_zero_is_refused_before_any_connection(write_config):
     result = invoke(write_config(GOOD), "--timeout", "0")
     assert result.exit_code == 2
-    assert "Invalid value for '--timeout': must be more than 0 seconds" in result.stderr
+    assert "Invalid value for '--timeout': 0.0 is not in the range x>0." in result.stderr
     assert "no broker answered" not in result.stderr
+
+
+def test_timeout_help_shows_the_range_it_takes():
+    text = " ".join(invoke("--help").output.split())
+    assert "[default: 30.0; x>0]" in text and "x>=0" not in text
