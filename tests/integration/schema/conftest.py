@@ -23,7 +23,7 @@ def schema_registry(tmp_path_factory):
 
 
 def registry_client(registry, user_info=None):
-    """confluent-kafka's own client for `registry`, with a timeout (KAFKA-NOTES: a call can hang without one)."""
+    """confluent-kafka's own client for `registry`, with a timeout (docs/schema-registry.md: a call can hang without one)."""
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
     return SchemaRegistryClient({"url": registry.url, "basic.auth.user.info": user_info or registry.user_info,

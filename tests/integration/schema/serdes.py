@@ -1,6 +1,6 @@
 """Writing schema'd messages the way other programs do: confluent-kafka's own serializers, against the real registry,
-with the subject name strategy named and a timeout on the client (KAFKA-NOTES: Apicurio may leave a request
-unanswered after a 404 on /associations)."""
+with the subject name strategy named and a timeout on the client (docs/schema-registry.md: Apicurio may leave a
+request unanswered after a 404 on /associations)."""
 
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema, SchemaReference, topic_subject_name_strategy
