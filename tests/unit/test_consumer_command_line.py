@@ -2,6 +2,8 @@
 either taken or refused as a usage error (exit 2, one line naming the option), never a traceback, and
 nothing that reaches confluent-kafka's C code can crash it. run() is replaced: no broker is involved."""
 
+import os
+
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings, strategies as st
@@ -64,14 +66,112 @@ def test_any_position(invoke, option, value):
             assert 0 <= position.value <= 2**63 - 1
 
 
+class Refused(Exception):
+    """The expected verdict: a usage error."""
+
+
+ESCAPES = {"t": b"\t", "n": b"\n", "r": b"\r", "0": b"\0", "\\": b"\\"}
+HEX = "0123456789abcdefABCDEF"
+
+
+def check_escapes(text):
+    r"""Refused for a text the README's escape rules cannot turn into bytes: a \x without two hex digits after it
+    (a backslash escapes the character after it, so in \\x the x is plain), or a lone surrogate that is not one
+    of a command line's undecodable bytes (U+DC80-U+DCFF)."""
+    at = 0
+    while at < len(text):
+        if text[at] == "\\" and at + 1 < len(text):
+            if text[at + 1] == "x" and not (len(text[at + 2:at + 4]) == 2 and all(c in HEX for c in text[at + 2:at + 4])):
+                raise Refused
+            at += 2
+        else:
+            at += 1
+    if any("\ud800" <= c <= "\udfff" and not "\udc80" <= c <= "\udcff" for c in text):
+        raise Refused
+
+
+def unescaped(text):
+    r"""The bytes the README's escapes make of `text`, worked out here: \t \n \r \0 \\ and \xHH are their byte, a
+    backslash before anything else stays as typed, and the rest is the command line's bytes (os.fsencode)."""
+    out, at = [], 0
+    while at < len(text):
+        char, after = text[at], text[at + 1:at + 2]
+        if char == "\\" and after == "x" and all(c in HEX for c in text[at + 2:at + 4]) and len(text[at + 2:at + 4]) == 2:
+            out.append(bytes([int(text[at + 2:at + 4], 16)]))
+            at += 4
+        elif char == "\\" and after in ESCAPES:
+            out.append(ESCAPES[after])
+            at += 2
+        elif char == "\\" and after:
+            out.append(os.fsencode(char + after))
+            at += 2
+        else:
+            out.append(os.fsencode(char))
+            at += 1
+    return b"".join(out)
+
+
+# -F's tokens for SAMPLE, as kcat prints them
+SAMPLE = {"topic": "orders", "partition": 3, "offset": 7, "key": b"k", "value": b"val",
+          "headers": [("h", b"x"), ("n", None)], "timestamp": (1, 1234)}
+TOKEN_OUTPUT = {"t": b"orders", "p": b"3", "o": b"7", "k": b"k", "s": b"val", "K": b"1", "S": b"3", "T": b"1234",
+                "h": b"h=x,n=NULL"}
+
+
+def formatted(template):
+    """What -F template prints for SAMPLE: the tokens' text, %% a percent sign, and the literal text between
+    tokens unescaped; Refused for an unknown token."""
+    out, literal, at = [], "", 0
+    while at < len(template):
+        if template[at] != "%":
+            literal += template[at]
+            at += 1
+            continue
+        token = template[at + 1:at + 2]
+        if token == "%":
+            literal += "%"
+        elif token in TOKEN_OUTPUT:
+            out += [unescaped(literal), TOKEN_OUTPUT[token]]
+            literal = ""
+        else:
+            raise Refused
+        at += 2
+    return b"".join(out + [unescaped(literal)])
+
+
+def printed(options, **message):
+    from confluent_kafka import Message
+
+    return options.render_batch([Message(**{**SAMPLE, **message})]).data
+
+
 @ANY_INPUT
 @given(option=st.sampled_from(["--format-string", "--key-separator", "--null-marker"]), value=ANY_TEXT)
 @example(option="--format-string", value="\\xZZ").via("unescape's int('', 16): a traceback before")
 @example(option="--key-separator", value="a\\x").via("the same at the end")
 @example(option="--null-marker", value="\ud800").via("a lone surrogate has no bytes")
+@example(option="--key-separator", value="\\t").via("kcat's tab")
+@example(option="--null-marker", value="\\x00NULL\\\\\\r\\0\\q\udcff").via("every escape, and a byte that is not UTF-8")
+@example(option="--format-string", value="%t|%p|%o|%k|%s|%K|%S|%T|%h|%%|\\x41\\%t\\n").via("every token")
+@example(option="--format-string", value="%z").via("an unknown token")
 def test_any_escapes_and_template(invoke, option, value):
     result, options = invoke("-t", "orders", f"{option}={value}")
     check(result, options)
+    try:
+        check_escapes(value)
+        if option == "--format-string":
+            expected = formatted(value) if value else b"k:val\n"  # -F '' is no template: -f text's line
+        elif option == "--key-separator":
+            expected = b"k" + unescaped(value) + b"val\n"
+        else:
+            expected = unescaped(value) + b":" + unescaped(value) + b"\n"
+    except Refused:
+        assert options is None and result.exit_code == 2, result.output
+        return
+    assert options is not None, result.output
+    # the bytes each option makes, in what the consumer prints: a separator between key and value, a marker for a
+    # null key and value, a template for every field
+    assert printed(options, **({"key": None, "value": None} if option == "--null-marker" else {})) == expected
 
 
 @ANY_INPUT
