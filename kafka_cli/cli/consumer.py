@@ -93,7 +93,10 @@ Examples:
   ./consumer.py config.ini -f json | jq .value
   ./consumer.py config.ini -f verbose             # partition, offset, time
 
-Exit codes: 0 success, 1 runtime failure (see stderr), 2 usage or config error.
+Exit codes: 0 success (also Ctrl-C while reading messages, and a closed
+output pipe); 1 runtime failure (see stderr), or -L found a partition without
+a leader or below min.insync.replicas; 2 usage or config error; 130 -L or
+--lag (with or without --watch) ended by Ctrl-C.
 """)
 @common_options
 @version_option("consumer.py")
