@@ -11,6 +11,7 @@ itself: it may be a secret).
 """
 
 import re
+import warnings
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -46,6 +47,50 @@ def topic_problem(name):
             return "is empty"
         return "may hold only ASCII letters, digits, '.', '_' and '-' (Kafka's rule for topic names)"
     return None
+
+
+def compile_pattern(pattern):
+    """A -t ^pattern as a Python regular expression (re.error, RecursionError or OverflowError when it is none)."""
+    with warnings.catch_warnings():  # "[[:alpha:]]" is a POSIX class to librdkafka, a FutureWarning to re
+        warnings.simplefilter("ignore")
+        return re.compile(pattern)
+
+
+def pattern_problem(pattern):
+    """Why a ^pattern cannot go to librdkafka, or None. It subscribes to every matching topic, so any characters
+    may be in it, but it must be a C string and a regular expression (one librdkafka's own engine refuses, a
+    look-ahead or a named group, is refused only when subscribing)."""
+    problem = c_string_problem(pattern)
+    if problem is not None:
+        return problem
+    try:
+        compile_pattern(pattern)
+    except re.error as e:
+        return f"is not a regular expression: {e.msg}" + (f" at position {e.pos}" if e.pos is not None else "")
+    except RecursionError:
+        return "is not a regular expression Python can read: its groups are nested too deeply"
+    except OverflowError:
+        return "is not a regular expression Python can read: a repeat count is too large"
+    return None
+
+
+def topic_selector_problem(value):
+    """Why a -t value (a topic name, or a ^pattern) cannot go to librdkafka, or None. The reason reads after
+    "the topic": "pattern is not a regular expression: ...", "is empty"."""
+    if value.startswith("^"):
+        problem = pattern_problem(value)
+        return None if problem is None else f"pattern {problem}"
+    return topic_problem(value)
+
+
+def group_problem(group):
+    """Why `group` (a consumer group id: -g, or group.id in the file) cannot go to librdkafka, or None. Kafka
+    allows any characters in a group id, but it must be a C string (a NUL or a byte that is not UTF-8 makes
+    librdkafka abort the process), and it must not be empty: an empty id names no group (librdkafka joins none,
+    and the AdminClient refuses to describe one)."""
+    if not group:
+        return "is empty"
+    return c_string_problem(group)
 
 
 def int_problem(value, low, high):

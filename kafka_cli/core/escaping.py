@@ -69,6 +69,12 @@ def printable(data):
     return "".join(char if char.isprintable() else _escape(char) for char in text)
 
 
+def printable_text(text):
+    """Any str (a name a broker or another client chose: a group id, a host, a client id) as printable text:
+    printable() of its UTF-8 (a lone surrogate written as its \\udcXX escape first)."""
+    return printable(str(text).encode("utf-8", "backslashreplace"))
+
+
 def _json_escape(match):
     code = ord(match.group())
     if code <= 0xFFFF:

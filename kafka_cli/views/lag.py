@@ -2,16 +2,17 @@
 the group's state and members (DescribeGroups), its committed offsets (OffsetFetch) and each partition's
 log-end offset (ListOffsets, latest). It reads offsets only: it never joins the group, fetches a message
 or commits anything, so looking at a group does not disturb it. Also the rate at which each partition's
-lag moves between two looks (for --watch). Rendering is in view_render.py.
+lag moves between two looks (for --watch). Rendering is in render.py.
 """
 
 import time
 from dataclasses import dataclass, field
 
-from kafka_cli.core.boundary import c_string_problem
+from kafka_cli.core.boundary import group_problem
 from kafka_cli.views.listing import fetch_metadata, no_answer, timed_out
 from kafka_cli.core.errors import CliError, ConfigError
-from kafka_cli.core.escaping import printable
+from kafka_cli.core.escaping import printable_text
+from kafka_cli.core.words import client_named, does_not_exist, may_not
 
 # Kafka's names for a group's states (what kafka-consumer-groups --state prints)
 STATE_NAMES = {"STABLE": "Stable", "EMPTY": "Empty", "PREPARING_REBALANCING": "PreparingRebalance",
@@ -19,19 +20,18 @@ STATE_NAMES = {"STABLE": "Stable", "EMPTY": "Empty", "PREPARING_REBALANCING": "P
 REBALANCING = {"PreparingRebalance", "CompletingRebalance"}
 
 
-def shown(group):
-    """A group id as it may appear in a message: Kafka allows any characters in one, a terminal obeys some."""
-    return printable(group.encode("utf-8", "backslashreplace"))
-
-
 def check_group(group, origin):
-    """A group id from the user (-g, or group.id in the file) that may go to the C client, or ConfigError."""
-    if not group:
-        raise ConfigError(f"{origin}: the group id is empty")
-    problem = c_string_problem(group)
+    """A group id from the user (-g, or group.id in the file) that may go to the C client, or ConfigError
+    naming `origin`."""
+    problem = group_problem(group)
     if problem is not None:
         raise ConfigError(f"{origin}: the group id {problem}")
     return group
+
+
+def named(group):
+    """A group as every message names it: Kafka allows any characters in an id, a terminal obeys some."""
+    return f"group '{printable_text(group)}'"
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def ask_group(admin, group, deadline, config, timeout):
                     wait(offsets, deadline, group, config, timeout).topic_partitions or [])
         except _NoCoordinatorYet as e:
             if time.monotonic() + 0.25 >= deadline:
-                raise CliError(f"group '{shown(group)}': no coordinator answered for it within --timeout "
+                raise CliError(f"{named(group)}: no coordinator answered for it within --timeout "
                                f"{timeout:g} s ({e})")
             time.sleep(0.25)
 
@@ -168,17 +168,15 @@ def wait(future, deadline, group, config, timeout):
         raise CliError(timed_out(timeout, config))
     except KafkaException as e:
         err = e.args[0]
-        user = config.get("sasl.username")
-        who = f"user '{user}'" if user else "this client"
         if err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
-            raise CliError(f"{who} may not describe group '{shown(group)}' (the broker's ACLs: DESCRIBE on the group is "
-                           "needed to see its members and committed offsets)")
+            raise CliError(may_not(config.get("sasl.username"), f"describe {named(group)}",
+                                   "DESCRIBE on the group is needed to see its members and committed offsets"))
         if err.code() in (KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
                           KafkaError.NOT_COORDINATOR):
             raise _NoCoordinatorYet(err.name())
         if err.code() == KafkaError.GROUP_ID_NOT_FOUND:
-            raise CliError(f"group '{shown(group)}' does not exist on {config.get('bootstrap.servers')}")
-        raise CliError(f"group '{shown(group)}': {no_answer(err, timeout, config)} ({err.name()})")
+            raise CliError(does_not_exist(named(group), config.get("bootstrap.servers")))
+        raise CliError(f"{named(group)}: {no_answer(err, timeout, config)} ({err.name()})")
 
 
 def nothing_to_show(group, state, config):
@@ -187,11 +185,10 @@ def nothing_to_show(group, state, config):
     DESCRIBE (seen with a DENY ACL on the topic), and offsets also expire (offsets.retention.minutes)."""
     where = config.get("bootstrap.servers")
     if state != "Empty":
-        return (f"group '{shown(group)}' does not exist on {where}: it has no members and no committed offsets "
+        return (does_not_exist(named(group), where) + ": it has no members and no committed offsets "
                 f"(state {state})")
-    user = config.get("sasl.username")
-    return (f"group '{shown(group)}' on {where} has no members and shows no committed offsets to "
-            f"{f'user {user!r}' if user else 'this client'} (state Empty): they expired, or they are on topics this "
+    return (f"{named(group)} on {where} has no members and shows no committed offsets to "
+            f"{client_named(config.get('sasl.username'))} (state Empty): they expired, or they are on topics this "
             "user may not describe (the broker's ACLs: DESCRIBE on the topic is needed)")
 
 
@@ -214,9 +211,8 @@ def log_end_offsets(admin, wanted, deadline, config, timeout):
         except KafkaException as e:
             err = e.args[0]
             if err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-                user = config.get("sasl.username")
-                raise CliError(f"{f'user {user!r}' if user else 'this client'} may not describe topic "
-                               f"'{tp.topic}' (the broker's ACLs), so its log-end offsets are unknown")
+                raise CliError(may_not(config.get("sasl.username"), f"describe topic '{tp.topic}'")
+                               + ", so its log-end offsets are unknown")
             ends[tp.topic, tp.partition] = (None, err.str())
     return ends
 

@@ -1,16 +1,16 @@
 """consumer.py -L: what the cluster says about its brokers, topics and partitions, gathered with the
 AdminClient (one metadata request, one DescribeConfigs request for min.insync.replicas) and judged for
 health: under-replicated partitions, partitions below their topic's min.insync.replicas, partitions
-without a leader. Gathering only; rendering is in view_render.py, the command in kafka_cli/cli/views.py.
+without a leader. Gathering only; rendering is in render.py, the command in kafka_cli/cli/views.py.
 
 Nothing here joins a group, fetches or commits: it reads metadata and topic configs only.
 """
 
-import re
 from dataclasses import dataclass
 
-from kafka_cli.core.boundary import c_string_problem, topic_problem
+from kafka_cli.core.boundary import compile_pattern, topic_selector_problem
 from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.core.words import does_not_exist, no_broker_answered
 from kafka_cli.client.kafka_errors import describe_kafka_error, is_connectivity_error
 
 # Kafka's own topics (__consumer_offsets, __transaction_state, __share_group_state) start with two
@@ -34,21 +34,16 @@ class TopicSelector:
 
 
 def topic_selector(topics):
-    """A TopicSelector from -t values, each checked (kafka_cli.core.boundary) before anything reaches the C client."""
+    """A TopicSelector from -t values, each checked as consumer.py's -t is (boundary.topic_selector_problem)
+    before anything reaches the C client; the value itself is not repeated (it may hold what a terminal obeys)."""
     names, patterns = set(), []
     for value in topics:
+        problem = topic_selector_problem(value)
+        if problem is not None:
+            raise ConfigError(f"-t: the topic {problem}")
         if value.startswith("^"):
-            problem = c_string_problem(value)
-            if problem is not None:
-                raise ConfigError(f"-t: the pattern {problem}")
-            try:
-                patterns.append(re.compile(value))
-            except re.error as e:
-                raise ConfigError(f"-t: '{value}' is not a regular expression: {e}")
+            patterns.append(compile_pattern(value))
         else:
-            problem = topic_problem(value)
-            if problem is not None:
-                raise ConfigError(f"-t: the topic name {problem}")
             names.add(value)
     return TopicSelector(frozenset(names), tuple(patterns))
 
@@ -140,8 +135,7 @@ def fetch_metadata(admin, timeout, config):
 
 
 def timed_out(timeout, config):
-    return (f"no broker answered within --timeout {timeout:g} s: check bootstrap.servers "
-            f"({config.get('bootstrap.servers')}) in {config.path}")
+    return no_broker_answered(f"within --timeout {timeout:g} s", config)
 
 
 def no_answer(err, timeout, config):
@@ -156,7 +150,7 @@ def gather_listing(admin, selector, include_internal, timeout, config):
     metadata = fetch_metadata(admin, timeout, config)
     missing = sorted(name for name in selector.names if name not in metadata.topics)
     if missing:
-        raise CliError(f"topic '{missing[0]}' does not exist on {config.get('bootstrap.servers')}"
+        raise CliError(does_not_exist(f"topic '{missing[0]}'", config.get("bootstrap.servers"))
                        + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""))
     chosen = sorted(name for name in metadata.topics if selector.wants(name)
                     and (include_internal or name in selector.names or not name.startswith(INTERNAL_PREFIX)))

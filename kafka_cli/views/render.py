@@ -1,22 +1,17 @@
 """The two metadata views as text for people and as one JSON document for scripts: the cluster listing
-(consumer.py -L, from cluster_listing.py) and a group's lag (consumer.py --lag, from group_lag.py).
+(consumer.py -L, from listing.py) and a group's lag (consumer.py --lag, from lag.py).
 
 Rendering only, kept apart from gathering (as kcat keeps its formatting apart from its modes): each function
 takes the gathered value and returns a str; nothing here talks to a broker or writes to a terminal.
 
 Every name that comes from a broker or another client (client ids, hosts, group ids) is shown with
-escaping.printable in text: a client id can hold an escape sequence, and these views are read on terminals.
+escaping.printable_text in text: a client id can hold an escape sequence, and these views are read on terminals.
 The JSON field names are stable: scripts rely on them.
 """
 
 import json
 
-from kafka_cli.core.escaping import json_safe, printable
-
-
-def shown(text):
-    """Any str as printable text (control characters, bidi overrides... escaped)."""
-    return printable(str(text).encode("utf-8", "backslashreplace"))
+from kafka_cli.core.escaping import json_safe, printable_text
 
 
 def where(topic, partition):
@@ -53,9 +48,10 @@ def partition_problems(p, min_isr):
 
 def listing_text(listing):
     """The cluster listing for people: brokers, topics, partitions, then the summary line."""
-    lines = [f"cluster {shown(listing.cluster_id)} (metadata from {shown(listing.answered_by)})",
+    lines = [f"cluster {printable_text(listing.cluster_id)} (metadata from {printable_text(listing.answered_by)})",
              f"{len(listing.brokers)} broker{'s' if len(listing.brokers) != 1 else ''}:"]
-    lines += table([[str(b.id), shown(f"{b.host}:{b.port}"), "controller" if b.id == listing.controller_id else ""]
+    lines += table([[str(b.id), printable_text(f"{b.host}:{b.port}"),
+                     "controller" if b.id == listing.controller_id else ""]
                     for b in listing.brokers] or [["(none)"]], "  ")
     lines.append(f"{len(listing.topics)} topic{'s' if len(listing.topics) != 1 else ''}:")
     for topic in listing.topics:
@@ -69,10 +65,10 @@ def topic_text(topic):
     head = (f"  {topic.name}  {len(topic.partitions)} partition{'s' if len(topic.partitions) != 1 else ''}  replication factor {topic.replication_factor}"
             f"  min.insync.replicas {min_isr}" + ("  internal" if topic.internal else ""))
     if topic.error:
-        head += f"  error: {shown(topic.error)}"
+        head += f"  error: {printable_text(topic.error)}"
     rows = [["partition", "leader", "replicas", "in sync", ""]]
     for p in topic.partitions:
-        notes = partition_problems(p, topic.min_isr) + ([f"error: {shown(p.error)}"] if p.error else [])
+        notes = partition_problems(p, topic.min_isr) + ([f"error: {printable_text(p.error)}"] if p.error else [])
         rows.append([str(p.partition), str(p.leader) if p.leader >= 0 else "-", ids(p.replicas), ids(p.isr),
                      ", ".join(notes)])
     return [head] + table(rows, "    ")
@@ -140,7 +136,7 @@ def rate_text(movement):
 
 
 def owner_text(owner):
-    return f"{shown(owner.client_id)} @ {shown(owner.host)}" if owner is not None else "-"
+    return f"{printable_text(owner.client_id)} @ {printable_text(owner.host)}" if owner is not None else "-"
 
 
 def number(value):
@@ -151,7 +147,7 @@ def lag_text(lag, moved=None):
     """A group's lag for people: the group line, a row per partition, a total per topic and for the group.
     With `moved` ({(topic, partition): Movement}, from --watch) two more columns: RATE and CATCH-UP."""
     state = lag.state + (" (rebalancing: partitions are being handed out)" if lag.rebalancing else "")
-    lines = [f"group {shown(lag.group)}  state {state}  {len(lag.members)} member"
+    lines = [f"group {printable_text(lag.group)}  state {state}  {len(lag.members)} member"
              f"{'s' if len(lag.members) != 1 else ''}  protocol {lag.group_type}  coordinator {number(lag.coordinator)}"]
     head = ["TOPIC", "PARTITION", "COMMITTED", "LOG-END", "LAG"] + (["RATE", "CATCH-UP"] if moved is not None else [])
     rows = [head + ["OWNER (client id @ host)"]]
@@ -162,7 +158,7 @@ def lag_text(lag, moved=None):
             movement = moved.get((p.topic, p.partition))
             eta = movement.catch_up if movement is not None else None
             row += [rate_text(movement), duration(eta) if eta is not None else "-"]
-        rows.append(row + [owner_text(p.owner) + (f"  error: {shown(p.error)}" if p.error else "")])
+        rows.append(row + [owner_text(p.owner) + (f"  error: {printable_text(p.error)}" if p.error else "")])
         if i + 1 == len(lag.partitions) or lag.partitions[i + 1].topic != p.topic:
             rows.append([p.topic, "total", "", "", str(totals[p.topic][0])])
     lines += table(rows)

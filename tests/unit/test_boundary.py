@@ -1,8 +1,10 @@
 """kafka_cli.core.boundary: what may reach confluent-kafka's C code, for any text hypothesis finds."""
 
+import pytest
 from hypothesis import given, strategies as st
 
-from kafka_cli.core.boundary import INT32_MAX, c_string_problem, int_problem, topic_problem
+from kafka_cli.core.boundary import (INT32_MAX, c_string_problem, group_problem, int_problem, topic_problem,
+                                     topic_selector_problem)
 
 
 @given(st.text())
@@ -51,3 +53,24 @@ def test_integer_properties_are_read_as_librdkafka_reads_them():
                         ("+2000000", 2000000), ("2000000abc", 2000000), ("2e6", 2), ("1_000_000", 1), ("", 0),
                         ("-5", -5), ("0", 0)]:
         assert librdkafka_int(text) == value, text
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("orders", None), ("^orders-.*", None), ("^[[:alpha:]]+", None),  # (a POSIX class: a FutureWarning to re)
+    ("no spaces", "may hold only"), ("", "is empty"), ("a\x00b", "holds a NUL"),
+    ("^(a", "pattern is not a regular expression: missing ), unterminated subpattern at position 1"),
+    ("^" + "(" * 1000 + ")" * 1000, "pattern is not a regular expression Python can read: its groups are nested"),
+    ("^a{99999999999}", "pattern is not a regular expression Python can read: a repeat count is too large"),
+    ("^a\udcff", "pattern is not valid UTF-8"),
+])
+def test_a_topic_value_is_a_name_or_a_pattern_and_its_reason_reads_after_the_topic(value, reason):
+    problem = topic_selector_problem(value)
+    assert problem == reason if reason is None else problem.startswith(reason), problem
+
+
+@pytest.mark.parametrize("group, reason", [
+    ("billing", None), ("any characters: é ✓ / \\", None), ("", "is empty"), ("a\x00b", "NUL"),
+    ("g\udcff", "is not valid UTF-8"), ("g\ud800", "lone surrogate")])
+def test_a_group_id_is_any_c_string_but_an_empty_one(group, reason):
+    problem = group_problem(group)
+    assert problem is None if reason is None else reason in problem, problem

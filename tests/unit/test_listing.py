@@ -93,6 +93,16 @@ def test_topic_values_are_checked_before_the_client_sees_them(value, reason):
         topic_selector([value])
 
 
+@pytest.mark.parametrize("value", ["^(\x1b[2J", "^" + "(" * 1000, "^a{99999999999}"])
+def test_a_bad_pattern_is_one_line_that_does_not_repeat_it(value):
+    """As consumer.py's -t: RecursionError and OverflowError from re are reasons too, and the value (it may hold
+    what a terminal obeys) is not echoed."""
+    with pytest.raises(ConfigError) as raised:
+        topic_selector([value])
+    assert raised.value.message.startswith("-t: the topic pattern is not a regular expression")
+    assert value not in raised.value.message and "\x1b" not in raised.value.message
+
+
 def test_selector_names_and_patterns():
     selector = topic_selector(["orders", "^audit-"])
     assert [n for n in ("orders", "orders2", "audit-1", "x-audit-1") if selector.wants(n)] == ["orders", "audit-1"]
