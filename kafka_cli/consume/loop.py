@@ -15,6 +15,7 @@ from kafka_cli.client.build import build_client
 from kafka_cli.client.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.config.ini import file_warnings
 from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.core.words import cannot_write_stdout, may_not, no_broker_answered
 
 BATCH = 2000
 EXIT_AT_END_WAIT = 30  # seconds -e waits for a broker that does not answer, when --timeout does not say
@@ -116,7 +117,7 @@ def run(config, options, log, client_log):
     printed = 0
     try:
         if options.direct:
-            assign_directly(consumer, state, options, log)
+            assign_directly(consumer, state, options, log, config)
         else:
             subscribe(consumer, state, options)
         if state.assigned or not options.direct:  # directly: every partition may already be past --until
@@ -146,12 +147,12 @@ def subscribe(consumer, state, options):
                           "look-around and no named groups") from None
 
 
-def assign_directly(consumer, state, options, log):
+def assign_directly(consumer, state, options, log, config):
     """-p/-o/--until: the partitions asked for, each from its -o position, like kcat's simple consumer."""
     from kafka_cli.consume.positions import WAIT, Position, Until, end_offsets, partitions_to_read, start_offsets
 
     wait = options.idle_timeout or WAIT  # --timeout ends a run whose broker never answers here too
-    chosen = partitions_to_read(consumer, options.topics, options.partitions, wait)
+    chosen = partitions_to_read(consumer, options.topics, options.partitions, wait, config)
     start = options.start or Position("stored", 0, "stored")  # the group's position, else auto.offset.reset
     assignment = start_offsets(consumer, chosen, start, wait)
     if options.until is not None:
@@ -263,7 +264,7 @@ def consume(consumer, state, options, log, config):
                 printed += complete
                 if failure.errno == errno.EPIPE:
                     break
-                raise CliError(f"cannot write to stdout: {failure.strerror}; the {printed:,} messages written "
+                raise CliError(cannot_write_stdout(failure.strerror) + f"; the {printed:,} messages written "
                                "so far are committed, the rest will be read again by the next run in this group")
             printed += lines.count
             progress.update(printed)
@@ -312,16 +313,14 @@ def cannot_finish(state, idle_timeout, config):
     bound = EXIT_AT_END_WAIT if idle_timeout is None else idle_timeout
     trouble = state.errors.trouble
     if trouble is not None and time.monotonic() - trouble[1] >= bound:
-        return (f"-e: no broker answered for {bound:g} s ({trouble[0]}): check bootstrap.servers "
-                f"({config.get('bootstrap.servers')}) in {config.path}")
+        return "-e: " + no_broker_answered(f"for {bound:g} s ({trouble[0]})", config)
     return None
 
 
 def nothing_to_read(state, idle_timeout, config):
     """Why a run ended by --timeout before it got any partition, or None if it simply had nothing to read."""
     if state.errors.trouble:
-        return (f"no broker answered within --timeout {idle_timeout:g} s: check bootstrap.servers "
-                f"({config.get('bootstrap.servers')}) in {config.path}")
+        return no_broker_answered(f"within --timeout {idle_timeout:g} s", config)
     if state.missing:
         return "; ".join(absent(name) for name in sorted(state.missing)) + f" (waited --timeout {idle_timeout:g} s)"
     return None
@@ -352,9 +351,9 @@ def handle_message_error(err, msg, state, log, config):
     if err.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC):
         topic_missing(msg.topic(), state, log, config)
     elif err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-        state.fatal = f"user '{config.get('sasl.username', '')}' may not read topic '{msg.topic()}' (the broker's ACLs)"
+        state.fatal = may_not(config.get("sasl.username"), f"read topic '{msg.topic()}'")
     elif err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
-        state.fatal = f"user '{config.get('sasl.username', '')}' may not use group '{config.get('group.id')}'"
+        state.fatal = may_not(config.get("sasl.username"), f"use group '{config.get('group.id')}'")
     else:
         message = describe_kafka_error(err, config)
         if message:

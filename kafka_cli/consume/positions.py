@@ -10,6 +10,7 @@ from datetime import datetime
 
 from kafka_cli.core.boundary import INT64_MAX, int_problem
 from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.core.words import no_broker_answered, one_line
 
 # ASCII digits only: \d would also take other scripts' digits and "²", which int() refuses or reads differently
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
@@ -34,7 +35,7 @@ def parse_time(text, now_ms=None):
     None if none of these. A time is not checked here: see check_time."""
     epoch = _EPOCH_MS.fullmatch(text)
     if epoch:
-        return _number(epoch.group(1))
+        return _int_or_infinity(epoch.group(1))
     duration = _DURATION.fullmatch(text)
     if duration:
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
@@ -52,7 +53,7 @@ def parse_time(text, now_ms=None):
     return None
 
 
-def _number(digits):
+def _int_or_infinity(digits):
     """An int for a string of ASCII digits (maybe with a leading -); math.inf (with the sign) for one with too
     many digits to be an int64: int() would refuse over 4,300 of them with an error of its own."""
     negative, significant = digits.startswith("-"), digits.lstrip("-").lstrip("0") or "0"
@@ -69,16 +70,16 @@ def parse_position(text, option="-o", now_ms=None):
     if option == "-o" and word in ("beginning", "end", "stored"):
         return Position(word, 0, text)
     if re.fullmatch(r"[0-9]+", word):
-        return Position("offset", _in_range(_number(word), 0, option, text, "offset"), text)
+        return Position("offset", _in_range(_int_or_infinity(word), 0, option, text, "offset"), text)
     if option == "-o" and re.fullmatch(r"-[0-9]+", word):
-        return Position("last", _in_range(_number(word[1:]), 0, option, text, "count"), text)
+        return Position("last", _in_range(_int_or_infinity(word[1:]), 0, option, text, "count"), text)
     ms = parse_time(text.strip(), now_ms)
     if ms is not None:
         if ms < 0:
-            raise ConfigError(f"{option} {shown(text)}: that time is before 1970-01-01T00:00:00Z, where Kafka's "
+            raise ConfigError(f"{option} {_quoted(text)}: that time is before 1970-01-01T00:00:00Z, where Kafka's "
                               "timestamps begin")
         return Position("time", _in_range(ms, 0, option, text, "time in ms since the epoch"), text)
-    raise ConfigError(f"{option} {shown(text)}: expected " + (
+    raise ConfigError(f"{option} {_quoted(text)}: expected " + (
         "beginning, end, stored, an offset N, -N (the last N), " if option == "-o" else "an offset N, ")
         + "a time (@EPOCH_MS, 2026-11-24T14:00:00Z) or a duration back from now (15m, 2h, 30s, 1d)")
 
@@ -86,22 +87,23 @@ def parse_position(text, option="-o", now_ms=None):
 def _in_range(value, low, option, text, what):
     """`value` when it fits an int64 from `low` up, else the option's error."""
     if math.isinf(value):
-        raise ConfigError(f"{option} {shown(text)}: the {what} is out of range ({low} to {INT64_MAX:,})")
+        raise ConfigError(f"{option} {_quoted(text)}: the {what} is out of range ({low} to {INT64_MAX:,})")
     problem = int_problem(value, low, INT64_MAX)
     if problem:
-        raise ConfigError(f"{option} {shown(text)}: the {what} {problem}")
+        raise ConfigError(f"{option} {_quoted(text)}: the {what} {problem}")
     return value
 
 
-def shown(text):
-    """An option value quoted for an error message: repr() escapes every character that is not printable (and
-    each byte that was not UTF-8), and a long value is cut."""
-    return repr(text if len(text) <= 40 else text[:40] + "...")
+def _quoted(text):
+    """An option value quoted for an error message: on one line and cut (one_line), then repr(), which escapes
+    every character that is not printable (and each byte that was not UTF-8)."""
+    return repr(one_line(text, 40))
 
 
-def partitions_to_read(consumer, topics, wanted, wait=WAIT):
+def partitions_to_read(consumer, topics, wanted, wait=WAIT, config=None):
     """[(topic, partition)] for the -p numbers (all partitions without -p); errors name what exists. `wait`: the
-    seconds each answer may take (--timeout bounds these too: a broker that never answers ends the run then)."""
+    seconds each answer may take (--timeout bounds these too: a broker that never answers ends the run then).
+    `config`: the ClientConfig, whose bootstrap.servers and file a timeout names."""
     from confluent_kafka import KafkaError, KafkaException
 
     chosen = []
@@ -110,8 +112,8 @@ def partitions_to_read(consumer, topics, wanted, wait=WAIT):
             metadata = consumer.list_topics(topic, timeout=wait).topics[topic]
         except KafkaException as e:
             if e.args[0].code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT):
-                raise CliError(f"no broker answered within {wait:g} s for the partitions of topic '{topic}': "
-                               "check bootstrap.servers and that the cluster is up") from None
+                raise CliError(no_broker_answered(f"within {wait:g} s for the partitions of topic '{topic}'",
+                                                  config)) from None
             raise CliError(f"cannot read the partitions of topic '{topic}': {e.args[0].str()}") from None
         if metadata.error is not None:
             raise CliError(f"topic '{topic}' does not exist (check -t): {metadata.error.str()}")

@@ -9,6 +9,7 @@ import time
 
 from kafka_cli.core.errors import CliError
 from kafka_cli.core.exit_status import Interrupted
+from kafka_cli.core.words import does_not_exist, may_not, no_broker_answered
 
 
 # How long a broker may keep saying it does not know the topic: one that creates topics on first use
@@ -31,8 +32,8 @@ def check_topic(producer, topic, timeout, delivery, config):
         try:
             metadata = ask_for_metadata(producer, topic, deadline, delivery)
         except _NoAnswer:
-            raise CliError(f"no broker answered within {timeout:g} s: check bootstrap.servers "
-                           f"({config.get('bootstrap.servers')}) in {config.path}; nothing was read or sent")
+            raise CliError(no_broker_answered(f"within --timeout {timeout:g} s", config)
+                           + "; nothing was read or sent")
         found = metadata.topics.get(topic)
         error = found.error if found is not None else None
         if found is not None and error is None and found.partitions:
@@ -40,11 +41,11 @@ def check_topic(producer, topic, timeout, delivery, config):
             return
         name = error.name() if error is not None else "UNKNOWN_TOPIC_OR_PART"
         if "AUTHORIZATION" in name:
-            raise CliError(f"user '{config.get('sasl.username', '')}' may not write to topic '{topic}' "
-                           f"(the broker's ACLs); see {config.path}")
+            raise CliError(may_not(config.get("sasl.username"), f"write to topic '{topic}'") + f"; see {config.path}")
         if "UNKNOWN_TOPIC" in name and time.monotonic() - started >= min(timeout, UNKNOWN_TOPIC_GRACE):
-            raise CliError(f"topic '{topic}' does not exist on {config.get('bootstrap.servers')}; "
-                           f"create it first{how_to_create(topic, config.get('bootstrap.servers'))}, or pick another with -t")
+            bootstrap = config.get("bootstrap.servers")
+            raise CliError(does_not_exist(f"topic '{topic}'", bootstrap) + f"; create it first"
+                           f"{how_to_create(topic, bootstrap)}, or pick another with -t")
         if name not in TOPIC_NOT_READY:
             raise CliError(f"topic '{topic}': {error.str()}; nothing was read or sent")
         if time.monotonic() >= deadline:
