@@ -1,8 +1,10 @@
 """The exit statuses both scripts end with, and the one function that decides which.
 
-A command's main() returns an ExitStatus (or a 128+N for signal N) or raises: a click error (usage or config:
-2, a CliError: 1), Interrupted (a signal before any input was read: 128+N, nothing printed). `run_command`
-turns all of it into the process's status, and is the only place in the project that ends the process.
+A command's main() returns nothing (0) or ends with click's ctx.exit(status) (the producer's summary, a view's
+health): no main() returns a status. Or it raises: a click error (usage or config: 2, a CliError: 1),
+Interrupted (a signal before any input was read: 128+N, nothing printed). `run_command` turns all of it into the
+process's status and ends the process. The one other exit is kafka_cli/dependencies.py's, which runs before
+any of this is imported and exits 2 when a required package is missing. Every 128+N is `signal_status`'s.
 
 Whether anyone reads stderr never changes the status: stderr is made tolerant first (a write to a closed pipe
 or a closed descriptor is dropped, not raised), so an error that cannot be shown still exits with its own
@@ -22,6 +24,11 @@ class ExitStatus(enum.IntEnum):
     FAILURE = 1  # something was not done: a line failed or is not confirmed, the broker could not be used
     USAGE = 2  # a bad option, argument or config file: nothing was done
     SIGNAL_BASE = 128  # + N: stopped by signal N after everything read was handled (130: Ctrl-C)
+
+
+def signal_status(signum):
+    """The status of a run that signal `signum` ended: 128+N, as a shell reports a process the signal killed."""
+    return ExitStatus.SIGNAL_BASE + int(signum)
 
 
 class Interrupted(Exception):
@@ -88,16 +95,16 @@ def keep_stderr_harmless():
 def status_of(command, args=None):
     """Run a click command without click's own exits, and return the status it ends with."""
     try:
+        # Without standalone mode click's main() hands back what the command returned, or the status of a
+        # ctx.exit(status) (click catches its Exit itself: --help and --version end that way too)
         result = command.main(args=args, standalone_mode=False)
-    except click.exceptions.Exit as e:  # --help, --version
-        return e.exit_code
     except click.exceptions.Abort:  # click's own prompt interrupted: not ours
         return ExitStatus.FAILURE
     except click.ClickException as e:
         e.show()
         return e.exit_code
     except Interrupted as e:
-        return ExitStatus.SIGNAL_BASE + e.signum
+        return signal_status(e.signum)
     return ExitStatus.OK if result is None else result
 
 

@@ -9,7 +9,7 @@ import signal
 import time
 from dataclasses import dataclass
 
-from kafka_cli.core.exit_status import ExitStatus
+from kafka_cli.core.exit_status import ExitStatus, signal_status
 from kafka_cli.client.kafka_errors import TimestampRefusals
 
 # The broker refuses a whole batch for one bad record in it; the usual bad record is one without a key.
@@ -203,5 +203,5 @@ def report(log, topic, delivery, reading, seconds):
     if trouble or reading.bad_line or delivery.stopped_by:
         return ExitStatus.FAILURE  # also after a signal: 128+N would hide that something was not delivered
     if delivery.stop.signum:
-        return ExitStatus.SIGNAL_BASE + delivery.stop.signum
+        return signal_status(delivery.stop.signum)
     return ExitStatus.OK

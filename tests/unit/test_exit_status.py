@@ -1,6 +1,7 @@
 """kafka_cli.core.exit_status: the one place a status is decided, and a stderr nobody reads never changes it."""
 
 import io
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import click
 import pytest
 
 from kafka_cli.core.errors import CliError, ConfigError
-from kafka_cli.core.exit_status import ExitStatus, Interrupted, _TolerantStderr, status_of
+from kafka_cli.core.exit_status import ExitStatus, Interrupted, _TolerantStderr, signal_status, status_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ def command_that(action):
 
 @pytest.mark.parametrize("action, status", [
     (lambda: None, ExitStatus.OK),
-    (lambda: ExitStatus.FAILURE, ExitStatus.FAILURE),
+    (lambda: click.get_current_context().exit(ExitStatus.FAILURE), ExitStatus.FAILURE),
     (lambda: click.get_current_context().exit(130), 130),
     (lambda: (_ for _ in ()).throw(CliError("no broker")), ExitStatus.FAILURE),
     (lambda: (_ for _ in ()).throw(ConfigError("bad file")), ExitStatus.USAGE),
@@ -32,6 +33,11 @@ def command_that(action):
 ])
 def test_each_outcome_has_one_status(action, status, capsys):
     assert status_of(command_that(action), []) == status
+
+
+def test_a_signal_is_128_plus_its_number_wherever_it_is_decided():
+    assert signal_status(signal.SIGINT) == 130 and signal_status(signal.SIGTERM) == 143
+    assert status_of(command_that(lambda: (_ for _ in ()).throw(Interrupted(signal.SIGHUP))), []) == 129
 
 
 def test_a_stderr_nobody_reads_swallows_writes():
