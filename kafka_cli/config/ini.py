@@ -16,6 +16,7 @@ from kafka_cli.core.boundary import c_string_problem
 from kafka_cli.core.errors import ConfigError
 from kafka_cli.config.registry import REGISTRY_SECTION, section_key, take_registry_settings
 from kafka_cli.core.secrets import Redactor, is_secret_property
+from kafka_cli.core.words import one_line
 
 DEFAULT_TOPIC = "topic_0"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -92,7 +93,7 @@ def parse_ini(text, path):
 
 def _section_header(line, path, lineno, sections):
     if not line.endswith("]") or len(line) < 3:
-        raise ConfigError(f"{path} line {lineno}: malformed section header {line[:60]!r}")
+        raise ConfigError(f"{path} line {lineno}: malformed section header {one_line(line, 60)!r}")
     name = line[1:-1].strip()
     if name in sections:
         raise ConfigError(f"{path} line {lineno}: section [{name}] appears twice")
@@ -104,11 +105,7 @@ def malformed(text):
     """A line or -X that is not KEY=VALUE, as an error may show it: a typo such as 'sasl.password:hunter2'
     must not print the password, so only its first word is shown when that names a secret."""
     first_word = re.split(r"[\s:]", text.strip(), 1)[0]
-    return f"{first_word} ..." if is_secret_property(first_word) or is_secret_property(text) else shorten(text)
-
-
-def shorten(text, limit=60):
-    return text if len(text) <= limit else text[:limit] + "..."
+    return f"{first_word} ..." if is_secret_property(first_word) or is_secret_property(text) else one_line(text, 60)
 
 
 def read_config_text(path):

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from kafka_cli.core.errors import ConfigError
+from kafka_cli.core.words import REGISTRY_URL_SETTING, one_line
 
 REGISTRY_SECTION = "schema_registry"
 PREFIX = "schema.registry."
@@ -80,22 +81,21 @@ def take_registry_settings(config):
 
 def _check(settings, source, path):
     if "url" not in settings.conf:
-        raise ConfigError(f"{path}: Schema Registry settings without its address: set schema.registry.url in "
-                          f"[default] (or url in [{REGISTRY_SECTION}])")
+        raise ConfigError(f"{path}: Schema Registry settings without its address: set {REGISTRY_URL_SETTING}")
     # Credentials first: every later message may echo the URL, and a user:password@ in it must never be shown.
     if "@" in settings.url:
         raise ConfigError(f"{settings.origins['url']}: holds credentials in the URL; put them in "
                           "basic.auth.user.info instead (a secret, kept out of every output)")
     for url in settings.url.split(","):
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url.strip()):
-            raise ConfigError(f"{settings.origins['url']}: {without_userinfo(url.strip())[:80]!r} is not an http:// "
-                              "or https:// URL")
+            raise ConfigError(f"{settings.origins['url']}: {one_line(without_userinfo(url), 80)!r} is not an "
+                              "http:// or https:// URL")
     if source is not None and source.value.strip().upper() == "URL":
         raise ConfigError(f"{source.origin} basic.auth.credentials.source: URL takes the credentials from the URL, "
                           "which this tool refuses (they would show wherever the URL is named); use USER_INFO with "
                           "basic.auth.user.info=KEY:SECRET")
     if source is not None and source.value.strip().upper() != "USER_INFO":
-        raise ConfigError(f"{source.origin} basic.auth.credentials.source: {source.value.strip()[:40]!r} is not "
+        raise ConfigError(f"{source.origin} basic.auth.credentials.source: {one_line(source.value, 40)!r} is not "
                           "supported; use USER_INFO with basic.auth.user.info=KEY:SECRET")
     info = settings.conf.get("basic.auth.user.info")
     if source is not None and source.value.strip().upper() == "USER_INFO" and info is None:
@@ -130,6 +130,6 @@ def _timeout(settings):
     except ValueError:
         seconds = -1.0
     if not 0 < seconds <= MAX_TIMEOUT:
-        raise ConfigError(f"{settings.origins['timeout']}: {raw[:20]!r} is not a number of seconds "
+        raise ConfigError(f"{settings.origins['timeout']}: {one_line(raw, 20)!r} is not a number of seconds "
                           f"between 0 and {MAX_TIMEOUT:.0f}")
     return seconds

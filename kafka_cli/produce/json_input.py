@@ -14,7 +14,8 @@ import binascii
 import json
 
 from kafka_cli.core.boundary import INT32_MAX, INT64_MAX, c_string_problem, int_problem
-from kafka_cli.produce.lines import BadLine, InputLines, preview
+from kafka_cli.core.words import one_line
+from kafka_cli.produce.lines import BadLine, InputLines
 
 # base64 makes 4 bytes of 3 and JSON escapes a control byte as 6: no record of a message within
 # message.max.bytes is longer than this many times the limit (plus room for the other fields)
@@ -41,7 +42,7 @@ def _bytes(what, data):
     raise BadRecord(f"{what} must be a string, {{\"base64\": \"...\"}} or null")
 
 
-def _number(what, data, highest):
+def _whole_number(what, data, highest):
     """A whole number in 0..highest (what produce() can hand to librdkafka's C int), or None."""
     if data is None:
         return None
@@ -65,7 +66,7 @@ def _headers(data):
         # the name goes to librdkafka as a C string: a NUL would cut it short, a lone surrogate crash it
         problem = c_string_problem(item[0])
         if problem is not None:
-            raise BadRecord(f"header name {ascii(item[0])[:60]} {problem}")
+            raise BadRecord(f"header name {one_line(ascii(item[0]), 60)} {problem}")
         headers.append((item[0], _bytes(f"header {item[0]!r}", item[1])))
     return headers or None
 
@@ -104,7 +105,7 @@ class JsonRecords:
         try:
             key, value, headers, partition, timestamp = self.fields(line)
         except BadRecord as bad:
-            raise BadRecord(f"{bad}: {preview(line)!r}") from None
+            raise BadRecord(f"{bad}: {one_line(line.decode(errors='replace'), 40)!r}") from None
         if self.headers:
             headers = (headers or []) + self.headers
         return (key, value, headers, partition if self.keep_partition and partition is not None else -1,
@@ -120,5 +121,5 @@ class JsonRecords:
         if not isinstance(record, dict):
             raise BadRecord("not a JSON object")
         return (_bytes("key", stored(record, "key")), _bytes("value", stored(record, "value")),
-                _headers(record.get("headers")), _number("partition", record.get("partition"), INT32_MAX),
-                _number("timestamp", record.get("timestamp"), INT64_MAX))
+                _headers(record.get("headers")), _whole_number("partition", record.get("partition"), INT32_MAX),
+                _whole_number("timestamp", record.get("timestamp"), INT64_MAX))

@@ -3,14 +3,12 @@
 Lines are bytes and stay bytes: nothing is decoded or trimmed but the line ending.
 """
 
+from kafka_cli.core.words import one_line
+
 
 class BadLine(ValueError):
-    """A line that is not a record of this input; the message says why, with the start of the line."""
-
-
-def preview(line, limit=40):
-    """The start of a line for an error message, as text (bytes that are not UTF-8 shown as U+FFFD)."""
-    return line[:limit].decode(errors="replace") + ("..." if len(line) > limit else "")
+    """A line that is not a record of this input; the message says why, with the start of the line (one_line of
+    its text, a byte that is not UTF-8 shown as U+FFFD)."""
 
 
 class LineParser:
@@ -48,7 +46,8 @@ class LineParser:
         else:
             key, found, value = line.partition(self.separator)
             if not found:
-                raise BadLine(f"no key separator {self.separator.decode(errors='replace')!r} in {preview(line)!r}")
+                raise BadLine(f"no key separator {self.separator.decode(errors='replace')!r} in "
+                              f"{one_line(line.decode(errors='replace'), 40)!r}")
         if self.null_values and value in self.null_values:
             value = None
         # An empty key ("":value) is sent as no key at all, which is how consumer.py prints one.

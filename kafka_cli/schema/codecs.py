@@ -10,6 +10,8 @@ import base64
 import io
 import json
 
+from kafka_cli.core.words import one_line
+
 
 class BadPayload(Exception):
     """The bytes (or the record) do not fit the schema; str() is one line."""
@@ -17,11 +19,6 @@ class BadPayload(Exception):
 
 class BadSchema(Exception):
     """The registry's schema cannot be used (does not parse, unknown type); str() is one line."""
-
-
-def one_line(text, limit=300):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def make_codec(schema, references):
@@ -40,7 +37,7 @@ def make_codec(schema, references):
     except BadSchema:
         raise
     except Exception as e:  # each library has its own exceptions for a schema it cannot parse
-        raise BadSchema(f"the {kind} schema does not parse: {one_line(e)}") from None
+        raise BadSchema(f"the {kind} schema does not parse: {one_line(e, 300)}") from None
 
 
 # -- Avro -----------------------------------------------------------------------------------------------
@@ -71,7 +68,7 @@ class AvroCodec:
         try:
             record = self._fastavro.schemaless_reader(stream, self.schema, None)
         except Exception as e:  # EOFError, ValueError, IndexError, UnicodeDecodeError... from fastavro
-            raise BadPayload(f"not Avro of this schema: {type(e).__name__}: {one_line(e)}") from None
+            raise BadPayload(f"not Avro of this schema: {type(e).__name__}: {one_line(e, 300)}") from None
         left = len(payload) - stream.tell()
         if left:
             raise BadPayload(f"not Avro of this schema: {left} bytes left over after the record")
@@ -90,7 +87,7 @@ class AvroCodec:
         try:
             self._fastavro.schemaless_writer(stream, self.schema, record)
         except Exception as e:
-            raise BadPayload(f"does not fit the Avro schema: {type(e).__name__}: {one_line(e)}") from None
+            raise BadPayload(f"does not fit the Avro schema: {type(e).__name__}: {one_line(e, 300)}") from None
         if self._guard is not None:  # what we write, we (and anyone bounded as we are) must be able to read
             self._guard.check(stream.getvalue(), self.schema)
         return stream.getvalue()
@@ -179,20 +176,8 @@ class AvroGuard:
         self._skip(schema, 0)
 
     def _long(self):
-        data, at = self.data, self.at
-        value = shift = 0
-        while True:
-            if at >= len(data):
-                raise BadPayload("not Avro of this schema: the bytes end inside a number")
-            if shift > 63:
-                raise BadPayload("not Avro of this schema: a number longer than 10 bytes")
-            byte = data[at]
-            at += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                self.at = at
-                return (value >> 1) ^ -(value & 1)
+        value, self.at = read_zigzag(self.data, self.at, "not Avro of this schema")
+        return value
 
     def _take(self, size, what):
         if size < 0 or size > len(self.data) - self.at:
@@ -376,7 +361,7 @@ def _decimal(text):
 
 def _avro_problem(error):
     """fastavro's ValidationError holds a list of JSON texts, one per failed field."""
-    return one_line("; ".join(map(str, getattr(error, "errors", None) or [error])))
+    return one_line("; ".join(map(str, getattr(error, "errors", None) or [error])), 300)
 
 
 # -- JSON Schema ----------------------------------------------------------------------------------------
@@ -469,13 +454,13 @@ class JsonCodec:
             _CLOCK.deadline = None
         if error is not None:
             where = "/".join(map(str, error.absolute_path)) or "the document"
-            raise BadPayload(f"does not fit the JSON schema at {one_line(where, 200)}: {one_line(error.message)}")
+            raise BadPayload(f"does not fit the JSON schema at {one_line(where, 200)}: {one_line(error.message, 300)}")
 
     def decode(self, payload):
         try:
             document = json.loads(payload.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
-            raise BadPayload(f"not JSON: {one_line(e)}") from None
+            raise BadPayload(f"not JSON: {one_line(e, 300)}") from None
         except RecursionError:
             raise BadPayload("not JSON this tool reads: it nests deeper than Python's parser goes") from None
         self._check(document)
@@ -572,7 +557,7 @@ class ProtobufCodec:
         try:
             message.ParseFromString(payload[at:])
         except DecodeError as e:
-            raise BadPayload(f"not Protobuf of this schema: {one_line(e)}") from None
+            raise BadPayload(f"not Protobuf of this schema: {one_line(e, 300)}") from None
         return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
 
     def encode(self, document, indexes=(0,)):
@@ -581,7 +566,7 @@ class ProtobufCodec:
         try:
             message = ParseDict(document, self.message_class(indexes)())
         except (ParseError, TypeError, ValueError) as e:
-            raise BadPayload(f"does not fit the Protobuf schema: {one_line(e)}") from None
+            raise BadPayload(f"does not fit the Protobuf schema: {one_line(e, 300)}") from None
         return write_message_indexes(indexes) + message.SerializeToString()
 
 
@@ -700,19 +685,22 @@ def _with_stderr_captured(call, tmp):
     return result, " ".join(complaint.split())
 
 
+_NOT_FRAMED = "not Protobuf in Confluent's framing"
+
+
 def read_message_indexes(payload):
     """Confluent's Protobuf message indexes (zigzag varints: a count, then the path; a lone 0 means [0]) ->
     (indexes, where the message bytes start)."""
-    count, at = _read_zigzag(payload, 0)
+    count, at = read_zigzag(payload, 0, _NOT_FRAMED)
     if count == 0:
         return [0], at
     if not 0 < count <= 100:
-        raise BadPayload(f"not Protobuf in Confluent's framing: {count} message indexes")
+        raise BadPayload(f"{_NOT_FRAMED}: {count} message indexes")
     indexes = []
     for _ in range(count):
-        index, at = _read_zigzag(payload, at)
+        index, at = read_zigzag(payload, at, _NOT_FRAMED)
         if index < 0:
-            raise BadPayload("not Protobuf in Confluent's framing: a negative message index")
+            raise BadPayload(f"{_NOT_FRAMED}: a negative message index")
         indexes.append(index)
     return indexes, at
 
@@ -723,11 +711,16 @@ def write_message_indexes(indexes):
     return b"".join(_zigzag(n) for n in [len(indexes), *indexes])
 
 
-def _read_zigzag(data, at):
+def read_zigzag(data, at, what):
+    """The zigzag varint at `at` of `data` (Avro's int and long, and Confluent's Protobuf message indexes, are
+    written alike): (its value, where the next byte is). A BadPayload whose reason starts with `what` when the
+    bytes end inside it or it runs past the 10 bytes of a 64-bit number."""
     value = shift = 0
     while True:
-        if at >= len(data) or shift > 63:
-            raise BadPayload("not Protobuf in Confluent's framing: the message indexes end early")
+        if at >= len(data):
+            raise BadPayload(f"{what}: the bytes end inside a number")
+        if shift > 63:
+            raise BadPayload(f"{what}: a number longer than 10 bytes")
         byte = data[at]
         at += 1
         value |= (byte & 0x7F) << shift

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from kafka_cli.core.escaping import shown
 from kafka_cli.config.registry import DEFAULT_TIMEOUT
-from kafka_cli.schema.codecs import BadPayload, BadSchema, make_codec, one_line
+from kafka_cli.schema.codecs import BadPayload, BadSchema, make_codec
 from kafka_cli.schema.wire import AS_STORED, SCHEMA_FORMATS, split_wire
 
 
@@ -201,7 +201,7 @@ class Decoder:
         if data is None or self.fmt in AS_STORED:
             return None
         if self.fmt in ("integer", "double"):
-            return Decoded(_number(data, self.fmt))
+            return Decoded(_big_endian_number(data, self.fmt))
         framed = split_wire(data)
         if framed is None:
             if self.wanted:
@@ -215,7 +215,7 @@ class Decoder:
         return Decoded(loaded.codec.decode(payload), schema_id, loaded.subject, kind)
 
 
-def _number(data, fmt):
+def _big_endian_number(data, fmt):
     """Kafka's IntegerSerializer / LongSerializer / DoubleSerializer bytes (big-endian) as a number."""
     layouts = {"integer": {4: ">i", 8: ">q", 2: ">h"}, "double": {8: ">d", 4: ">f"}}[fmt]
     if len(data) not in layouts:

@@ -18,10 +18,11 @@ import struct
 from dataclasses import dataclass
 
 from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.core.words import one_line
 from kafka_cli.produce.lines import BadLine
 from kafka_cli.schema.wire import SCHEMA_FORMATS
 from kafka_cli.schema.references import read_whole
-from kafka_cli.schema.codecs import MAX_DEPTH, BadPayload, BadSchema, make_codec, one_line
+from kafka_cli.schema.codecs import MAX_DEPTH, BadPayload, BadSchema, make_codec
 
 NUMBER_LAYOUTS = {"integer": ">i", "double": ">d"}  # Kafka's IntegerSerializer, DoubleSerializer
 
@@ -400,7 +401,7 @@ def _refusal(error, registry, choice, subject, describe_failure):
     if status == 404:
         return f"{what} is not in the Schema Registry at {registry.url}"
     if status == 422:
-        return f"the Schema Registry refused the {choice.side} schema for {what}: {one_line(error.error_message)}"
+        return f"the Schema Registry refused the {choice.side} schema for {what}: {one_line(error.error_message, 300)}"
     return f"{what}: {describe_failure(error, registry)}"
 
 

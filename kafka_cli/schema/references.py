@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.core.escaping import UNSAFE_ON_TERMINAL
-from kafka_cli.schema.codecs import one_line
+from kafka_cli.core.words import one_line
 
 MAX_FILE = 1024 * 1024  # a list of references: some 10,000 entries, far more than any schema imports
 MAX_VERSION = 2**31 - 1  # the registry's versions are Java ints
@@ -70,12 +70,12 @@ def _entry(item, where):
         raise ConfigError(f"{where} is a JSON {_kind(item)}, not an object with name, subject and version")
     unknown = [key for key in item if key not in KEYS]
     if unknown:
-        raise ConfigError(f"{where}: unknown key {_shown(unknown[0])} (a reference has name, subject, version)")
+        raise ConfigError(f"{where}: unknown key {_as_json(unknown[0])} (a reference has name, subject, version)")
     name, subject = (_text(item, key, where) for key in ("name", "subject"))
     version = item.get("version")
     if "version" in item and (type(version) is not int or not 1 <= version <= MAX_VERSION):
         raise ConfigError(f"{where}: \"version\" must be a version number of subject {subject} (1, 2, ...), not "
-                          f"{_shown(version)}; leave it out for the subject's latest version")
+                          f"{_as_json(version)}; leave it out for the subject's latest version")
     return Entry(name, subject, version)
 
 
@@ -85,9 +85,9 @@ def _text(item, key, where):
         raise ConfigError(f"{where}: \"{key}\" is missing (a reference has name, subject and, if not the latest, "
                           "version)")
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{where}: \"{key}\" must be a non-empty string, not {_shown(value)}")
+        raise ConfigError(f"{where}: \"{key}\" must be a non-empty string, not {_as_json(value)}")
     if _UNSENDABLE.search(value) or (key == "subject" and value.strip(".") == ""):
-        raise ConfigError(f"{where}: \"{key}\" {_shown(value)} holds characters that cannot be sent to the "
+        raise ConfigError(f"{where}: \"{key}\" {_as_json(value)} holds characters that cannot be sent to the "
                           "Schema Registry (control or invisible characters, lone surrogates; a subject of dots)")
     return value
 
@@ -96,7 +96,7 @@ def _no_name_twice(entries, where):
     seen = {}
     for number, entry in enumerate(entries, 1):
         if entry.name in seen:
-            raise ConfigError(f"{where}: entry {number} names {_shown(entry.name)} again (entry {seen[entry.name]} "
+            raise ConfigError(f"{where}: entry {number} names {_as_json(entry.name)} again (entry {seen[entry.name]} "
                               "did): each import or type name can be one reference only")
         seen[entry.name] = number
 
@@ -106,7 +106,7 @@ def _kind(value):
         type(value), "number")
 
 
-def _shown(value):
+def _as_json(value):
     """A value of the file in an error: as JSON, ASCII only (nothing in it reaches the terminal raw), cut short."""
     return one_line(json.dumps(value, ensure_ascii=True), 80)
 

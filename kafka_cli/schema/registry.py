@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from kafka_cli.core.errors import ConfigError
 from kafka_cli.core.escaping import shown
+from kafka_cli.core.words import one_line
 from kafka_cli.config.registry import without_userinfo
 
 # The most one registry answer may hold. A Confluent registry keeps each schema as a record of its _schemas
@@ -67,7 +68,7 @@ def make_client(settings):
         client = SchemaRegistryClient(settings.client_conf())
     except (ValueError, TypeError) as e:  # its own checks (ssl.key.location without a certificate, ...)
         raise ConfigError(f"Schema Registry settings ({settings.origins.get('url', 'the config')}): "
-                          f"{_one_line(e)}") from None
+                          f"{shown(one_line(e, 200))}") from None
     _bound(client)
     return client
 
@@ -118,7 +119,7 @@ def _capped_transport(httpx):
             length = response.headers.get("Content-Length", "").strip()
             problem = None
             if encoding not in ("", "identity"):
-                problem = f"answered in Content-Encoding {_one_line(encoding, 40)}, though asked for none"
+                problem = f"answered in Content-Encoding {shown(one_line(encoding, 40))}, though asked for none"
             elif length.isdigit() and int(length) > MAX_ANSWER:
                 problem = f"announced an answer of {int(length):,} bytes, over the {MAX_ANSWER // 2**20} MiB taken"
             if problem:
@@ -181,22 +182,22 @@ def describe_failure(error, settings, spent=None):
 
     at = where(settings)
     if isinstance(error, SchemaRegistryError):
-        status, code, text = error.http_status_code, error.error_code, _one_line(error.error_message)
+        status, code, text = error.http_status_code, error.error_code, shown(one_line(error.error_message, 200))
+        user = shown(one_line(settings.user(), 200))
         if status == 401:
-            user = settings.user()
-            who = f"user '{_one_line(user)}'" if user else "no credentials (basic.auth.user.info is not set)"
+            who = f"user '{user}'" if settings.user() else "no credentials (basic.auth.user.info is not set)"
             return f"the Schema Registry at {at} refused {who}: HTTP 401 (check basic.auth.user.info)"
         if status == 403:
-            return f"the Schema Registry at {at} does not allow user '{_one_line(settings.user())}' this: HTTP 403"
-        return f"the Schema Registry at {at} answered HTTP {status} (error {_one_line(code)}): {text}"
+            return f"the Schema Registry at {at} does not allow user '{user}' this: HTTP 403"
+        return f"the Schema Registry at {at} answered HTTP {status} (error {shown(one_line(code, 200))}): {text}"
     if isinstance(error, UnsafeAnswer):
         return f"the Schema Registry at {at} {error}"
     name = type(error).__name__
     if "Timeout" in name or isinstance(error, DeadlinePassed):
         return f"the Schema Registry at {at} did not answer within {_seconds(spent or settings.conf['timeout'])} s"
     if "Connect" in name or isinstance(error, OSError):
-        return f"the Schema Registry at {at} cannot be reached: {_one_line(error) or name}"
-    return f"the Schema Registry at {at} failed: {name}: {_one_line(error)}"
+        return f"the Schema Registry at {at} cannot be reached: {shown(one_line(error, 200)) or name}"
+    return f"the Schema Registry at {at} failed: {name}: {shown(one_line(error, 200))}"
 
 
 def is_not_found(error):
@@ -217,10 +218,3 @@ def is_transport_failure(error):
 def _seconds(value):
     return f"{value:.3g}"
 
-
-def _one_line(text, limit=200):
-    """Text from the registry (or about it) as one line of at most `limit` characters before escaping, each
-    character a terminal would obey escaped. Cut first: a registry's answer may be megabytes long."""
-    text = " ".join(str(text)[:limit * 4].split())
-    text = text if len(text) <= limit else text[:limit] + "..."
-    return shown(text)

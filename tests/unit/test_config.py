@@ -379,10 +379,11 @@ def test_last_x_wins():
     assert config.as_dict() == {"acks": "0"}
 
 
-@pytest.mark.parametrize("item", ["acks", "=1", " =1", ""])
-def test_x_without_key_value(item):
+@pytest.mark.parametrize("item, shown", [("acks", "acks"), ("=1", "=1"), (" =1", "=1"), ("", ""),
+                                         ("a\tb", "a b")])  # (on one line: its whitespace folded)
+def test_x_without_key_value(item, shown):
     error = config_error(lambda: apply_properties(ClientConfig("c.ini"), [item]))
-    assert error.message == f"-X {item!r}: expected KEY=VALUE"
+    assert error.message == f"-X {shown!r}: expected KEY=VALUE"
 
 
 def test_parse_headers():

@@ -3,7 +3,8 @@ text as folding all of it would."""
 
 from hypothesis import given, strategies as st
 
-from kafka_cli.core.words import may_not, needs_registry, no_broker_answered, one_line
+from kafka_cli.config.registry import REGISTRY_SECTION
+from kafka_cli.core.words import REGISTRY_URL_SETTING, may_not, needs_registry, no_broker_answered, one_line
 
 
 @given(st.text(alphabet=st.sampled_from("ab \t\n\r\x0b\x0c\u2028\u3000é"), max_size=60), st.integers(1, 30))
@@ -34,3 +35,7 @@ def test_the_shared_sentences():
     assert needs_registry("--value-format avro", "c.ini") == (
         "--value-format avro needs a Schema Registry: set schema.registry.url in [default] (or url in "
         "[schema_registry]) of c.ini")
+
+
+def test_the_registry_section_named_is_the_one_read():
+    assert f"url in [{REGISTRY_SECTION}]" in REGISTRY_URL_SETTING
