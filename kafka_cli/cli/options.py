@@ -61,7 +61,11 @@ class ConfigPath(click.Path):
             example = "config.ini.example"
             if not os.path.exists(example):
                 example = os.path.join(PROJECT_DIR, example)
-            e.message += f" Make it from the example and fill it in: cp {example} {value}"
+            if os.path.exists(example):
+                e.message += f" Make it from the example and fill it in: cp {example} {value}"
+            else:  # installed as a command: the example stays in the project's repository
+                e.message += (" Make it from config.ini.example in the project's repository and fill it in "
+                              "(bootstrap.servers, and the API key and secret for Confluent Cloud)")
             raise
 
 
