@@ -71,10 +71,15 @@ def read_headers(msg, style):
         return None
 
 
+def place(msg):
+    """Where a message is, as every warning about one names it: topic [partition] @ offset."""
+    return f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}"
+
+
 def warn_unreadable(msg, style):
     if style.warn:
-        style.warn(f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}: a header name is not UTF-8, which "
-                   "confluent-kafka cannot read; the message is shown with its headers marked unreadable")
+        style.warn(f"{place(msg)}: a header name is not UTF-8, which confluent-kafka cannot read; the message is "
+                   "shown with its headers marked unreadable")
 
 
 def json_text(data):
@@ -129,11 +134,11 @@ def format_text_batch(style):
         return plain
     null, show = style.null_marker, for_terminal if style.terminal else bytes
 
-    def shown(data):
+    def as_text(data):
         return null if data is None else show(data)
 
     def marked(batch):
-        return Lines.of([shown(msg.key()) + separator + shown(msg.value()) + b"\n"
+        return Lines.of([as_text(msg.key()) + separator + as_text(msg.value()) + b"\n"
                          for msg in batch if msg.error() is None])
     return marked
 

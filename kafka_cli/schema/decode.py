@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from kafka_cli.core.escaping import shown
 from kafka_cli.config.registry import DEFAULT_TIMEOUT
+from kafka_cli.core.words import NO_REGISTRY
 from kafka_cli.schema.codecs import BadPayload, BadSchema, make_codec
 from kafka_cli.schema.wire import AS_STORED, SCHEMA_FORMATS, split_wire
 
@@ -86,7 +87,7 @@ class SchemaSource:
 
     def _fetch(self, schema_id):
         if self.settings is None:
-            return SchemaUnavailable(schema_id, "no Schema Registry is configured (schema.registry.url)")
+            return SchemaUnavailable(schema_id, NO_REGISTRY)
         from kafka_cli.schema.registry import is_transport_failure, where
 
         started = time.monotonic()
@@ -121,10 +122,10 @@ class SchemaSource:
             return SchemaUnavailable(schema_id, f"schema id {schema_id}: {shown(str(e))}")
 
     def _why(self, error, schema_id, spent=None):
-        from kafka_cli.schema.registry import describe_failure, is_not_found, where
+        from kafka_cli.schema.registry import describe_failure, is_not_found, not_in_registry
 
         if is_not_found(error):
-            return f"schema id {schema_id} is not in the Schema Registry at {where(self.settings)}"
+            return not_in_registry(f"schema id {schema_id}", self.settings)
         return describe_failure(error, self.settings, spent)
 
     def references(self, schema, seen=None):

@@ -16,10 +16,12 @@ import math
 import re
 import uuid
 
+from kafka_cli.core.errors import ConfigError
 from kafka_cli.core.escaping import json_safe
-from kafka_cli.consume.formats import json_text
-from kafka_cli.schema.decode import BadPayload, SchemaUnavailable
-from kafka_cli.schema.wire import AS_STORED, HEADER, is_framed
+from kafka_cli.core.words import needs_registry, shown_as_stored
+from kafka_cli.consume.formats import Lines, json_text, place
+from kafka_cli.schema.decode import BadPayload, Decoder, SchemaSource, SchemaUnavailable
+from kafka_cli.schema.wire import AS_STORED, HEADER, SCHEMA_FORMATS, is_framed, split_wire
 
 POISON_MARK = b"!poison! "
 
@@ -101,7 +103,7 @@ class SchemaView:
     def wrap(self, render_batch):
         if self.json_output:
             return self._wrap_json(render_batch)
-        shown_keys, shown_values = self._shower("key"), self._shower("value")
+        key_to_show, value_to_show = self._shower("key"), self._shower("value")
 
         def render(batch):
             # The shown bytes go into the messages themselves (Message.set_key/set_value, C calls): the format's
@@ -109,14 +111,14 @@ class SchemaView:
             # bytes after it is rendered; the offsets it leaves to store are its own.
             for msg in batch:
                 if msg.error() is None:
-                    if shown_keys is not None:
+                    if key_to_show is not None:
                         key = msg.key()
-                        shown = shown_keys(msg, key)
+                        shown = key_to_show(msg, key)
                         if shown is not key:
                             msg.set_key(shown)
-                    if shown_values is not None:
+                    if value_to_show is not None:
                         value = msg.value()
-                        shown = shown_values(msg, value)
+                        shown = value_to_show(msg, value)
                         if shown is not value:
                             msg.set_value(shown)
             return render_batch(batch)
@@ -133,7 +135,7 @@ class SchemaView:
         plain_as_stored = decoder.fmt == "auto"
         known = {}  # 5-byte header -> data -> shown bytes
 
-        def shown(msg, data):
+        def to_show(msg, data):
             if data is None:
                 return data
             if framed_only:
@@ -149,8 +151,8 @@ class SchemaView:
             looked = self._side(msg, side)
             if looked is not None and looked.decoded is not None and looked.decoded.schema_id is not None:
                 known[data[:HEADER]] = self._fast(looked.decoded, decoder)
-            return _shown(msg, side, looked, self.verbose)
-        return shown
+            return _to_show(msg, side, looked, self.verbose)
+        return to_show
 
     def _fast(self, decoded, decoder):
         """data -> shown bytes for one schema id that has decoded once (its codec, kind and subject known)."""
@@ -194,7 +196,7 @@ class SchemaView:
             for number, swaps in swapped.items():
                 for token, text in swaps:
                     lines[number] = lines[number].replace(token, text, 1)
-            return _lines([text + b"\n" for text in lines])
+            return Lines.of([text + b"\n" for text in lines])
         return render
 
     def _short_way(self, msg, sides, known):
@@ -254,11 +256,11 @@ class SchemaView:
         except SchemaUnavailable as e:
             if (side, e.schema_id) not in self._told:
                 self._told.add((side, e.schema_id))
-                self.warn(f"{where(msg)}: the {side} schema (id {e.schema_id}) cannot be had: {e}; {side}s with this "
-                          "schema id are shown as stored bytes")
+                self.warn(f"{place(msg)}: the {side} schema (id {e.schema_id}) cannot be had: {e}; "
+                          + shown_as_stored(side))
             return Side(problem=str(e), schema_id=e.schema_id)
         except BadPayload as e:
-            self.warn(f"{where(msg)}: poison message: the {side} {_predicate(str(e))}")
+            self.warn(f"{place(msg)}: poison message: the {side} {_predicate(str(e))}")
             return Side(problem=f"poison: {e}", schema_id=_schema_id(data))
         return None if decoded is None else Side(decoded)
 
@@ -293,7 +295,8 @@ def _swap_in(msg, side, token):
     return b'"%s"' % token
 
 
-def _shown(msg, side_name, side, verbose):
+def _to_show(msg, side_name, side, verbose):
+    """The bytes shown for one side of `msg` (the long way): as stored, marked poison, or its decoded JSON."""
     data = getattr(msg, side_name)()
     if side is None or (side.decoded is None and not side.problem.startswith("poison")):
         return data
@@ -308,37 +311,22 @@ def _shown(msg, side_name, side, verbose):
 
 
 def _schema_id(data):
-    from kafka_cli.schema.wire import split_wire
-
+    """The schema id poison bytes name, or None: a forced format (--value-format avro) or a number's size
+    refuses bytes that are not in the wire format too."""
     framed = split_wire(data)
     return framed[0] if framed else None
-
-
-def _lines(lines):
-    from kafka_cli.consume.formats import Lines
-
-    return Lines.of(lines)
-
-
-def where(msg):
-    return f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}"
 
 
 def schema_view(config, key_format, value_format, output_format, warn):
     """The SchemaView for a consumer run, or None when nothing is to be decoded (no registry, and no format
     asked for): then not even this module's imports are paid for beyond this call."""
-    from kafka_cli.core.errors import ConfigError
-    from kafka_cli.schema.decode import Decoder, SchemaSource
-    from kafka_cli.schema.wire import SCHEMA_FORMATS
-
     registry = getattr(config, "registry", None)
     formats = {"key": key_format or "auto", "value": value_format or "auto"}
     if registry is None and all(f == "auto" for f in formats.values()):
         return None
     for side, fmt in formats.items():
         if fmt in SCHEMA_FORMATS and registry is None:
-            raise ConfigError(f"--{side}-format {fmt} needs a Schema Registry: set schema.registry.url in "
-                              f"[default] (or url in [schema_registry]) of {config.path}")
+            raise ConfigError(needs_registry(f"--{side}-format {fmt}", config.path))
     source = SchemaSource(registry)
     return SchemaView(Decoder(source, formats["key"]), Decoder(source, formats["value"]), output_format, warn)
 

@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 
 from kafka_cli.core.errors import CliError, ConfigError
-from kafka_cli.core.words import one_line
+from kafka_cli.core.words import needs_registry, one_line
 from kafka_cli.produce.lines import BadLine
 from kafka_cli.schema.wire import SCHEMA_FORMATS
 from kafka_cli.schema.references import read_whole
@@ -251,8 +251,9 @@ class Settled:
     indexes: tuple = None
 
 
-def check_choice(choice, registry):
-    """The options that cannot go together, said before any file is read or the registry is asked."""
+def check_choice(choice, registry, path):
+    """The options that cannot go together, said before any file is read or the registry is asked; `path`: the
+    config file, where a missing registry is to be set."""
     flag = f"--{choice.side}"
     if choice.message is not None and choice.fmt != "protobuf":
         raise ConfigError(f"{flag}-message names a Protobuf message type: it needs {flag}-format protobuf, not "
@@ -264,8 +265,7 @@ def check_choice(choice, registry):
                 raise ConfigError(f"{flag}-{option} needs {flag}-format avro, jsonschema or protobuf")
         return
     if registry is None:
-        raise ConfigError(f"{flag}-format {choice.fmt} needs a Schema Registry: set schema.registry.url in "
-                          "[default] (or url in [schema_registry]) of the config file")
+        raise ConfigError(needs_registry(f"{flag}-format {choice.fmt}", path))
     if choice.schema_file is not None and choice.schema_id is not None:
         raise ConfigError(f"{flag}-schema and {flag}-schema-id both name the schema: give one")
     if choice.references_file is not None and choice.schema_file is None:
@@ -273,10 +273,10 @@ def check_choice(choice, registry):
                           "schema (a schema already registered has its own)")
 
 
-def prepare(choice, registry):
+def prepare(choice, registry, path):
     """`choice` checked, with its schema file and references file read (a ConfigError names the file): all that
     needs no registry, done for both sides before either side asks the registry anything."""
-    check_choice(choice, registry)
+    check_choice(choice, registry, path)
     if choice.schema_file is None or choice.fmt not in SCHEMA_FORMATS:
         return choice
     from kafka_cli.schema.references import read_references
@@ -290,7 +290,7 @@ def settle_encoder(choice, registry, topic, strategy):
     """The Encoder of one side, or None (sent as given). Registry work happens here, before any line is read."""
     if choice.fmt not in SCHEMA_FORMATS:
         return Encoder(choice.fmt) if choice.fmt in NUMBER_LAYOUTS else None
-    from kafka_cli.schema.registry import describe_failure, make_client
+    from kafka_cli.schema.registry import make_client
     from kafka_cli.schema.decode import SchemaSource
 
     kind = SCHEMA_FORMATS[choice.fmt]
@@ -303,7 +303,7 @@ def settle_encoder(choice, registry, topic, strategy):
     except CliError:
         raise
     except Exception as e:  # SchemaRegistryError, transport errors
-        raise CliError(_refusal(e, registry, choice, subject, describe_failure)) from None
+        raise CliError(_refusal(e, registry, choice, subject)) from None
     if local is None:
         if (schema.schema_type or "AVRO").upper() != kind:
             raise CliError(f"schema id {schema_id} is {schema.schema_type}, not {kind} as --{choice.side}-format says")
@@ -388,7 +388,9 @@ def _registered(source, kind, local, schema_id, subject):
     return schema_id, schema, source.references(schema)
 
 
-def _refusal(error, registry, choice, subject, describe_failure):
+def _refusal(error, registry, choice, subject):
+    from kafka_cli.schema.registry import refusal
+
     status = getattr(error, "http_status_code", None)
     code = getattr(error, "error_code", None)
     what = f"subject {subject}" if subject else f"schema id {choice.schema_id}"
@@ -398,17 +400,15 @@ def _refusal(error, registry, choice, subject, describe_failure):
     if status == 404 and code == 40401:
         return (f"subject {subject} is not in the Schema Registry: give the schema with --{choice.side}-schema FILE "
                 f"(it is then registered) or an id with --{choice.side}-schema-id")
-    if status == 404:
-        return f"{what} is not in the Schema Registry at {registry.url}"
     if status == 422:
         return f"the Schema Registry refused the {choice.side} schema for {what}: {one_line(error.error_message, 300)}"
-    return f"{what}: {describe_failure(error, registry)}"
+    return refusal(error, what, registry)
 
 
 def schema_records(records, config, topic, choices, strategy):
     """`records` wrapped with the encoding `choices` ask for, or `records` itself when none is asked."""
     registry = getattr(config, "registry", None)
-    choices = [prepare(c, registry) for c in choices]  # both sides' options and files, before the registry
+    choices = [prepare(c, registry, config.path) for c in choices]  # both sides' options and files, before the registry
     encoders = {c.side: settle_encoder(c, registry, topic, strategy) for c in choices}
     if not any(encoders.values()):
         return records

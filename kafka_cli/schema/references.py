@@ -116,6 +116,8 @@ def resolve(client, entries, choice, registry):
     subject or version the registry does not have (or any refusal) is a CliError naming the file and entry."""
     from confluent_kafka.schema_registry import SchemaReference
 
+    from kafka_cli.schema.registry import refusal, where as registry_at
+
     references = []
     for number, entry in enumerate(entries, 1):
         what = f"subject {entry.subject}" + (f" version {entry.version}" if entry.version else "")
@@ -124,16 +126,9 @@ def resolve(client, entries, choice, registry):
             found = (client.get_latest_version(entry.subject) if entry.version is None
                      else client.get_version(entry.subject, entry.version))
         except Exception as e:  # SchemaRegistryError, transport errors
-            raise CliError(f"{where}: {_refusal(e, what, registry)}") from None
+            raise CliError(f"{where}: {refusal(e, what, registry)}") from None
         if type(found.version) is not int:
-            raise CliError(f"{where}: the Schema Registry at {registry.url} gave no version number for {what}")
+            raise CliError(f"{where}: the Schema Registry at {registry_at(registry)} gave no version number for {what}")
         references.append(SchemaReference(entry.name, entry.subject, found.version))
     return references
 
-
-def _refusal(error, what, registry):
-    from kafka_cli.schema.registry import describe_failure
-
-    if getattr(error, "http_status_code", None) == 404:
-        return f"{what} is not in the Schema Registry at {registry.url}"
-    return f"{what}: {describe_failure(error, registry)}"

@@ -200,6 +200,18 @@ def describe_failure(error, settings, spent=None):
     return f"the Schema Registry at {at} failed: {name}: {shown(one_line(error, 200))}"
 
 
+def not_in_registry(what, settings):
+    """The registry answered that it has no `what` ("schema id 7", "subject orders-value version 2")."""
+    return f"{what} is not in the Schema Registry at {where(settings)}"
+
+
+def refusal(error, what, settings):
+    """A failed registry call about `what`, in one line: not there (HTTP 404), or describe_failure's words."""
+    if is_not_found(error):
+        return not_in_registry(what, settings)
+    return f"{what}: {describe_failure(error, settings)}"
+
+
 def is_not_found(error):
     """True for the registry's 'no such schema id / subject / version' answers (HTTP 404)."""
     return getattr(error, "http_status_code", None) == 404

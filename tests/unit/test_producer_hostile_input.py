@@ -44,7 +44,8 @@ def settle(choices, topic="t"):
     """The SchemaRecords for `choices` (a text reader with a tab separator underneath)."""
     from kafka_cli.produce.lines import LineParser
 
-    return schema_records(LineParser(b"\t", False), SimpleNamespace(registry=REGISTRY), topic, choices, "topic")
+    return schema_records(LineParser(b"\t", False), SimpleNamespace(registry=REGISTRY, path="c.ini"), topic, choices,
+                          "topic")
 
 
 # -- schema and references files: whole, or refused with their size -----------------------------------------

@@ -377,3 +377,17 @@ def test_any_bytes_through_the_schema_step_one_line_each_never_an_exception(valu
                     assert nested[f"{side}_schema_id"] == schema_id, record
                     assert nested[f"{side}_error"].startswith("poison: " if what == "poison" else
                                                               f"schema id {schema_id} "), record
+
+
+@pytest.mark.parametrize("fmt, value", [("jsonschema", b"plain"), ("integer", b"\x00\x00\x01")])
+def test_a_forced_format_refuses_bytes_that_name_no_schema_id(fmt, value):
+    """Poison bytes outside the wire format (a forced schema type, a number of the wrong size) name no schema id:
+    -f json says why, without a value_schema_id (schema.output._schema_id's None)."""
+    from kafka_cli.consume.formats import FORMATS, Style
+
+    warnings = []
+    source = FakeSource({})
+    render = SchemaView(None, Decoder(source, fmt), "json", warnings.append).wrap(FORMATS["json"](Style()))
+    record = json.loads(render([Message(b"k", value)]).data)
+    assert record["value_error"].startswith("poison: ") and "value_schema_id" not in record
+    assert len(warnings) == 1 and warnings[0].startswith("t [0] @ 0: poison message: the value ")

@@ -91,7 +91,7 @@ def encoders(choices, topic="t", strategy="topic"):
     """The SchemaRecords' encoders for `choices` (records is a stand-in: it is only wrapped)."""
     from kafka_cli.produce.lines import LineParser
 
-    return schema_records(LineParser(b"\t", False), SimpleNamespace(registry=REGISTRY), topic, choices,
+    return schema_records(LineParser(b"\t", False), SimpleNamespace(registry=REGISTRY, path="c.ini"), topic, choices,
                           strategy).encoders
 
 
@@ -260,7 +260,7 @@ def test_a_bad_references_file_of_the_value_is_said_before_the_key_is_registered
 ])
 def test_options_that_cannot_go_together(options, said):
     with pytest.raises(ConfigError) as caught:
-        check_choice(Choice("value", **options), REGISTRY)
+        check_choice(Choice("value", **options), REGISTRY, "c.ini")
     assert said in caught.value.message
 
 
@@ -347,7 +347,7 @@ def test_encoder_without_a_codec_still_writes_numbers():
 # -- the refusals' wording --------------------------------------------------------------------------------
 def test_an_unknown_subject_names_the_options_to_use():
     """The 40401 sentence once showed a literal {choice.side}: its second half was not an f-string."""
-    said = _refusal(not_found(40401), REGISTRY, Choice("key", "avro"), "t-key", registry_client.describe_failure)
+    said = _refusal(not_found(40401), REGISTRY, Choice("key", "avro"), "t-key")
     assert said == ("subject t-key is not in the Schema Registry: give the schema with --key-schema FILE (it is then "
                     "registered) or an id with --key-schema-id")
     assert "{" not in said
