@@ -36,6 +36,8 @@ def named(group):
 
 @dataclass(frozen=True)
 class Member:
+    """A consumer in the group, as its coordinator describes it: the owner a partition's row names."""
+
     member_id: str
     client_id: str
     host: str

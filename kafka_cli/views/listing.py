@@ -80,13 +80,6 @@ class TopicState:
 
 
 @dataclass(frozen=True)
-class Broker:
-    id: int
-    host: str
-    port: int
-
-
-@dataclass(frozen=True)
 class Health:
     topics: int
     partitions: int
@@ -121,6 +114,13 @@ class Listing:
                     leaderless.append(where)
         return Health(len(self.topics), sum(len(t.partitions) for t in self.topics),
                       tuple(under), tuple(below), tuple(leaderless))
+
+
+@dataclass(frozen=True)
+class Broker:
+    id: int
+    host: str
+    port: int
 
 
 def fetch_metadata(admin, timeout, config):
