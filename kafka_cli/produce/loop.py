@@ -146,11 +146,16 @@ def read_block(fd):
         raise CliError(f"cannot read stdin: {e.strerror}")
 
 
+def over_the_limit(what, size, limit):
+    """A message (or what a line holds: a JSON record) of `size` bytes that the client's message.max.bytes
+    (`limit`) refuses, as both the skipped line and the refused produce() say it."""
+    return f"{what} of {size:,} bytes is larger than the limit of {limit:,} bytes (message.max.bytes)"
+
+
 def refuse_too_long(lineno, line, delivery, log, what):
     """A line InputLines skipped because it can never be sent: failed, with its line number and size."""
-    reason = (f"line {lineno}: {what} of {line.value_size:,} bytes is larger than the limit of "
-              f"{delivery.max_bytes:,} bytes (message.max.bytes){' allows for a message' if what != 'message' else ''}"
-              "; skipped, never held in memory")
+    reason = (f"line {lineno}: {over_the_limit(what, line.value_size, delivery.max_bytes)}"
+              f"{' allows for a message' if what != 'message' else ''}; skipped, never held in memory")
     delivery.fail(1, reason)
     log.error("%s", reason)
 
@@ -223,8 +228,7 @@ def refuse_line(e, message, lineno, run, log):
     delivery, options = run
     err = e.args[0]
     if err.name() == "MSG_SIZE_TOO_LARGE":
-        reason = (f"message of {len(message['value'] or b''):,} bytes is larger than the limit of "
-                  f"{delivery.max_bytes:,} bytes (message.max.bytes)")
+        reason = over_the_limit("message", len(message["value"] or b""), delivery.max_bytes)
     elif err.name() == "_UNKNOWN_PARTITION":
         reason = (f"partition {message.get('partition')} does not exist in topic '{options.topic}' "
                   "(--no-keep-partition lets the key choose one)")
