@@ -4,14 +4,12 @@ The command: its click options (each value checked before confluent-kafka sees i
 they become, and the hand-over to the loop (kafka_cli/consume/loop.py) or to the views (kafka_cli/cli/views.py).
 consumer.py at the top of the project (or the kafka-consumer console script) only starts it."""
 
-import re
 import sys
-import warnings
 from dataclasses import dataclass
 
 import click
 
-from kafka_cli.core.boundary import INT32_MAX, c_string_problem, topic_problem
+from kafka_cli.core.boundary import INT32_MAX, group_problem, topic_selector_problem
 from kafka_cli.config.ini import DEFAULT_TOPIC, load_config
 from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.consume.format_string import TOKENS, format_string
@@ -23,6 +21,7 @@ from kafka_cli.consume.loop import EXIT_AT_END_WAIT, run
 from kafka_cli.core.option_kinds import MessageOption
 from kafka_cli.schema.hooks import ReadFormats, decode_schemas, schema_format_options
 from kafka_cli.core.secrets import Redactor
+from kafka_cli.core.words import stdout_closed
 from kafka_cli.cli.terminal import Progress, progress_wanted, setup_logging
 
 
@@ -33,30 +32,12 @@ from kafka_cli.cli.terminal import Progress, progress_wanted, setup_logging
 # is not repeated: it may hold the very characters a terminal must not receive.
 def check_topics(ctx, param, topics):
     for number, name in enumerate(topics, 1):
-        problem = pattern_problem(name) if name.startswith("^") else topic_problem(name)
+        problem = topic_selector_problem(name)
         if problem:
             which = f"the {ordinal(number)} topic" if len(topics) > 1 else "the topic"
-            raise click.BadParameter(f"{which} {'pattern ' if name.startswith('^') else ''}{problem}")
+            raise click.BadParameter(f"{which} {problem}")
     return topics
 
-
-def pattern_problem(pattern):
-    """A ^pattern subscribes to every matching topic: any characters may be in it, but it must be a C string
-    and a regular expression."""
-    problem = c_string_problem(pattern)
-    if problem:
-        return problem
-    try:
-        with warnings.catch_warnings():  # "[[:alpha:]]" is a POSIX class to librdkafka, a FutureWarning to re
-            warnings.simplefilter("ignore")
-            re.compile(pattern)
-    except re.error as e:
-        return f"is not a regular expression: {e.msg}" + (f" at position {e.pos}" if e.pos is not None else "")
-    except RecursionError:
-        return "is not a regular expression Python can read: its groups are nested too deeply"
-    except OverflowError:
-        return "is not a regular expression Python can read: a repeat count is too large"
-    return None
 
 
 def ordinal(number):
@@ -64,7 +45,7 @@ def ordinal(number):
 
 
 def check_group(ctx, param, group):
-    problem = None if group is None else c_string_problem(group)
+    problem = None if group is None else group_problem(group)
     if problem:
         raise click.BadParameter(f"the group id {problem}")
     return group
@@ -222,7 +203,7 @@ def require_stdout():
     """`consumer.py >&-`: Python starts with sys.stdout None, and the next file or socket opened takes fd 1;
     writing messages there would send them to a broker connection. Refuse before anything is opened."""
     if sys.stdout is None:
-        raise CliError("stdout is closed: there is nowhere to print the messages (use > FILE or > /dev/null)")
+        raise CliError(stdout_closed("the messages"))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import click
 from kafka_cli.core.boundary import c_string_problem
 from kafka_cli.core.errors import ConfigError
 from kafka_cli.core.separators import escapes_problem, unescape
+from kafka_cli.core.words import one_line
 
 class Escaped(click.ParamType):
     """-K, --null-marker, -F: text with kcat's escapes (kafka_cli.core.separators). A typo is this option's own
@@ -33,12 +34,11 @@ def parse_headers(items):
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            shown = item if len(item) <= 60 else item[:60] + "..."
-            raise ConfigError(f"-H {shown!r}: expected NAME=VALUE")
+            raise ConfigError(f"-H {one_line(item, 60)!r}: expected NAME=VALUE")
         # the name goes to librdkafka as a C string (the value as bytes: any byte is fine there)
         problem = c_string_problem(name)
         if problem is not None:
-            raise ConfigError(f"-H {ascii(name)[1:-1][:60]}=...: the header name {problem}")
+            raise ConfigError(f"-H {one_line(ascii(name)[1:-1], 60)}=...: the header name {problem}")
         headers.append((name, os.fsencode(value)))
     return headers
 

@@ -23,11 +23,12 @@ from kafka_cli.views.listing import gather_listing, topic_selector
 from kafka_cli.config.ini import file_warnings, load_config
 from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.core.option_kinds import MessageOption
-from kafka_cli.core.exit_status import ExitStatus, stdout_gone
+from kafka_cli.core.exit_status import ExitStatus, signal_status, stdout_gone
 from kafka_cli.views.lag import check_group, gather_lag, keep_for_rates, movements
 from kafka_cli.client.kafka_errors import ClusterErrors
 from kafka_cli.cli.options import debug_for_verbosity
 from kafka_cli.core.secrets import Redactor
+from kafka_cli.core.words import cannot_write_stdout, stdout_closed
 from kafka_cli.cli.terminal import setup_logging
 from kafka_cli.views.render import lag_json, lag_text, listing_json, listing_text
 
@@ -81,8 +82,7 @@ def view_options(ctx):
     topics = p["topics"] if given(ctx, "topics") else ()
     group = check_group(p["group"], "-g") if p["group"] is not None else None
     if sys.stdout is None:  # `>&-`: Python has no stdout, and the client's first socket would take descriptor 1
-        raise CliError(f"stdout is closed: there is nowhere to print {'the listing' if view == 'list' else 'the lag'} "
-                       "(use > FILE or > /dev/null)")
+        raise CliError(stdout_closed("the listing" if view == "list" else "the lag"))
     return ViewOptions(view, topic_selector(topics), p["show_all"], group, p["output_format"] == "json",
                        p["timeout"] if p["timeout"] is not None else DEFAULT_TIMEOUT, p["watch"],
                        sys.stdout.isatty())
@@ -111,7 +111,7 @@ def run_view(ctx):
         try:
             code = show(admin, options, group, config, errors)
         except KeyboardInterrupt:  # Ctrl-C: the normal end of --watch; nothing more is printed
-            code = ExitStatus.SIGNAL_BASE + signal.SIGINT  # 130, as a shell reports a process ended by SIGINT
+            code = signal_status(signal.SIGINT)  # 130, as a shell reports a process ended by SIGINT
         except BrokenPipeError:  # | head: a quiet end, as for the messages
             code = stdout_gone()
     ctx.exit(code)
@@ -168,7 +168,7 @@ def write(text):
         # what stays in the buffer would fail again in the interpreter's last flush, with a traceback: it goes
         # to /dev/null instead (it could not be written anyway)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise CliError(f"cannot write to stdout: {e.strerror or e}") from None
+        raise CliError(cannot_write_stdout(e.strerror or e)) from None
 
 
 def watch(admin, options, group, config):

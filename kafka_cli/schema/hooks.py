@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import click
 
+from kafka_cli.consume.formats import place
 from kafka_cli.core.option_kinds import MessageOption
+from kafka_cli.core.words import NO_REGISTRY, shown_as_stored
 from kafka_cli.schema.wire import READ_FORMATS, WRITE_FORMATS
 
 
@@ -69,9 +71,8 @@ class WireSniffer:
     def tell(self, msg, side, schema_id):
         if (side, schema_id) not in self.told:
             self.told.add((side, schema_id))
-            self.warn(f"{msg.topic()} [{msg.partition()}] @ {msg.offset()}: the {side} looks like Confluent's wire "
-                      f"format (schema id {schema_id}), but no Schema Registry is configured (schema.registry.url): "
-                      f"{side}s with this schema id are shown as stored bytes")
+            self.warn(f"{place(msg)}: the {side} looks like Confluent's wire format (schema id {schema_id}), but "
+                      f"{NO_REGISTRY}: " + shown_as_stored(side))
 
 
 def decode_schemas(options, config, output_format, style):
