@@ -82,7 +82,8 @@ def test_direct_reading_ends_at_timeout_when_the_broker_never_answers(tmp_path, 
     """-p, -o and --until look the partitions and offsets up before reading: --timeout bounds that wait too (it was
     30 s whatever --timeout said; found by test_boundary's consumer arguments)."""
     config = tmp_path / "nobody.ini"
-    config.write_text(f"[default]\nbootstrap.servers=127.0.0.1:{closed_port()}\n[consumer]\ngroup.id=g\n")
+    port = closed_port()
+    config.write_text(f"[default]\nbootstrap.servers=127.0.0.1:{port}\n[consumer]\ngroup.id=g\n")
     started = time.monotonic()
     result = run_consumer(config, b"-t", b"orders", *direct, b"--timeout", b"2", timeout=90)
     took = time.monotonic() - started
@@ -90,7 +91,7 @@ def test_direct_reading_ends_at_timeout_when_the_broker_never_answers(tmp_path, 
     assert result.returncode == 1, err
     assert took < 2 + 15, took
     assert err.splitlines()[-1] == ("Error: no broker answered within 2 s for the partitions of topic 'orders': "
-                                    "check bootstrap.servers and that the cluster is up"), err
+                                    f"check bootstrap.servers (127.0.0.1:{port}) in {config}"), err
     assert no_traceback(result)
 
 
