@@ -1,18 +1,16 @@
-"""The code producer.py and consumer.py share, one concern per module.
+"""producer.py and consumer.py as a package, in rooms named for the path data takes (ARCHITECTURE.md says what
+each holds and which may import which; tests/unit/test_layout.py holds it to the code):
 
-config        the INI file: reading, validating, merging sections and -X overrides
-secrets       which properties are secret, and the Redactor that keeps their values out of output
-errors        CliError / ConfigError and the exit codes
-client        building a confluent-kafka client from a config; librdkafka's refusals explained
-kafka_errors  librdkafka's runtime errors turned into sentences that name the config key to fix
-tls_probe     asks Python's TLS which certificate check failed (librdkafka does not say)
-lines         producer input: splitting stdin into key/value lines
-formats       consumer output: text, json, verbose
-options       the click options both scripts take
-terminal      logging to stderr and the progress line (imported by the scripts only)
+core      errors and exit statuses, checks before C code, escaping for the terminal, secrets, separators, words
+config    the INI file, and the Schema Registry settings taken out of it
+client    confluent-kafka clients from a config; librdkafka's errors as sentences naming the key to fix
+produce   stdin into lines or JSON records, the read loop, delivery accounting, the topic check
+consume   output formats and -F, positions (-o, --until), the consume loop
+views     -L and --lag: facts from an AdminClient, judged and rendered
+schema    Confluent's wire format, codecs, the registry client, decoding and encoding (face: the hooks)
+cli       the click commands, their options, the terminal: the only room that writes to it
 
-Dependencies run one way: the scripts import these modules; nothing here imports the scripts,
-and nothing here but the scripts imports `terminal`.
+dependencies.py runs first, with the standard library only: it names a missing package instead of a traceback.
 """
 
 __version__ = "1.1.0"
