@@ -6,7 +6,8 @@ messages another client wrote for the consumer), and checks what must hold whate
 - it exits 0, 1 or 2, as the README says;
 - the producer's buckets add up: every line read is delivered, failed, not confirmed or skipped, and what a
   direct read of the topic finds is what was delivered;
-- the consumer prints every message another client wrote, exactly (-f json round-trips the bytes);
+- the consumer prints every message another client wrote, exactly: what each format must print is worked
+  out in the test from the README's rules and compared byte for byte (-f json round-trips the bytes);
 - no secret from the config file ever appears in any output.
 
 A crash in confluent-kafka's C code (a segfault on a byte that is not UTF-8, an abort on an assertion) shows
@@ -22,6 +23,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -231,16 +233,56 @@ HEADER_NAME = st.text(st.characters(blacklist_categories=["Cs"], blacklist_chara
 def test_consumer_prints_every_message_another_client_wrote(kafka, make_topic, messages, output):
     topic = make_topic(1)
     writer = Producer({"bootstrap.servers": kafka.plaintext_bootstrap, "logger": SilentLogger()})
-    for key, value, headers in messages:
-        writer.produce(topic, key=key, value=value, headers=headers or None)
+    for offset, (key, value, headers) in enumerate(messages):
+        writer.produce(topic, key=key, value=value, headers=headers or None, timestamp=STAMP + offset)
     assert writer.flush(30) == 0
     result = run("consumer.py", kafka.plaintext_config, [b"-t", topic.encode(), b"-e", b"-o", b"beginning", *output])
     assert result.returncode == 0, result.stderr
     if output == [b"-f", b"json"]:
         printed = [json.loads(line) for line in result.stdout.splitlines()]
-        assert [(field(r["key"]), field(r["value"])) for r in printed] == [(k, v) for k, v, _ in messages]
+        assert [(r["topic"], r["partition"], r["offset"], r["timestamp"], field(r["key"]), field(r["value"]),
+                 [(name, field(shown)) for name, shown in r["headers"]]) for r in printed] == \
+            [(topic, 0, offset, STAMP + offset, *message) for offset, message in enumerate(messages)]
     else:
-        assert len(result.stdout) > 0
+        show = {b"text": as_text, b"verbose": as_verbose}.get(output[1], as_format_string)
+        assert result.stdout == b"".join(show(topic, offset, STAMP + offset, *message)
+                                         for offset, message in enumerate(messages))
+
+
+# What each format prints, worked out here from the README's rules (not by kafka_cli): stdout is a pipe, so
+# text and -F write the bytes as they are, a null as nothing (the default --null-marker); verbose is for people.
+STAMP = 1_700_000_000_000  # the messages' timestamps, from here up: the output holds no "now"
+
+
+def as_text(topic, offset, timestamp, key, value, headers):
+    return (key or b"") + b":" + (value or b"") + b"\n"
+
+
+def as_format_string(topic, offset, timestamp, key, value, headers):  # -F '%t %p %o %k %s %h %T\n'
+    shown_headers = b",".join(name.encode() + b"=" + (b"NULL" if data is None else data) for name, data in headers)
+    return b"%s 0 %d %s %s %s %d\n" % (topic.encode(), offset, key or b"", value or b"", shown_headers, timestamp)
+
+
+SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def for_people(data):
+    """verbose's key, value or header: backslashes doubled, a byte that is not UTF-8 as \\xHH, and every character
+    that is not printable escaped (\\t \\n \\r, \\xHH below U+0080, \\uXXXX, \\UXXXXXXXX); null as null."""
+    if data is None:
+        return "null"
+    text = data.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+    return "".join(char if char.isprintable() else SHORT_ESCAPES.get(char) or (
+        "\\x%02x" % ord(char) if ord(char) < 0x80 else "\\u%04x" % ord(char) if ord(char) <= 0xFFFF
+        else "\\U%08x" % ord(char)) for char in text)
+
+
+def as_verbose(topic, offset, timestamp, key, value, headers):
+    when = datetime.fromtimestamp(timestamp / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    line = f"{topic} [0] @ {offset}  {when}  key={for_people(key)}  value={for_people(value)}"
+    if headers:
+        line += "  headers: " + ", ".join(f"{for_people(name.encode())}={for_people(data)}" for name, data in headers)
+    return (line + "\n").encode()
 
 
 def field(shown):
