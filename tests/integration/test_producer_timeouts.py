@@ -43,10 +43,13 @@ def test_lines_timed_out_in_flight_are_not_confirmed_and_none_failed_is_stored(k
     stored = read_topic(kafka.plaintext_bootstrap, topic)
     delivered, failed, unconfirmed = (int(n.replace(",", "") or 0) for n in COUNTS.findall(err)[0])
     assert "Traceback" not in err
-    assert delivered + failed + unconfirmed == 6, err
     assert writer.returncode == 1, err
-    # failed ∩ stored = ∅ (what is stored beyond the delivered lines came from the not confirmed ones) ...
-    assert len(stored) <= 6 - failed, (stored, err)
-    # ... and every stored line beyond the delivered ones is among the not confirmed
-    assert 0 <= len(stored) - delivered <= unconfirmed, (stored, err)
+    # none failed: the five timed out after they were sent, so each is not confirmed (the warm-up line was
+    # stored before the pause; its acknowledgement may have been on its way when the broker froze)
+    assert failed == 0, err
+    assert delivered + unconfirmed == 6 and unconfirmed >= 5, err
     assert "the broker may have" in err, err
+    # what is stored: the warm-up line, then only lines that were sent, each once (those the broker kept)
+    sent = [(f"k{i}", f"line {i}") for i in range(5)]
+    assert stored[0] == ("warm", "up") and stored[1:] == [line for line in sent if line in stored[1:]], stored
+    assert len(set(stored)) == len(stored), stored
