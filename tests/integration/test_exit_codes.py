@@ -4,10 +4,13 @@ A code added to the README without a recipe here fails the first test; a recipe 
 otherwise fails its own.
 """
 
+import fcntl
 import re
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -23,20 +26,40 @@ def readme_exit_codes():
     return {m.group(1) for m in re.finditer(r"^\| (\d+(?:\+N)?) \|", section, re.M)}
 
 
-def stopped_after_delivering(config, topic, sig):
-    """producer.py with stdin still open: one line delivered, then the signal. Its exit status."""
+def unread(pipe):
+    """How many bytes written to `pipe` (our end of the producer's stdin) it has not read yet."""
+    return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+LINES = 50_000  # ~0.7 MB: read at once, and producing them takes longer than the signal takes to come
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Python 3.10+ on Linux), written out for older Pythons
+
+
+def stopped_after_reading(config, topic, sig):
+    """producer.py with stdin still open reads LINES lines; the signal comes the moment they have left the pipe,
+    while they are still being produced, long before all are acknowledged. What was read is delivered, then
+    the exit is 128+N (the README): the status, once the summary and the topic say so."""
+    lines = [f"{i}:read before the {sig.name}" for i in range(LINES)]
+    data = "".join(line + "\n" for line in lines).encode()
     writer = subprocess.Popen([sys.executable, str(ROOT / "producer.py"), str(config), "-t", topic],
                               stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     try:
-        writer.stdin.write(b"k:delivered before the signal\n")
+        fcntl.fcntl(writer.stdin.fileno(), F_SETPIPE_SZ, 1 << 20)  # the whole input fits: one write, no wait
+        writer.stdin.write(data)
         writer.stdin.flush()
-        seen = consume(config, topic, "-n", "1", "--timeout", "30", "-g", f"exit-{topic}")
-        assert seen.stdout == b"k:delivered before the signal\n"
-        time.sleep(0.3)  # the delivery report is served within the producer's next 0.2 s poll
+        deadline = time.monotonic() + 60
+        while unread(writer.stdin):
+            assert time.monotonic() < deadline and writer.poll() is None, "producer.py never read its input"
+            time.sleep(0.001)
         writer.send_signal(sig)
-        return writer.wait(60)
+        code = writer.wait(60)
+        err = writer.stderr.read().decode()
     finally:
         writer.kill()
+    assert f"{LINES:,} delivered to {topic}, 0 failed" in err and f"stopped by {sig.name}" in err, err
+    seen = consume(config, topic, "-e", "-g", f"exit-{topic}")  # from where the last recipe's reading stopped
+    assert sorted(seen.stdout.decode().splitlines()) == sorted(lines), seen.stderr
+    return code
 
 
 def recipes(config, topic, tmp_path):
@@ -50,9 +73,9 @@ def recipes(config, topic, tmp_path):
         "2": [lambda: produce(config, topic, [], "--no-such-option").returncode,
               lambda: subprocess.run([sys.executable, str(ROOT / "consumer.py"), str(placeholder)],
                                      capture_output=True, cwd=ROOT).returncode],
-        "128+N": [lambda: stopped_after_delivering(config, topic, signal.SIGINT) - 128 == signal.SIGINT
+        "128+N": [lambda: stopped_after_reading(config, topic, signal.SIGINT) - 128 == signal.SIGINT
                   and 128 + signal.SIGINT,
-                  lambda: stopped_after_delivering(config, topic, signal.SIGTERM) - 128 == signal.SIGTERM
+                  lambda: stopped_after_reading(config, topic, signal.SIGTERM) - 128 == signal.SIGTERM
                   and 128 + signal.SIGTERM],
     }
 
