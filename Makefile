@@ -5,10 +5,13 @@ SHELL  := /bin/bash
 
 .PHONY: demo test unit install-check bench soak kafka-start kafka-stop clean
 
+# pip's own lines are the progress: the first run fetches about 50 packages (confluent-kafka, grpcio-tools, ...)
 $(VENV)/.installed: requirements.txt requirements-dev.txt bench/requirements.txt
+	@echo "Installing the Python packages of requirements-dev.txt into $(VENV): once, about half a minute"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -r requirements-dev.txt
+	@echo "Installed into $(VENV)"
 	touch $@
 
 ## the tutorial against a local Kafka: start it, produce eight messages, consume them, stop it
