@@ -1,4 +1,4 @@
-"""python -m local_kafka start|stop|status|config|create-topic|delete-topic|topics: a local Kafka (one node or a
+"""python -m local_kafka start|stop|status|config|pid|create-topic|delete-topic|topics: a local Kafka (one node or a
 cluster) that outlives this command, and the topics on it."""
 
 import sys
@@ -18,7 +18,8 @@ from .files import check_private_dir, made_by_launcher, remove_own_dir  # noqa: 
 from .jars import KAFKA_VERSION, kafka_version  # noqa: E402
 from .process import controller_majority, stop_processes  # noqa: E402
 from .registry import stop_registry  # noqa: E402
-from .state import STATE_DIR, Busy, holder_of, locked, read_state, write_state  # noqa: E402
+from .state import (STATE_DIR, Busy, holder_of, locked, read_state, remember_ports,  # noqa: E402
+                    remembered_ports, write_state)
 
 STOP_HINT = "stop it first with python -m local_kafka stop"
 
@@ -120,6 +121,7 @@ def start_in_background(brokers, auto_create_topics, version, schema_registry=Fa
     if schema_registry:
         options["schema_registry"] = True
     broker = LocalKafka(**options) if brokers == 1 else KafkaCluster(brokers, **options)
+    broker.wanted_ports = remembered_ports()  # the last start's, where they are free: copied configs stay right
     try:
         broker.start()
         write_state(broker)
@@ -161,7 +163,25 @@ def start(brokers, auto_create_topics, kafka_version, schema_registry):
     except Interrupted as e:  # before the broker was made: nothing to clean up
         sys.exit(128 + e.signum)
     click.echo(f"started in {broker.startup_seconds:.1f} s", err=True)
+    say_moved_ports(broker)
+    trouble = remember_ports(broker)
+    if trouble:
+        click.echo(f"warning: {trouble}; the next start picks new ports", err=True)
     print_where(read_state())
+
+
+def say_moved_ports(broker):
+    """A warning for each port of the last start that another program holds now, and what that means for
+    the client configs copied from that start."""
+    clients_moved = False
+    for node_id, name, old, new in broker.moved_ports:
+        node = f"node {node_id}'s " if broker.brokers > 1 else ""
+        clients_moved = clients_moved or name != "CONTROLLER"
+        click.echo(f"warning: port {old} ({node}{name} listener, as in the last start) is taken now by another "
+                   f"program; {name} listens on {new} instead", err=True)
+    if clients_moved:
+        click.echo("warning: client configs copied before this start name the old port: copy them again, e.g. "
+                   'cp "$(python -m local_kafka config plaintext)" config.ini', err=True)
 
 
 def checked_version(version):
@@ -206,7 +226,8 @@ def stop_now(cancelled=False):
 
 @cli.command()
 def stop():
-    """Stop Kafka (controlled shutdown of every node) and remove its data; cancels a start under way."""
+    """Stop Kafka (controlled shutdown of every node) and remove its data; cancels a start under way.
+    The ports stay remembered (in a file beside the data), so the next start listens on them again."""
     try:
         with locked(STATE_DIR, "stop"):
             return stop_now()
@@ -240,6 +261,21 @@ def config(listener):
     click.echo(running_state()[f"{listener.lower()}_config"])
 
 
+@cli.command()
+@click.argument("node", type=click.IntRange(min=1), default=1)
+def pid(node):
+    """Print the pid of node NODE's JVM (default 1), for kill -9, kill -STOP and the like; exit 1 if that node
+    is not running."""
+    state = running_state()
+    found = next((n for n in state["nodes"] if n["node_id"] == node), None)
+    if found is None:
+        raise Refusal(f"there is no node {node}: the nodes are "
+                      f"{', '.join(str(n['node_id']) for n in state['nodes'])}", exit_code=2)
+    if not found["alive"]:
+        raise Refusal(f"node {node} is not running (its pid was {found['pid']})")
+    click.echo(found["pid"])
+
+
 def topic_command(action):
     """Run one topic operation; Kafka's refusal or a bad name becomes one line (exit 2 if it was the input)."""
     try:
@@ -252,15 +288,26 @@ def topic_command(action):
 @click.argument("name")
 @click.option("--partitions", type=click.IntRange(min=1), default=DEFAULT_TOPIC_PARTITIONS, show_default=True,
               help="Partitions (6 is Confluent Cloud's default too).")
+@click.option("--replication-factor", type=click.IntRange(min=1), metavar="N",
+              help="Replicas of each partition [default: one on each node, up to 3; with --on-node, one on each "
+                   "node it names, up to 3].")
+@click.option("--on-node", "on_nodes", type=click.IntRange(min=1), metavar="ID", multiple=True,
+              help="Put the replicas on this node only (repeatable: on these nodes), e.g. --on-node 2 for a "
+                   "topic that lives and dies with node 2.")
 @click.option("--config", "configs", metavar="KEY=VALUE", multiple=True,
-              help="A topic config, e.g. retention.ms=3600000; repeatable.")
-def create_topic(name, partitions, configs):
+              help="A topic config, e.g. retention.ms=3600000; repeatable. A replication factor below the "
+                   "cluster's min.insync.replicas (2 on a cluster) sets the topic's to match, unless given here.")
+def create_topic(name, partitions, replication_factor, on_nodes, configs):
     """Create topic NAME on the running local Kafka (replicated on up to 3 nodes); returns once it has leaders."""
     settings = topic_command(lambda: (topic_ops.check_name(name), topic_ops.parse_configs(configs))[1])
     state = running_state()
-    replicas = topic_command(lambda: topic_ops.create(state, name, partitions, settings))
+    layout, factor = topic_command(lambda: topic_ops.placement(state, partitions, replication_factor, on_nodes))
+    settings, lowered = topic_ops.fitted_configs(state, settings, factor)
+    topic_command(lambda: topic_ops.create(state, name, layout, settings))
+    where = f", on node{'s' if len(on_nodes) > 1 else ''} {', '.join(map(str, on_nodes))}" if on_nodes else ""
+    isr = f", min.insync.replicas {factor}" if lowered else ""
     click.echo(f"created topic {name} ({partitions} partition{'s' if partitions != 1 else ''}, "
-               f"replication factor {replicas})", err=True)
+               f"replication factor {factor}{where}{isr})", err=True)
 
 
 @cli.command("delete-topic")

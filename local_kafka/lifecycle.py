@@ -10,8 +10,8 @@ from .errors import LauncherError
 from .files import make_private_dir, remove_own_dir
 from .jars import check_java, classpath
 from .jars import kafka_version as resolve_version
-from .node_config import (free_ports, java_command, new_cluster_id, write_client_config, write_logging_config,
-                          write_properties)
+from .node_config import (LISTENER_NAMES, java_command, new_cluster_id, pick_ports, write_client_config,
+                          write_logging_config, write_properties)
 from .process import _SILENT, KafkaNode, controller_majority, format_storage, stop_processes
 from .registry import SchemaRegistry
 from .tls import make_certificates
@@ -55,6 +55,9 @@ class KafkaBase:
         self.auto_create_topics = auto_create_topics
         self.with_registry = schema_registry
         self.registry = None  # a SchemaRegistry once started
+        # {node id: {listener: port}} to use again where free (the shell face's last start), and what was not
+        self.wanted_ports = {}
+        self.moved_ports = []  # [(node id, listener, wanted port, the port it got instead)]
         self.nodes = {}
         self.passwords = {}
         self.startup_seconds = None
@@ -147,12 +150,10 @@ class KafkaBase:
         cp = classpath(self.kafka_version)
         make_certificates(make_private_dir(self.workdir / "tls"))
         self.passwords = {user: secrets.token_urlsafe(12) for user in (*USERS, "admin")}
-        names = ("PLAINTEXT", "SASL_SSL", "CONTROLLER")
-        ports = free_ports(len(names) * self.brokers)
+        ports, self.moved_ports = pick_ports(LISTENER_NAMES, self.brokers, self.wanted_ports)
         log_flag = write_logging_config(self.workdir, self.kafka_version)
-        for i in range(self.brokers):
-            node = KafkaNode(i + 1, make_private_dir(self.workdir / f"node-{i + 1}"),
-                             dict(zip(names, ports[i * len(names):(i + 1) * len(names)])))
+        for node_id, node_ports in ports.items():
+            node = KafkaNode(node_id, make_private_dir(self.workdir / f"node-{node_id}"), node_ports)
             node.java_cmd = java_command(java, self.heap, log_flag, node.log_file, cp)
             self.nodes[node.node_id] = node
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.ports['CONTROLLER']}" for n in self.nodes.values())

@@ -54,6 +54,9 @@ def java_command(java, heap, log_flag, log_file, classpath):
             log_flag, *extra, "-cp", classpath]
 
 
+LISTENER_NAMES = ("PLAINTEXT", "SASL_SSL", "CONTROLLER")  # a node's listeners, each on a port of its own
+
+
 def free_ports(count):
     """Ports the kernel hands out now; the sockets stay bound until all are picked so they differ."""
     socks = []
@@ -66,6 +69,44 @@ def free_ports(count):
     finally:
         for s in socks:
             s.close()
+
+
+def _bound(port):
+    """A socket bound to 127.0.0.1:`port` (0: any free one), or None if that port is taken now. SO_REUSEADDR for a
+    given port, as the JVM sets it on a listening socket: connections of the last run in TIME_WAIT take nothing."""
+    sock = socket.socket()
+    try:
+        if port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        return sock
+    except OSError:
+        sock.close()
+        if not port:
+            raise
+        return None
+
+
+def pick_ports(names, brokers, wanted=None):
+    """Ports for nodes 1..`brokers`, one per listener in `names`: {node id: {name: port}}, and the ports of `wanted`
+    (the same shape: the last start's) that are taken now, as [(node id, name, old port, new port)]. A wanted port
+    that is free is kept; every other is one the kernel hands out. All stay bound until all are picked."""
+    wanted = wanted or {}
+    held, chosen, taken = [], {}, []
+    try:
+        for node_id in range(1, brokers + 1):
+            for name in names:
+                old = wanted.get(node_id, {}).get(name)
+                sock = _bound(old) if old else None
+                sock = sock or _bound(0)
+                held.append(sock)
+                chosen.setdefault(node_id, {})[name] = port = sock.getsockname()[1]
+                if old and old != port:
+                    taken.append((node_id, name, old, port))
+        return chosen, taken
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def new_cluster_id():

@@ -1,9 +1,12 @@
-"""The shell face's record of its background Kafka: the state directory, the state file in it, and the lock
-file beside it that lets one `start` or `stop` at a time work on that directory.
+"""The shell face's record of its background Kafka: the state directory, the state file in it, the lock
+file beside it that lets one `start` or `stop` at a time work on that directory, and the ports file beside it
+that lets the next `start` listen where the last one did.
 
 The lock lives outside the state directory because a start deletes and recreates that directory. It is an
 flock(2) held by the starting or stopping process for as long as it works, so it dies with that process
-(even SIGKILLed); the file also says which pid holds it and for what, for the refusal's message."""
+(even SIGKILLed); the file also says which pid holds it and for what, for the refusal's message. The ports
+file lives outside it too, so that `stop` (which deletes the directory) leaves it: a client config copied
+from one start still finds the next."""
 
 import contextlib
 import fcntl
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from .errors import LauncherError
 from .files import write_private
+from .node_config import LISTENER_NAMES
 from .process import is_broker_process
 
 STATE_DIR = Path(os.environ.get("LOCAL_KAFKA_STATE", Path(tempfile.gettempdir()) / f"local-kafka-{os.getuid()}"))
@@ -49,6 +53,58 @@ def read_state(state_dir=None):
 
 def write_state(broker, state_dir=None):
     write_private(state_file(state_dir), json.dumps(broker.describe(), indent=2))
+
+
+# -- the ports of the last start -------------------------------------------------------------
+def ports_path(state_dir=None):
+    state_dir = Path(state_dir or STATE_DIR)
+    return state_dir.parent / f".{state_dir.name}.ports"
+
+
+def _ports_of(data):
+    """{node id: {listener: port}} from the ports file's JSON; ValueError (or a TypeError, ...) if it is not that."""
+    nodes = {}
+    for node_id, ports in data["nodes"].items():
+        nodes[int(node_id)] = {name: int(ports[name]) for name in LISTENER_NAMES if name in ports}
+        if not all(0 < port < 65536 for port in nodes[int(node_id)].values()):
+            raise ValueError("not a port")
+    return nodes
+
+
+def remembered_ports(state_dir=None):
+    """The ports the last successful start in `state_dir` listened on, {node id: {listener: port}}; {} if there
+    is no such file, or it is not a file of yours, or not what remember_ports() writes."""
+    try:
+        fd = os.open(ports_path(state_dir), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return {}
+    with os.fdopen(fd) as f:
+        st = os.fstat(f.fileno())
+        if st.st_uid != os.getuid() or not stat.S_ISREG(st.st_mode):
+            return {}
+        try:
+            return _ports_of(json.loads(f.read(100_000)))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+
+def remember_ports(broker, state_dir=None):
+    """Write `broker`'s ports beside the state directory for the next start (replacing the last start's);
+    None, or why it could not."""
+    path = ports_path(state_dir)
+    text = json.dumps({"nodes": {str(node.node_id): node.ports for node in broker.nodes.values()}})
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")  # 0600, a new file
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+        os.replace(tmp, path)
+        return None
+    except OSError as e:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return f"cannot write {path}: {e.strerror}"
 
 
 # -- the lock --------------------------------------------------------------------------------

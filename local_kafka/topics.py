@@ -1,5 +1,6 @@
-"""Topics on the running local Kafka, for the shell face: check a name as Kafka would, create one (waiting until
-every partition has a leader, so the next producer finds it), delete one, list them."""
+"""Topics on the running local Kafka, for the shell face: check a name as Kafka would, place its replicas (a
+replication factor, the nodes they go on), create one (waiting until every partition has a leader, so the next
+producer finds it), delete one, list them."""
 
 import re
 import time
@@ -90,14 +91,54 @@ def is_gone(found):
     return found is None or found.error is not None
 
 
+def placement(state, partitions, replication_factor=None, on_nodes=()):
+    """(what create() takes as `partitions`, the replication factor). With neither a replication factor nor nodes:
+    the count, and Kafka places min(3, nodes) replicas of each partition itself. With either: one list of node
+    ids per partition, its replicas on the nodes given (all, if none are), the first (the preferred leader)
+    turning round from one partition to the next. Refuses a node that is not there, or too few nodes."""
+    nodes = [node["node_id"] for node in state["nodes"]]
+    for node_id in on_nodes:
+        if node_id not in nodes:
+            raise TopicError(f"--on-node {node_id}: this local Kafka has no node {node_id}; its nodes are "
+                             f"{', '.join(map(str, nodes))}", usage=True)
+        if on_nodes.count(node_id) > 1:
+            raise TopicError(f"--on-node {node_id} is given twice: a partition has at most one replica on a node",
+                             usage=True)
+    pool = list(on_nodes) or nodes
+    factor = replication_factor or min(3, len(pool))
+    if factor > len(pool):
+        have = (f"--on-node names {len(pool)}" if on_nodes else
+                f"this local Kafka has {len(pool)} (start it with --brokers {factor} for more)")
+        raise TopicError(f"replication factor {factor} needs {factor} nodes, one replica on each; {have}", usage=True)
+    if replication_factor is None and not on_nodes:
+        return partitions, factor
+    return [[pool[(p + i) % len(pool)] for i in range(factor)] for p in range(partitions)], factor
+
+
+def fitted_configs(state, configs, factor):
+    """(`configs`, True) with min.insync.replicas lowered to the replication factor where the cluster's default
+    (min(2, nodes)) would exceed it, which would refuse every write with acks=all; else (`configs`, False)."""
+    if factor < min(2, len(state["nodes"])) and "min.insync.replicas" not in configs:
+        return {**configs, "min.insync.replicas": str(factor)}, True
+    return configs, False
+
+
 def create(state, name, partitions, configs, timeout=30):
-    """Create `name` with the cluster's replication factor (min(3, nodes)); returns that factor."""
+    """Create `name`: `partitions` is a count (replicated min(3, nodes) times, placed by Kafka) or one list of
+    node ids per partition (placement() makes either); returns the replication factor."""
     from confluent_kafka.admin import NewTopic
 
-    replicas = min(3, len(state["nodes"]))
+    if isinstance(partitions, int):
+        replicas = min(3, len(state["nodes"]))
+        new = NewTopic(name, num_partitions=partitions, replication_factor=replicas, config=configs)
+    else:
+        replicas = len(partitions[0])
+        new = NewTopic(name, num_partitions=len(partitions), replica_assignment=partitions, config=configs)
     admin = admin_for(state)
-    futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=replicas,
-                                            config=configs)], operation_timeout=timeout)
+    try:
+        futures = admin.create_topics([new], operation_timeout=timeout)
+    except Exception as e:  # the client refused the request before sending it
+        raise TopicError(f"cannot ask Kafka to create {name}: {e}") from None
     _result(futures[name], name, timeout + 5)
     _wait(admin, name, has_leaders, timeout)
     return replicas

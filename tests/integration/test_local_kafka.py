@@ -5,6 +5,7 @@ import glob
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -335,6 +336,57 @@ def test_stop_during_a_start_cancels_it_and_leaves_nothing(tmp_path):
     assert jvms_under(state_dir) == []
     assert not state_dir.exists()
     assert local_kafka_cli(state_dir, "status").returncode == 1
+
+
+def started(state_dir, *args):
+    """`start` in `state_dir`, asserted to succeed: (its stderr, the state it wrote)."""
+    result = local_kafka_cli(state_dir, "start", *args)
+    assert result.returncode == 0, result.stderr
+    return result.stderr, json.loads((state_dir / "state.json").read_text())
+
+
+def round_trip(config, line):
+    """Produce `line` to topic_0 through `config`, then read topic_0 from the beginning: the lines read."""
+    produced = script("producer.py", config, "-t", "topic_0", input=line + "\n")
+    assert produced.returncode == 0, produced.stderr
+    consumed = script("consumer.py", config, "-t", "topic_0", "-e", "-o", "beginning")
+    assert consumed.returncode == 0, consumed.stderr
+    return consumed.stdout.splitlines()
+
+
+def test_a_restart_listens_where_the_last_start_did_and_says_so_when_a_port_is_taken(tmp_path):
+    """start, copy the PLAINTEXT config (as the README does), stop, start: the same ports, and the copy still works.
+    Then another program holds the PLAINTEXT port: the next start says which port of which listener, moves
+    it, and says the copy must be made again; the SASL_SSL port stays."""
+    state_dir, copy = tmp_path / "state", tmp_path / "config.ini"
+    try:
+        _, first = started(state_dir)
+        copy.write_text(Path(first["plaintext_config"]).read_text())
+        assert local_kafka_cli(state_dir, "stop").returncode == 0
+        assert not state_dir.exists() and (tmp_path / ".state.ports").is_file()
+        err, second = started(state_dir)
+        assert "warning" not in err, err
+        assert (second["plaintext_bootstrap"], second["sasl_ssl_bootstrap"]) == \
+            (first["plaintext_bootstrap"], first["sasl_ssl_bootstrap"])
+        assert round_trip(copy, "k:after a restart") == ["k:after a restart"]
+        assert local_kafka_cli(state_dir, "stop").returncode == 0
+        old = int(first["plaintext_bootstrap"].rsplit(":", 1)[1])
+        with socket.socket() as other:
+            other.bind(("127.0.0.1", old))
+            other.listen()
+            err, third = started(state_dir)
+        new = int(third["plaintext_bootstrap"].rsplit(":", 1)[1])
+        assert new != old and third["sasl_ssl_bootstrap"] == first["sasl_ssl_bootstrap"]
+        warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+        assert warnings == [
+            f"warning: port {old} (PLAINTEXT listener, as in the last start) is taken now by another program; "
+            f"PLAINTEXT listens on {new} instead",
+            "warning: client configs copied before this start name the old port: copy them again, e.g. "
+            'cp "$(python -m local_kafka config plaintext)" config.ini'], err
+        assert round_trip(third["plaintext_config"], "k:moved") == ["k:moved"]  # topic_0 is new: the data went
+    finally:
+        local_kafka_cli(state_dir, "stop")
+    assert jvms_under(state_dir) == []
 
 
 HOLDER = """

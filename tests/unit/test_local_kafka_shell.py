@@ -224,3 +224,136 @@ def test_config_takes_the_listener_in_the_case_status_prints_it(tmp_path, listen
     result = launcher(["config", listener], tmp_path)
     assert result.returncode == 1  # nothing runs in this state directory: the name itself was taken
     assert result.stderr == "Error: the local Kafka is not running: python -m local_kafka start\n"
+
+
+# -- the ports of the last start --------------------------------------------------------------
+def listening():
+    """A socket listening on a port the kernel picked, as another program would hold it."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock
+
+
+def test_ports_of_the_last_start_are_kept_where_free_and_the_others_are_new():
+    from local_kafka.node_config import free_ports, pick_ports
+
+    free = free_ports(3)
+    chosen, taken = pick_ports(("PLAINTEXT", "SASL_SSL", "CONTROLLER"), 2,
+                               {1: {"PLAINTEXT": free[0], "SASL_SSL": free[1]}, 2: {"CONTROLLER": free[2]}})
+    assert taken == []
+    assert chosen[1]["PLAINTEXT"] == free[0] and chosen[1]["SASL_SSL"] == free[1] and chosen[2]["CONTROLLER"] == free[2]
+    ports = [port for node in chosen.values() for port in node.values()]
+    assert len(ports) == len(set(ports)) == 6  # the new ones differ from the kept ones
+
+
+def test_a_port_of_the_last_start_that_is_taken_now_is_reported_and_replaced():
+    from local_kafka.node_config import pick_ports
+
+    other = listening()
+    try:
+        held = other.getsockname()[1]
+        chosen, taken = pick_ports(("PLAINTEXT", "SASL_SSL", "CONTROLLER"), 1, {1: {"PLAINTEXT": held}})
+    finally:
+        other.close()
+    assert chosen[1]["PLAINTEXT"] != held
+    assert taken == [(1, "PLAINTEXT", held, chosen[1]["PLAINTEXT"])]
+
+
+class Node:
+    def __init__(self, node_id, ports):
+        self.node_id, self.ports = node_id, ports
+
+
+class Started:
+    nodes = {1: Node(1, {"PLAINTEXT": 40001, "SASL_SSL": 40002, "CONTROLLER": 40003}),
+             2: Node(2, {"PLAINTEXT": 40011, "SASL_SSL": 40012, "CONTROLLER": 40013})}
+
+
+def test_the_ports_are_remembered_beside_the_state_directory_privately(tmp_path):
+    state_dir = tmp_path / "state"
+    assert state.remembered_ports(state_dir) == {}  # never started here
+    assert state.remember_ports(Started(), state_dir) is None
+    path = state.ports_path(state_dir)
+    assert path == tmp_path / ".state.ports" and not state_dir.exists()  # outside what stop deletes
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    assert state.remembered_ports(state_dir) == {1: {"PLAINTEXT": 40001, "SASL_SSL": 40002, "CONTROLLER": 40003},
+                                                 2: {"PLAINTEXT": 40011, "SASL_SSL": 40012, "CONTROLLER": 40013}}
+    assert state.remember_ports(Started(), state_dir) is None  # the next start replaces it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".state.ports"]
+
+
+@pytest.mark.parametrize("text", ["not json", "[]", '{"nodes": {"1": {"PLAINTEXT": 70000}}}',
+                                  '{"nodes": {"x": {"PLAINTEXT": 1}}}', '{"nodes": {"1": {"PLAINTEXT": "a"}}}'])
+def test_a_ports_file_that_is_not_what_start_writes_is_ignored(tmp_path, text):
+    state.ports_path(tmp_path / "state").write_text(text)
+    assert state.remembered_ports(tmp_path / "state") == {}
+
+
+def test_a_ports_file_planted_as_a_link_is_not_read(tmp_path):
+    target = tmp_path / "target"
+    target.write_text('{"nodes": {"1": {"PLAINTEXT": 40001}}}')
+    state.ports_path(tmp_path / "state").symlink_to(target)
+    assert state.remembered_ports(tmp_path / "state") == {}
+
+
+def test_a_ports_file_that_cannot_be_written_is_said_in_one_line(tmp_path):
+    (tmp_path / ".state.ports").mkdir()  # os.replace cannot put a file over a directory
+    trouble = state.remember_ports(Started(), tmp_path / "state")
+    assert trouble.startswith(f"cannot write {tmp_path / '.state.ports'}: ")
+    assert [p.name for p in tmp_path.iterdir()] == [".state.ports"]  # no temporary file left
+
+
+# -- create-topic --replication-factor / --on-node, and pid -------------------------------------
+def cluster(nodes):
+    return {"nodes": [{"node_id": i} for i in range(1, nodes + 1)]}
+
+
+@pytest.mark.parametrize("nodes,args,expected", [
+    (1, (6,), (6, 1)),
+    (3, (6,), (6, 3)),
+    (5, (2,), (2, 3)),
+    (3, (1, 1, (2,)), ([[2]], 1)),
+    (3, (3, None, (2,)), ([[2], [2], [2]], 1)),
+    (3, (3, 2), ([[1, 2], [2, 3], [3, 1]], 2)),
+    (3, (2, None, (3, 1)), ([[3, 1], [1, 3]], 2)),
+    (5, (2, None, (1, 2, 3, 4)), ([[1, 2, 3], [2, 3, 4]], 3))])
+def test_placement_puts_the_replicas_on_the_nodes_asked_for(nodes, args, expected):
+    assert topics.placement(cluster(nodes), *args) == expected
+
+
+@pytest.mark.parametrize("nodes,args,message", [
+    (3, (1, None, (4,)), "--on-node 4: this local Kafka has no node 4; its nodes are 1, 2, 3"),
+    (3, (1, None, (2, 2)), "--on-node 2 is given twice: a partition has at most one replica on a node"),
+    (3, (1, 4), "replication factor 4 needs 4 nodes, one replica on each; this local Kafka has 3 "
+                "(start it with --brokers 4 for more)"),
+    (3, (1, 2, (2,)), "replication factor 2 needs 2 nodes, one replica on each; --on-node names 1")])
+def test_placement_refuses_what_the_cluster_cannot_hold(nodes, args, message):
+    with pytest.raises(topics.TopicError) as e:
+        topics.placement(cluster(nodes), *args)
+    assert str(e.value) == message and e.value.usage
+
+
+def test_a_replication_factor_below_the_clusters_min_insync_replicas_brings_its_own():
+    assert topics.fitted_configs(cluster(3), {}, 1) == ({"min.insync.replicas": "1"}, True)
+    assert topics.fitted_configs(cluster(3), {"min.insync.replicas": "1"}, 1) == ({"min.insync.replicas": "1"}, False)
+    assert topics.fitted_configs(cluster(3), {"a": "b"}, 2) == ({"a": "b"}, False)
+    assert topics.fitted_configs(cluster(1), {}, 1) == ({}, False)
+
+
+@pytest.mark.parametrize("args", [["pid"], ["pid", "2"],
+                                  ["create-topic", "audit", "--replication-factor", "1", "--on-node", "2"]])
+def test_pid_and_placed_topics_without_a_running_kafka_say_so(tmp_path, args):
+    result = launcher(args, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == "Error: the local Kafka is not running: python -m local_kafka start\n"
+
+
+@pytest.mark.parametrize("args,message", [(["pid", "0"], "0 is not in the range x>=1"),
+                                          (["create-topic", "t", "--replication-factor", "0"], "x>=1"),
+                                          (["create-topic", "t", "--on-node", "two"], "'two' is not a valid integer")])
+def test_pid_and_placement_options_refuse_what_is_no_node_with_exit_2(tmp_path, args, message):
+    result = launcher(args, tmp_path)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
