@@ -6,9 +6,12 @@ The tests that freeze the broker (SIGSTOP) borrow the session's through `own_kaf
 resumes it and waits until it is whole before the next test.
 """
 
+import fcntl
 import re
 import signal
+import struct
 import subprocess
+import termios
 import time
 import uuid
 
@@ -36,25 +39,49 @@ def started_producer(config, topic, *args):
     return Running(command("producer.py", config, "-t", topic, *args), stdin=subprocess.PIPE)
 
 
-def wait_until(condition, what, timeout=60):
+def wait_until(condition, what, timeout=60, every=0.05):
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.05)
+        time.sleep(every)
+
+
+def unread(pipe):
+    """How many bytes written to `pipe` (our end of the producer's stdin) it has not read yet."""
+    return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+def read_all_of_its_stdin(writer):
+    """Until the producer has read everything written to its stdin so far (the pipe is empty)."""
+    wait_until(lambda: not unread(writer.proc.stdin) or writer.proc.poll() is not None, "the producer read its stdin",
+               every=0.001)
+    assert writer.proc.poll() is None, writer.stderr()
+
+
+# librdkafka's debug line (debug=msg, shown with -vv) for a produce request it sends: its messages are in flight
+IN_FLIGHT = re.compile(r"Produce MessageSet with (\d+) message")
+
+
+def sent_to_the_broker(writer):
+    """How many messages the producer has put into produce requests so far."""
+    return sum(int(n) for n in IN_FLIGHT.findall(writer.stderr()))
+
 
 
 @pytest.mark.slow
 @pytest.mark.local_broker_only
-@pytest.mark.parametrize("ending", ["timeout", "sigint", "second-sigint"])
+@pytest.mark.parametrize("ending", ["timeout", "sigint", "second-signal"])
 def test_frozen_broker_lines_are_not_confirmed_and_arrive_after_sigcont(own_kafka, ending):
     """A first line delivered; then two lines sent to a broker frozen by SIGSTOP: no acknowledgement can come, so both are 'not confirmed'
     (never 'failed': the broker may have them), exit 1, also when a signal stopped the run. After SIGCONT the
     broker stores both: not confirmed was the truth."""
     topic = new_topic(own_kafka, 1)
-    # the wait for acknowledgements ends at --timeout: after a first SIGINT too (6 s: the signal comes at 1 s); a
-    # second SIGINT ends it at once (20 s, never reached)
-    timeout = {"timeout": "3", "sigint": "6", "second-sigint": "20"}[ending]
-    writer = started_producer(own_kafka.plaintext_config, topic, "--timeout", timeout)
+    # the wait for acknowledgements ends at --timeout: after a first SIGINT too (6 s); a second stop signal ends it
+    # at once (20 s, never reached)
+    timeout = {"timeout": "3", "sigint": "6", "second-signal": "20"}[ending]
+    # -vv with debug=msg: librdkafka says when it sends a produce request, so the signals come once both lines
+    # are in flight (sent to the frozen broker), not after a guessed second
+    writer = started_producer(own_kafka.plaintext_config, topic, "--timeout", timeout, "-vv", "-X", "debug=msg")
     try:
         writer.proc.stdin.write(b"warm:up\n")
         writer.proc.stdin.flush()
@@ -63,12 +90,15 @@ def test_frozen_broker_lines_are_not_confirmed_and_arrive_after_sigcont(own_kafk
         frozen = time.monotonic()
         writer.proc.stdin.write(b"a:1\nb:2\n")
         writer.proc.stdin.close()  # end of input: the producer now waits for the two acknowledgements
+        wait_until(lambda: sent_to_the_broker(writer) >= 3, "both lines sent to the frozen broker", every=0.01)
         if ending != "timeout":
-            time.sleep(1)
             writer.proc.send_signal(signal.SIGINT)  # the first: deliver what was read, up to --timeout
-        if ending == "second-sigint":
-            time.sleep(1)
-            writer.proc.send_signal(signal.SIGINT)  # the second: stop waiting now
+        if ending == "second-signal":
+            # the second: stop waiting now. Sent at once, so it is a SIGTERM: two SIGINTs sent before Python ran
+            # the handler for the first arrive as one, two signals of different kinds never do, and SIGINT's
+            # handler runs first (Python runs them in signal number order), so the run is still 'stopped by
+            # SIGINT'; the producer counts its three stop signals together
+            writer.proc.send_signal(signal.SIGTERM)
         code = writer.finish(timeout=60)
         ended = time.monotonic() - frozen
     finally:
@@ -79,7 +109,7 @@ def test_frozen_broker_lines_are_not_confirmed_and_arrive_after_sigcont(own_kafk
     delivered, failed, unconfirmed = counts(err)
     record(f"producer.py: broker frozen (SIGSTOP) with 2 lines in flight, ended by "
            + {"timeout": "--timeout 3", "sigint": "SIGINT, then --timeout 6",
-              "second-sigint": "SIGINT, then a second SIGINT 1 s later"}[ending],
+              "second-signal": "SIGINT, then at once a second stop signal (SIGTERM)"}[ending],
            injected="SIGSTOP the broker after a first line was stored, then feed 2 lines and close stdin; "
                     "SIGCONT after the producer ended",
            lines_in=3, lines_out=len(stored), duplicates=len(stored) - len(set(stored)), exit_code=code,
@@ -90,7 +120,7 @@ def test_frozen_broker_lines_are_not_confirmed_and_arrive_after_sigcont(own_kafk
     assert (delivered, failed, unconfirmed) == (1, 0, 2), err  # the warm-up line, then the two
     assert code == 1, err
     assert ("stopped by SIGINT" in err) == (ending != "timeout"), err
-    if ending == "second-sigint":
+    if ending == "second-signal":
         assert "a second SIGINT ended the wait" in err, err
     assert sorted(stored) == [("a", "1"), ("b", "2"), ("warm", "up")]
 
@@ -109,8 +139,8 @@ def test_failed_deliveries_then_sigint_exit_1_not_130(kafka, tmp_path):
         wait_until(lambda: len(read_topic(kafka.plaintext_bootstrap, topic)) == 1, "the first line stored")
         writer.proc.stdin.write(b"b:" + b"x" * 5000 + b"\n")  # under the client's limit, over the topic's
         writer.proc.stdin.flush()
-        time.sleep(1)
-        writer.proc.send_signal(signal.SIGINT)
+        read_all_of_its_stdin(writer)
+        writer.proc.send_signal(signal.SIGINT)  # at once: the broker's refusal comes after it
         code = writer.finish(timeout=60)
     finally:
         writer.finish(1)
@@ -128,7 +158,7 @@ def test_all_delivered_then_sigint_exits_130(kafka, topic):
         writer.proc.stdin.write(b"a:1\nb:2\nc:no newline yet")
         writer.proc.stdin.flush()
         wait_until(lambda: len(read_topic(kafka.plaintext_bootstrap, topic)) == 2, "both lines stored")
-        time.sleep(0.5)  # the unfinished third line has surely been read by now
+        read_all_of_its_stdin(writer)  # the unfinished third line too
         writer.proc.send_signal(signal.SIGINT)
         code = writer.finish(timeout=60)
     finally:
@@ -169,7 +199,7 @@ def test_timeout_zero_is_refused_with_a_reason(kafka, topic):
                             input=b"k:v\n", capture_output=True, timeout=60)
     err = result.stderr.decode()
     assert result.returncode == 2, err
-    assert "--timeout" in err and "more than 0 seconds" in err and "no broker answered" not in err, err
+    assert "--timeout" in err and "is not in the range x>0" in err and "no broker answered" not in err, err
     assert read_topic(kafka.plaintext_bootstrap, topic) == []
 
 
