@@ -2,7 +2,8 @@
 it that need no broker: the input sizes, the "best peer" reference, the percentiles, the timed
 lines of the end-to-end pairs, the rooms' imports.
 
-The smoke test needs matplotlib for the chart (bench/requirements.txt) and kcat, like the benchmark.
+The smoke test needs matplotlib for the chart (bench/requirements.txt) and kcat, like the benchmark; the RSS test
+needs GNU time. A missing one fails the test, naming how to install it: no test here skips itself.
 """
 
 import ast
@@ -262,8 +263,8 @@ def test_peak_rss_is_the_tools_own_not_the_benchmarks(tmp_path):
     show the tool's own peak (through GNU time) or say that it cannot."""
     from bench.measure.process import RSS_FLOORED, run_measured
 
-    if RSS_FLOORED:
-        pytest.skip("GNU time is not installed: the report says its RSS figures are floored")
+    assert not RSS_FLOORED, ("GNU time (/usr/bin/time) is missing: the benchmark's RSS figures are floored at its own "
+                             "peak; install it (Debian/Ubuntu: apt-get install time)")
     ballast = bytearray(150 * 2 ** 20)
     ballast[::4096] = b"\1" * len(ballast[::4096])  # touch every page: this process's peak is now >150 MB
     done = run_measured(["true"], None, tmp_path / "out", tmp_path / "err", timeout=30)
