@@ -5,11 +5,13 @@ partition keeps min.insync.replicas), exit 1 for a partition without a leader or
 exit 0 again once the node is back. The cluster is left whole: node restarted, every replica in sync."""
 
 import json
-import time
 import uuid
 
 import pytest
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+
+from local_kafka.broker import SilentLogger
 
 from .cluster_load import wait_for
 from .scripts import lines_of, no_traceback, run_script
@@ -122,6 +124,26 @@ def back_whole(cluster, victim, names):
             cluster.wait_full_isr(topic, timeout=120)
 
 
+def whole_as_every_node_sees_it(cluster, victim, names):
+    """True once each node's own metadata (asked of that node) lists the victim among the brokers and every
+    partition of `names` led, with all its replicas in sync: whichever node a new consumer.py asks then knows
+    the cluster whole. back_whole() waits for that as one node sees it; the others follow a moment later."""
+    for node_id, node in cluster.nodes.items():
+        try:
+            metadata = AdminClient({"bootstrap.servers": node.plaintext_bootstrap,
+                                    "logger": SilentLogger()}).list_topics(timeout=10)
+        except KafkaException:
+            return False
+        if answered_by(metadata) != node_id or victim not in metadata.brokers:
+            return False
+        for name in names:
+            topic = metadata.topics.get(name)
+            if topic is None or topic.error is not None or any(
+                    p.leader < 0 or sorted(p.isrs) != sorted(p.replicas) for p in topic.partitions.values()):
+                return False
+    return True
+
+
 @pytest.mark.slow
 @pytest.mark.local_broker_only
 def test_a_killed_node_under_replicated_then_failing_then_healthy_again(kafka_cluster):
@@ -166,7 +188,8 @@ def test_a_killed_node_under_replicated_then_failing_then_healthy_again(kafka_cl
         assert victim not in [b["id"] for b in doc["brokers"]]
     finally:
         back_whole(kafka_cluster, victim, names)
-    time.sleep(0.5)
+    wait_for(lambda: whole_as_every_node_sees_it(kafka_cluster, victim, names), 60,
+             "every node's own metadata: the victim back among the brokers, every replica in sync")
     code, doc = listing(kafka_cluster, prefix)
     assert code == 0 and doc["summary"] == expected_summary(admin_view(kafka_cluster.admin, names)[1])
     assert doc["summary"]["under_replicated"] == [] and victim in [b["id"] for b in doc["brokers"]]
