@@ -198,7 +198,9 @@ def report(log, topic, delivery, reading, seconds):
     if reading.bad_line:
         summary += f"; stopped reading at line {reading.bad_line} ({reading.bad})"
     if reading.skipped:
-        summary += f"; {len(reading.skipped):,} lines skipped ({reading.bad}; first: line {reading.skipped[0]})"
+        skipped = len(reading.skipped)
+        summary += (f"; {skipped:,} line{'s' if skipped != 1 else ''} skipped ({reading.bad}; "
+                    f"first: line {reading.skipped[0]})")
     log.log(40 if trouble else 30, "%s (%.1f s)", summary, seconds)
     if trouble or reading.bad_line or delivery.stopped_by:
         return ExitStatus.FAILURE  # also after a signal: 128+N would hide that something was not delivered

@@ -17,7 +17,7 @@ from itertools import repeat
 from operator import length_hint
 
 from kafka_cli.core.errors import CliError
-from kafka_cli.produce.lines import BadLine, split_lines
+from kafka_cli.produce.lines import BadLine
 
 READ_BLOCK = 1024 * 1024
 
@@ -67,7 +67,7 @@ def read_and_produce(producer, options, delivery, log):
                 sent += produce_all(producer, options, delivery, (first, *plain), log)
                 lines = ()
             else:
-                lines = split_lines(chunk)[0]
+                lines = reader.lines(chunk)
                 lineno += len(lines)
                 now = time.time() * 1000
                 low, high = stamps.edges(now)  # a line's own timestamp between them is surely in range
@@ -200,17 +200,21 @@ def produce_all(producer, options, delivery, plain, log):
     from confluent_kafka import KafkaException
 
     first_lineno, keys, values = plain
-    headers = options.records.headers
+    headers, partition = options.records.headers, options.records.partition
     produce = producer.produce if headers is None else partial(producer.produce, headers=headers)
     pending = iter(values)
-    calls = map(produce, repeat(options.topic), pending, *([] if keys is None else [keys]))
+    # produce(topic, value, key, partition): -p's partition is the fourth argument, so a key (or None) comes first
+    more = ([] if keys is None else [keys]) if partition == -1 else [repeat(None) if keys is None else keys,
+                                                                      repeat(partition)]
+    calls = map(produce, repeat(options.topic), pending, *more)
     while True:
         try:
             deque(calls, 0)
             return len(values)
         except (BufferError, KafkaException) as e:
             index, error = len(values) - length_hint(pending) - 1, e
-        message = {"value": values[index], "key": None if keys is None else keys[index], "headers": headers}
+        message = {"value": values[index], "key": None if keys is None else keys[index], "headers": headers,
+                   "partition": partition}
         if isinstance(error, BufferError):
             try:
                 produce_when_room(producer, options, delivery, message)
@@ -231,7 +235,7 @@ def refuse_line(e, message, lineno, run, log):
         reason = over_the_limit("message", len(message["value"] or b""), delivery.max_bytes)
     elif err.name() == "_UNKNOWN_PARTITION":
         reason = (f"partition {message.get('partition')} does not exist in topic '{options.topic}' "
-                  "(--no-keep-partition lets the key choose one)")
+                  "(-f json: --no-keep-partition lets the key choose one; text: check -p)")
     else:
         reason = err.str()
     delivery.fail(1, f"line {lineno}: {reason}")

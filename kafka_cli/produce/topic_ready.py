@@ -1,4 +1,5 @@
-"""Before the producer reads a line: is the topic there, and will the cluster take our writes?
+"""Before the producer reads a line: is the topic there (and -p's partition in it), and will the cluster take our
+writes?
 
 A typo in a topic name, a broker nobody answers on, or an ACL that refuses us is said before any input is
 read, so nothing is half-sent. A topic that is being created (auto-created by the metadata request itself)
@@ -25,7 +26,8 @@ def check_topic(producer, topic, timeout, delivery, config):
 
     A topic being created (auto-created by the metadata request itself, or just created by someone) first
     looks unknown or leaderless: ask again, up to --timeout, but never more than UNKNOWN_TOPIC_GRACE seconds
-    while the broker keeps saying it does not know the topic, so a typo is named quickly."""
+    while the broker keeps saying it does not know the topic, so a typo is named quickly. Returns the topic's
+    metadata (confluent-kafka's TopicMetadata), for check_partition."""
     started = time.monotonic()
     deadline = started + timeout
     while True:
@@ -38,7 +40,7 @@ def check_topic(producer, topic, timeout, delivery, config):
         error = found.error if found is not None else None
         if found is not None and error is None and found.partitions:
             ask_again_for_producer_id(producer, topic)
-            return
+            return found
         name = error.name() if error is not None else "UNKNOWN_TOPIC_OR_PART"
         if "AUTHORIZATION" in name:
             raise CliError(may_not(config.get("sasl.username"), f"write to topic '{topic}'") + f"; see {config.path}")
@@ -51,6 +53,15 @@ def check_topic(producer, topic, timeout, delivery, config):
         if time.monotonic() >= deadline:
             raise CliError(f"topic '{topic}' is not ready after {timeout:g} s ({name}); nothing was read or sent")
         time.sleep(0.05)
+
+
+def check_partition(metadata, topic, partition):
+    """-p N (None: not given) must be a partition of the topic: said before any line is read."""
+    if partition is None or partition in metadata.partitions:
+        return
+    existing = sorted(metadata.partitions)
+    has = f"partition {existing[0]} only" if len(existing) == 1 else f"partitions {existing[0]} to {existing[-1]}"
+    raise CliError(f"topic '{topic}' has no partition {partition} (it has {has}); nothing was read or sent")
 
 
 def ask_again_for_producer_id(producer, topic):
