@@ -66,6 +66,16 @@ class ClientConfig:
             self.settings[name] = Setting(value, "built-in default")
 
 
+class Bootstrap(str):
+    """-b HOST:PORT given in place of CONFIG_FILE: load_config() makes the config of it and -X alone. As a str it is
+    "-b", how the messages that name a config file ("check bootstrap.servers (...) in -b") name where it came from."""
+
+    def __new__(cls, servers):
+        self = super().__new__(cls, "-b")
+        self.servers = servers
+        return self
+
+
 def parse_ini(text, path):
     """{section: {key: (value, line number)}} from INI text; keys before any header go to [default]."""
     sections = {}
@@ -154,8 +164,11 @@ def _expand_env(value, where, secret):
 
 def load_config(path, role, properties=(), redactor=None):
     """Read `path`, merge [default] with [role], apply -X KEY=VALUE overrides; expand ${ENV};
-    reject placeholders and a missing bootstrap.servers. Secret values are told to `redactor`."""
+    reject placeholders and a missing bootstrap.servers. Secret values are told to `redactor`. `path` may be a
+    Bootstrap (-b) instead: see from_command_line."""
     redactor = redactor if redactor is not None else Redactor()
+    if isinstance(path, Bootstrap):
+        return from_command_line(path, properties, redactor)
     sections = parse_ini(read_config_text(path), path)
     config = ClientConfig(path)
     placeholders = []
@@ -190,6 +203,23 @@ def load_config(path, role, properties=(), redactor=None):
     if config.registry is not None:  # the secret alone too: an error may show it without the key before it
         redactor.remember(config.registry.conf.get("basic.auth.user.info", "").partition(":")[2])
     check_bootstrap(config, unread)
+    return config
+
+
+def from_command_line(bootstrap, properties, redactor):
+    """The config of -b HOST:PORT and -X alone. A secret (-X sasl.password=...) is refused: on a command line any
+    user of the machine can read it (ps, /proc), and it stays in the shell's history; it goes in a config file."""
+    for item in properties:
+        key = item.partition("=")[0].strip()
+        if is_secret_property(key):
+            raise ConfigError(f"-X {ascii(key)[1:-1]}: no secret is taken on the command line (any user of this "
+                              "machine can read it there): write it in a config file, in [default] as "
+                              f"{ascii(key)[1:-1]}=${{ENV_VAR}} or the value itself, and give that file in place of -b")
+    config = ClientConfig(bootstrap)
+    config.set("bootstrap.servers", bootstrap.servers, "-b")
+    apply_properties(config, properties, redactor)
+    config.registry = take_registry_settings(config)
+    check_bootstrap(config, [])
     return config
 
 
@@ -241,7 +271,7 @@ def file_warnings(config):
     own host and collect the password), and TLS verification turned off."""
     warnings = list(config.warnings)
     try:
-        mode = os.stat(config.path).st_mode
+        mode = None if isinstance(config.path, Bootstrap) else os.stat(config.path).st_mode
     except OSError:
         mode = None
     if mode is not None and stat.S_ISREG(mode):
