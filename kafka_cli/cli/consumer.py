@@ -5,23 +5,26 @@ they become, and the hand-over to the loop (kafka_cli/consume/loop.py) or to the
 consumer.py at the top of the project (or the kafka-consumer console script) only starts it."""
 
 import sys
+import uuid
 from dataclasses import dataclass
 
 import click
 
+from kafka_cli.client.build import build_client
+from kafka_cli.client.kafka_errors import ClusterErrors
 from kafka_cli.core.boundary import INT32_MAX, group_problem, topic_selector_problem
-from kafka_cli.config.ini import DEFAULT_TOPIC, load_config
+from kafka_cli.config.ini import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.consume.format_string import TOKENS, format_string
 from kafka_cli.consume.formats import FORMATS, Style, one_by_one
 from kafka_cli.core.exit_status import run_command
-from kafka_cli.cli.options import (CONTEXT_SETTINGS, Escaped, SectionedCommand, common_options, debug_for_verbosity,
-                                   version_option)
+from kafka_cli.cli.options import (CONTEXT_SETTINGS, Escaped, SectionedCommand, Seconds, common_options,
+                                   config_source, debug_for_verbosity, version_option)
 from kafka_cli.consume.loop import EXIT_AT_END_WAIT, run
 from kafka_cli.core.option_kinds import MessageOption
 from kafka_cli.schema.hooks import ReadFormats, decode_schemas, schema_format_options
 from kafka_cli.core.secrets import Redactor
-from kafka_cli.core.words import stdout_closed
+from kafka_cli.core.words import no_broker_answered, one_line, stdout_closed
 from kafka_cli.cli.terminal import Progress, progress_wanted, setup_logging
 
 
@@ -51,22 +54,15 @@ def check_group(ctx, param, group):
     return group
 
 
-def check_seconds(ctx, param, seconds):
-    """click's FloatRange lets nan through (no comparison with it is true), and a wait of nan seconds never ends."""
-    if seconds is not None and seconds != seconds:
-        raise click.BadParameter("must be a number of seconds, not nan")
-    return seconds
-
-
 @click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS, sections=[
-    ("Options", ["topics", "group", "start", "exit_at_end", "max_messages", "output_format", "from_beginning",
-                 "timeout", "help", "version"]),
+    ("Options", ["topics", "group", "start", "exit_at_end", "max_messages", "output_format", "count", "json_output",
+                 "from_beginning", "timeout", "help", "version"]),
     ("Output", ["key_separator", "null_marker", "format_string_text"]),
-    ("Partitions and positions", ["partitions", "until"]),
+    ("Partitions and positions", ["partitions", "until", "query"]),
     ("Schema Registry (Avro, JSON Schema, Protobuf)", ["value_format", "key_format"]),
     ("Cluster views, instead of messages", ["list_cluster", "show_all", "lag", "watch"]),
-    ("Config and status", ["properties", "verbose", "quiet"]),
-], epilog="""\b
+    ("Config and status", ["bootstrap", "properties", "verbose", "quiet"]),
+], extra_argument_hint="to read a topic, use -t {}", epilog="""\b
 Examples:
   ./consumer.py config.ini                        # topic_0, until Ctrl-C
   ./consumer.py config.ini --from-beginning -e > all.txt
@@ -89,11 +85,14 @@ a leader or below min.insync.replicas; 2 usage or config error; 130 -L or
 @click.option("--from-beginning", "--reset", "from_beginning", is_flag=True,
               cls=MessageOption, help="Read every assigned partition from its start, ignoring the group's stored position.")
 @click.option("-n", "--max-messages", metavar="N", type=click.IntRange(min=1), cls=MessageOption, help="Exit after printing N messages.")
+@click.option("-c", "count", metavar="N", type=click.IntRange(min=1), cls=MessageOption,
+              help="The same as -n N (kcat's -c).")
 @click.option("-e", "--exit-at-end", is_flag=True, cls=MessageOption, help="Exit when every assigned partition is at its end. Exit 1 when no broker answers for "
                    f"--timeout seconds ({EXIT_AT_END_WAIT} without it), assigned partitions or not.")
-@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(min=0), callback=check_seconds, help="Exit when nothing arrives for SECONDS.")
+@click.option("--timeout", metavar="SECONDS", type=Seconds(), help="Exit when nothing arrives for SECONDS.")
 @click.option("-f", "--format", "output_format", type=click.Choice(list(FORMATS)), default="text",
               show_default=True, help="text: KEY<sep>VALUE; json: one object per message; verbose: for people.")
+@click.option("-J", "json_output", is_flag=True, help="The same as -f json (kcat's -J; the objects are ours).")
 @click.option("-K", "--key-separator", metavar="SEP", default=":", show_default=True, type=Escaped(),
               cls=MessageOption, help=r"Between key and value in text format. Escapes: \t tab, \n newline, \xHH any byte (kcat's), "
                    r"and ours: \r, \0 NUL, \\ a backslash (-K '\t' is a tab).")
@@ -116,6 +115,10 @@ a leader or below min.insync.replicas; 2 usage or config error; 130 -L or
               cls=MessageOption, help="Print each message with kcat's tokens instead of -f: " + ", ".join(
                   f"%{t} {what}" for t, what in TOKENS.items()) + r"; \n \t and the other -K escapes. "
                   r"No newline is added: e.g. -F '%t [%p] @%o: %k=%s\n'.")
+@click.option("-Q", "--query", is_flag=True, cls=MessageOption,
+              help="Instead of messages, as kcat -Q: per partition of the -t topics (-p: those only), the offset of "
+                   "the first message at or after the -o time, as 'TOPIC [PARTITION] offset N' lines (-1: none "
+                   "that late yet). Joins no group, reads no message.")
 # The metadata views (kafka_cli/cli/views.py): they read metadata and offsets only, and build no consumer.
 @click.option("-L", "--list", "list_cluster", is_flag=True,
               help="List the brokers (controller marked), topics and partitions (leader, replicas, in-sync "
@@ -128,14 +131,15 @@ a leader or below min.insync.replicas; 2 usage or config error; 130 -L or
 @click.option("--watch", metavar="SECONDS", type=click.FloatRange(min=0, min_open=True),
               help="With --lag: look again every SECONDS (drawn in place on a terminal), adding the rate at "
                    "which each lag moves and the time to catch up; Ctrl-C ends it (exit 130).")
-def main(config_file, properties, quiet, verbose, topics, group, from_beginning, max_messages, exit_at_end,
-         timeout, output_format, key_separator, null_marker, partitions, start, until, format_string_text,
-         list_cluster, show_all, lag, watch, schema_formats):
+def main(config_file, bootstrap, properties, quiet, verbose, topics, group, from_beginning, max_messages, count,
+         exit_at_end, timeout, output_format, json_output, key_separator, null_marker, partitions, start, until,
+         format_string_text, query, list_cluster, show_all, lag, watch, schema_formats):
     """Print the messages of a Kafka topic on stdout, one per line.
 
     CONFIG_FILE is an INI file: [default] holds bootstrap.servers and the
     credentials, [consumer] group.id and auto.offset.reset (see
-    config.ini.example). Keys are librdkafka property names.
+    config.ini.example). Keys are librdkafka property names. For a quick look
+    at a plaintext cluster, -b HOST:PORT takes its place.
 
     Text format prints KEY<sep>VALUE, so the output can be piped back into
     producer.py; a null key or value prints as nothing. JSON prints topic,
@@ -146,10 +150,11 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
     committed on the way out (Ctrl-C is the normal way to stop): a second
     run in the same group goes on where this one stopped.
     """
-    if list_cluster or lag or show_all or watch is not None:  # -L, --lag: no consumer, see kafka_cli/cli/views.py
-        from kafka_cli.cli.views import run_view
-
-        return run_view(click.get_current_context())
+    ctx = click.get_current_context()
+    config_file = config_source(ctx)
+    output_format, max_messages = kcat_synonyms(ctx)
+    if list_cluster or lag or show_all or watch is not None or query:
+        return instead_of_messages(ctx, config_file)
     redactor = Redactor()
     with redactor.guard():
         require_stdout()
@@ -174,6 +179,96 @@ def main(config_file, properties, quiet, verbose, topics, group, from_beginning,
         options = decode_schemas(options, config, output_format, style)
         debug_for_verbosity(config, verbose)
         run(config, options, log, client_log)
+
+
+def instead_of_messages(ctx, config_file):
+    """-L and --lag (no consumer, see kafka_cli/cli/views.py), or -Q."""
+    p = ctx.params
+    if p["list_cluster"] or p["lag"] or p["show_all"] or p["watch"] is not None:
+        from kafka_cli.cli.views import run_view
+
+        return run_view(ctx)
+    return run_query(ctx, config_file)
+
+
+def kcat_synonyms(ctx):
+    """-J (-f json) and -c (-n) folded into the options they stand for, in ctx.params too (the views read -f
+    there); (output format, max messages)."""
+    p = ctx.params
+    if p["json_output"]:
+        if ctx.get_parameter_source("output_format") is click.core.ParameterSource.COMMANDLINE \
+                and p["output_format"] != "json":
+            raise click.UsageError(f"-J is -f json: not with -f {p['output_format']}")
+        p["output_format"] = "json"
+    if p["count"] is not None:
+        if p["max_messages"] is not None and p["max_messages"] != p["count"]:
+            raise click.UsageError("-c and -n both say how many messages to print: give one of them")
+        p["max_messages"] = p["count"]
+    return p["output_format"], p["max_messages"]
+
+
+def run_query(ctx, config_file):
+    """-Q: per partition, the first offset at or after the -o time, printed as kcat -Q prints it."""
+    topics, partitions, position = query_options(ctx)
+    p = ctx.params
+    redactor = Redactor()
+    with redactor.guard():
+        require_stdout()
+        log, client_log = setup_logging("consumer.py", p["verbose"], p["quiet"], redactor)
+        config = load_config(config_file, "consumer", p["properties"], redactor)
+        debug_for_verbosity(config, p["verbose"])
+        found = offsets_for_time(config, (topics, partitions, position.value), p["timeout"], log, client_log)
+        sys.stdout.write("".join(f"{topic} [{partition}] offset {-1 if offset is None else offset}\n"
+                                 for (topic, partition), offset in found))
+
+
+def query_options(ctx):
+    """-Q's topics, partitions and -o time; ConfigError (exit 2) for what does not go with it."""
+    p = ctx.params
+    given = [param.opts[0] for param in ctx.command.params
+             if (isinstance(param, MessageOption) or param.name in ("group", "output_format", "json_output"))
+             and param.name not in ("query", "partitions", "start")
+             and ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise ConfigError(f"{', '.join(given)}: not with -Q, which prints offsets only")
+    topics = tuple(p["topics"]) or (DEFAULT_TOPIC,)
+    if any(t.startswith("^") for t in topics):
+        raise ConfigError("-Q needs topic names, not a ^pattern")
+    needs = ("an -o time: @EPOCH_MS, ISO 8601 (2026-11-24T14:00:00Z) or a duration back from now (15m, 2h); it "
+             "prints the offset of the first message at or after that time")
+    if p["start"] is None:
+        raise ConfigError(f"-Q needs {needs}")
+    position = positions(p["start"], None)[0]
+    if position.kind != "time":
+        raise ConfigError(f"-Q -o {one_line(position.text, 40)!r}: not a time; -Q needs {needs}")
+    return topics, tuple(sorted(set(p["partitions"]))), position
+
+
+def offsets_for_time(config, asked, timeout, log, client_log):
+    """[((topic, partition), offset or None)] for `asked` (topics, partitions, time in ms), from a consumer that
+    joins no group (its group.id only satisfies librdkafka) and fetches nothing."""
+    from confluent_kafka import Consumer, KafkaException
+
+    from kafka_cli.consume.positions import WAIT, partitions_to_read, time_offsets
+
+    for warning in file_warnings(config):
+        log.warning("%s", warning)
+    config.set_default("group.id", f"consumer.py-query-{uuid.uuid4().hex[:12]}")
+    config.set("enable.auto.commit", "false", "-Q: no group, nothing committed")
+    topics, partitions, ms = asked
+    wait = timeout or WAIT
+    consumer = build_client(Consumer, config, error_cb=ClusterErrors(config, log), logger=client_log)
+    try:
+        chosen = partitions_to_read(consumer, topics, partitions, wait, config)
+        try:
+            found = time_offsets(consumer, chosen, ms, wait)
+        except KafkaException as e:
+            raise CliError(no_broker_answered(f"within {wait:g} s for the offsets of that time", config)
+                           if e.args[0].name() in ("_TIMED_OUT", "_TRANSPORT")
+                           else f"cannot read the offsets of that time: {e.args[0].str()}") from None
+    finally:
+        consumer.close()
+    return [((topic, partition), found[topic, partition]) for topic, partition in chosen]
 
 
 def only_topic(topics):

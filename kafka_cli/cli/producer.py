@@ -12,30 +12,31 @@ from functools import partial
 
 import click
 
-from kafka_cli.core.boundary import librdkafka_int, topic_problem
+from kafka_cli.core.boundary import INT32_MAX, librdkafka_int, topic_problem
 from kafka_cli.client.build import build_client
 from kafka_cli.config.ini import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.produce.delivery import Delivery, Reading, StopNow, StopSignals, finish, report
 from kafka_cli.core.exit_status import Interrupted, run_command
 from kafka_cli.client.kafka_errors import ClusterErrors, topic_timestamp_limits
 from kafka_cli.produce.lines import LineParser
-from kafka_cli.cli.options import (CONTEXT_SETTINGS, Escaped, SectionedCommand, common_options, debug_for_verbosity,
-                                   parse_headers, version_option)
+from kafka_cli.cli.options import (CONTEXT_SETTINGS, Escaped, SectionedCommand, Seconds, common_options,
+                                   config_source, debug_for_verbosity, parse_headers, version_option)
 from kafka_cli.produce.loop import read_and_produce
 from kafka_cli.schema.hooks import encode_schemas, schema_write_options
 from kafka_cli.core.secrets import Redactor
 from kafka_cli.cli.terminal import Progress, progress_wanted, setup_logging
-from kafka_cli.produce.topic_ready import check_topic
+from kafka_cli.produce.topic_ready import check_partition, check_topic
 
 
 @click.command(cls=SectionedCommand, context_settings=CONTEXT_SETTINGS, sections=[
     ("Options", ["topic", "key_separator", "no_key", "input_format", "skip_bad_lines", "timeout", "help", "version"]),
-    ("Message contents", ["headers", "empty_value_null", "null_value", "keep_partition", "keep_timestamp"]),
+    ("Message contents", ["key", "partition", "delimiter", "headers", "empty_value_null", "null_value",
+                          "keep_partition", "keep_timestamp"]),
     ("Schema Registry (Avro, JSON Schema, Protobuf)", [
         "value_format", "value_schema", "value_schema_id", "value_references", "value_message", "key_format",
         "key_schema", "key_schema_id", "key_references", "key_message", "subject_name_strategy"]),
-    ("Config and status", ["properties", "verbose", "quiet"]),
-], epilog="""\b
+    ("Config and status", ["bootstrap", "properties", "verbose", "quiet"]),
+], extra_argument_hint="to write to a topic, use -t {}", epilog="""\b
 Examples:
   printf '1:message 1\\n2:message 2\\n' | ./producer.py config.ini
   ./producer.py config.ini -t orders -K '|' < orders.txt
@@ -61,6 +62,13 @@ delivered (a signal with anything undelivered exits 1).
               help="Splits each line into key and value at its first occurrence. Escapes: \\t (tab), \\n, \\xHH (any byte), as kcat's; "
                    "and ours: \\r, \\0 (NUL), \\\\ (backslash); e.g. -K '\\t'.")
 @click.option("--no-key", is_flag=True, help="Send each whole line as the value, with no key.")
+@click.option("-k", "--key", metavar="KEY", callback=lambda ctx, param, key: None if key is None else os.fsencode(key),
+              help="One key for every line (kcat's -k): each whole line is the value, as with --no-key.")
+@click.option("-p", "--partition", type=click.IntRange(0, INT32_MAX), metavar="N",
+              help="Write every line to partition N (kcat's -p), checked against the topic before the first line.")
+@click.option("-D", "--delimiter", metavar="DELIM", type=Escaped(),
+              help="What ends a message instead of a newline (kcat's -D), with the -K escapes: e.g. -D '\\0', or "
+                   "-D '---\\n' for values that hold newlines. Nothing else is trimmed.")
 @click.option("--skip-bad-lines", is_flag=True,
               help="Report a line without the separator and go on (default: stop reading there).")
 @click.option("-H", "--header", "headers", multiple=True, metavar="NAME=VALUE",
@@ -78,17 +86,18 @@ delivered (a signal with anything undelivered exits 1).
               help="-f json: write each record to its \"partition\" (default), or let its key choose one.")
 @click.option("--keep-timestamp/--no-keep-timestamp", default=True,
               help="-f json: keep each record's \"timestamp\" (default), or stamp it with the time of writing.")
-@click.option("--timeout", metavar="SECONDS", default=30.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", metavar="SECONDS", default=30.0, show_default=True, type=Seconds(),
               help="More than 0. Seconds to wait for the broker at start, and for outstanding deliveries at the "
                    "end: then what never left this machine has failed, and what is in flight is 'not confirmed'.")
-def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, skip_bad_lines, headers,
-         empty_value_null, null_value, input_format, keep_partition, keep_timestamp, timeout, schema_choices):
+def main(config_file, bootstrap, properties, quiet, verbose, topic, key_separator, no_key, key, partition, delimiter,
+         skip_bad_lines, headers, empty_value_null, null_value, input_format, keep_partition, keep_timestamp, timeout,
+         schema_choices):
     """Read KEY:VALUE lines (or -f json records) from stdin and write them to a Kafka topic.
 
     CONFIG_FILE is an INI file: [default] holds bootstrap.servers and the
     credentials, [producer] what only the producer uses (see config.ini.example).
-    Keys are librdkafka property names.
+    Keys are librdkafka property names. For a quick look at a plaintext cluster,
+    -b HOST:PORT takes its place.
 
     Every line read ends up in one bucket of the summary on stderr: delivered
     (acknowledged by the broker), failed (refused, with the reason), or not
@@ -97,13 +106,15 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
     confirmed. Empty lines are skipped; a line ending in \\r\\n loses both
     characters; nothing else is trimmed.
     """
+    ctx = click.get_current_context()
+    config_file = config_source(ctx)
     redactor = Redactor()
     with redactor.guard():
         log, client_log = setup_logging("producer.py", verbose, quiet, redactor)
         if sys.stdin is None:  # started with fd 0 closed (<&-): Python found no stdin, and a socket may get fd 0
             raise click.UsageError("stdin is closed, so there are no lines to read: give them on stdin "
                                    "(a pipe, < FILE, or type them)")
-        check_option_values(click.get_current_context(), topic, key_separator, no_key, timeout)
+        check_option_values(ctx, topic, key_separator, no_key)
         config = load_config(config_file, "producer", properties, redactor)
         cli_headers = parse_headers(headers) or None
         if input_format == "json":
@@ -111,16 +122,17 @@ def main(config_file, properties, quiet, verbose, topic, key_separator, no_key, 
         else:
             nulls = frozenset(([b""] if empty_value_null else [])
                               + ([os.fsencode(null_value)] if null_value is not None else []))
-            records = LineParser(key_separator, no_key, nulls, cli_headers)
+            records = LineParser(key_separator, no_key, nulls, cli_headers).framed(
+                key, -1 if partition is None else partition, delimiter or b"\n")
         stop = StopSignals()
         stop.install()  # from here a signal is ours: before any line is read it ends the run with 128+N
         records = settle_schemas(records, config, (topic, schema_choices), stop)
         options = ProducerOptions(topic=topic, records=records, skip_bad_lines=skip_bad_lines, timeout=timeout,
                                   progress=Progress(progress_wanted(sys.stdin, quiet), "lines"),
-                                  stdin=sys.stdin, stop=stop)
+                                  stdin=sys.stdin, stop=stop, partition=partition)
         status = run(config, options, log, client_log, verbose)
     # as an exception click understands, so CliRunner sees it too; exit_status.run_command ends the process
-    click.get_current_context().exit(status)
+    ctx.exit(status)
 
 
 def settle_schemas(records, config, where, stop):
@@ -136,17 +148,34 @@ def settle_schemas(records, config, where, stop):
         stop.at_once = False
 
 
-def check_option_values(ctx, topic, key_separator, no_key, timeout):
+def check_option_values(ctx, topic, key_separator, no_key):
     """What click's types cannot say about the options, before anything is read or connected."""
     if not key_separator and not no_key:
         raise click.BadParameter("must not be empty", param_hint="'-K' / '--key-separator'")
-    if not timeout > 0:  # (also refuses nan)
-        raise click.BadParameter("must be more than 0 seconds (it bounds the wait for the broker at start and "
-                                 "for deliveries at the end)", param_hint="'--timeout'")
     check_format_options(ctx, ctx.params["input_format"])
+    check_framing(ctx)
     problem = topic_problem(topic)
     if problem is not None:  # (a name that is not UTF-8 would crash confluent-kafka's C code)
         raise click.BadParameter(f"the topic name {problem}", param_hint="'-t' / '--topic'")
+
+
+def check_framing(ctx):
+    """-k, -p and -D beside the options they could contradict."""
+    p = ctx.params
+    if p["key"] is not None:
+        if not p["key"]:
+            raise click.BadParameter("must not be empty (--no-key sends lines without a key)",
+                                     param_hint="'-k' / '--key'")
+        if p["no_key"]:
+            raise click.UsageError("-k and --no-key: give one of them (-k KEY: every line with that key)")
+        if ctx.get_parameter_source("key_separator") is click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError("-k and -K: with -k each whole line is the value, so no line is split")
+    delimiter = p["delimiter"]
+    if delimiter is not None:
+        if not delimiter:
+            raise click.BadParameter("must not be empty", param_hint="'-D' / '--delimiter'")
+        if delimiter == p["key_separator"] and not p["no_key"] and p["key"] is None:
+            raise click.UsageError("-D and -K are the same: no message would hold a key separator")
 
 
 def json_records(keep_partition, keep_timestamp, headers):
@@ -160,15 +189,16 @@ def json_records(keep_partition, keep_timestamp, headers):
 def check_format_options(ctx, input_format):
     """Options that mean something for one input format only are refused with the other, not ignored."""
     given = {name for name in ("key_separator", "no_key", "empty_value_null", "null_value", "keep_partition",
-                               "keep_timestamp")
+                               "keep_timestamp", "key", "partition", "delimiter")
              if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)}
-    text_only = {"key_separator": "-K", "no_key": "--no-key", "empty_value_null": "-Z", "null_value": "--null-value"}
+    text_only = {"key_separator": "-K", "no_key": "--no-key", "empty_value_null": "-Z", "null_value": "--null-value",
+                 "key": "-k", "partition": "-p", "delimiter": "-D"}
     json_only = {"keep_partition": "--[no-]keep-partition", "keep_timestamp": "--[no-]keep-timestamp"}
     wrong = [flag for name, flag in (text_only if input_format == "json" else json_only).items() if name in given]
     if wrong:
         raise click.UsageError(f"{', '.join(wrong)}: only with -f {'text' if input_format == 'json' else 'json'}"
-                               + (" (a JSON record says its key, and null is null)" if input_format == "json"
-                                  else ""))
+                               + (" (a JSON record says its key and partition, and null is null)"
+                                  if input_format == "json" else ""))
 
 
 @dataclass(frozen=True)
@@ -182,6 +212,7 @@ class ProducerOptions:
     progress: object  # terminal.Progress: the self-updating count of lines read, where a person watches
     stdin: object = None  # what to read: sys.stdin (read through its descriptor, in large blocks)
     stop: object = None  # delivery.StopSignals, installed by main() before the schemas are settled (or by run())
+    partition: int = None  # -p: every line's partition, checked against the topic before the first line
 
 
 # Unless the config says otherwise: no loss and no duplicates (acks=all, idempotence); a key lands on the
@@ -214,7 +245,8 @@ def run(config, options, log, client_log, verbose):
     # read only when the broker refuses a timestamp: which of the topic's limits it broke
     delivery.timestamps.limits = partial(topic_timestamp_limits, config, options.topic, min(10.0, options.timeout))
     producer = build_client(Producer, config, error_cb=errors, logger=client_log, on_delivery=delivery.on_delivery)
-    check_topic(producer, options.topic, options.timeout, delivery, config)
+    check_partition(check_topic(producer, options.topic, options.timeout, delivery, config), options.topic,
+                    options.partition)
     started = time.monotonic()
     sent, bad_line, skipped = read_and_produce(producer, options, delivery, log)
     finish(producer, delivery, options.timeout)
