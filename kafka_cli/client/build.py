@@ -43,7 +43,9 @@ def explain_config_refusal(text, config):
     if name and name in config.settings:
         where = config.origin(name)
         if "No such configuration property" in text:
-            return f"{where}: {name} is not a Kafka client property (librdkafka does not know it)"
+            from kafka_cli.config.librdkafka_properties import did_you_mean
+
+            return f"{where}: {name} is not a Kafka client property (librdkafka does not know it){did_you_mean(name)}"
         if is_secret_property(name):
             return f"{where}: {name}: invalid value"
         return f"{where}: {name}: {reason}"

@@ -127,7 +127,7 @@ def run(config, options, log, client_log):
     if state.stopped_by:
         raise CliError(state.stopped_by)
     if not options.quiet:
-        log.info("%s messages printed", f"{printed:,}")
+        log.info("%s message%s printed", f"{printed:,}", "" if printed == 1 else "s")
 
 
 def subscribe(consumer, state, options):
@@ -264,8 +264,9 @@ def consume(consumer, state, options, log, config):
                 printed += complete
                 if failure.errno == errno.EPIPE:
                     break
-                raise CliError(cannot_write_stdout(failure.strerror) + f"; the {printed:,} messages written "
-                               "so far are committed, the rest will be read again by the next run in this group")
+                raise CliError(cannot_write_stdout(failure.strerror) + f"; what was written so far ({printed:,} "
+                               f"message{'' if printed == 1 else 's'}) is committed, the rest will be read again by "
+                               "the next run in this group")
             printed += lines.count
             progress.update(printed)
         if max_messages is not None and printed >= max_messages:

@@ -41,7 +41,7 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
                                            HealthCheck.data_too_large])
 SECRET = "Hunter2-s3cret-XYZ"
 SUMMARY = re.compile(rb"([\d,]+) delivered to \S+, ([\d,]+) failed(?:, ([\d,]+) not confirmed)?")
-SKIPPED = re.compile(rb"; ([\d,]+) lines skipped")
+SKIPPED = re.compile(rb"; ([\d,]+) lines? skipped")
 
 # What a hostile but fair user types: bytes that are not UTF-8, NUL-free (a command line cannot hold NUL),
 # surrogate-looking escapes, bidi controls, huge numbers, and the plain values the options expect.

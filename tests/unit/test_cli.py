@@ -412,8 +412,9 @@ def test_every_option_is_declared_for_messages_or_for_both():
     from kafka_cli.core.option_kinds import MessageOption
 
     message_only = sorted(p.name for p in consumer.main.params if isinstance(p, MessageOption))
-    assert message_only == ["exit_at_end", "format_string_text", "from_beginning", "key_format", "key_separator",
-                            "max_messages", "null_marker", "partitions", "start", "until", "value_format"]
+    assert message_only == ["count", "exit_at_end", "format_string_text", "from_beginning", "key_format",
+                            "key_separator", "max_messages", "null_marker", "partitions", "query", "start", "until",
+                            "value_format"]
 
 
 def test_the_schema_options_reach_the_command_as_one_value(write_config, monkeypatch):
@@ -476,3 +477,10 @@ def test_the_helps_examples_parse_as_shown(command, tmp_path, monkeypatch):
                 continue
             target = consumer.main if words[0] == "./consumer.py" else producer.main
             target.make_context(words[0][2:], words[1:])  # click's parsing and every option's checks
+
+
+def test_a_misspelled_property_gets_the_closest_one_librdkafka_knows(write_config):
+    result = run(consumer.main, "consumer.py", write_config(GOOD + "sasl.pasword=x\n"))
+    assert result.exit_code == 2
+    assert result.stderr.endswith("sasl.pasword is not a Kafka client property (librdkafka does not know it); did "
+                                  "you mean sasl.password?\n"), result.stderr
