@@ -5,15 +5,12 @@ they become, and the hand-over to the loop (kafka_cli/consume/loop.py) or to the
 consumer.py at the top of the project (or the kafka-consumer console script) only starts it."""
 
 import sys
-import uuid
 from dataclasses import dataclass
 
 import click
 
-from kafka_cli.client.build import build_client
-from kafka_cli.client.kafka_errors import ClusterErrors
 from kafka_cli.core.boundary import INT32_MAX, group_problem, topic_selector_problem
-from kafka_cli.config.ini import DEFAULT_TOPIC, file_warnings, load_config
+from kafka_cli.config.ini import DEFAULT_TOPIC, load_config
 from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.consume.format_string import TOKENS, format_string
 from kafka_cli.consume.formats import FORMATS, Style, one_by_one
@@ -24,7 +21,7 @@ from kafka_cli.consume.loop import EXIT_AT_END_WAIT, run
 from kafka_cli.core.option_kinds import MessageOption
 from kafka_cli.schema.hooks import ReadFormats, decode_schemas, schema_format_options
 from kafka_cli.core.secrets import Redactor
-from kafka_cli.core.words import no_broker_answered, one_line, stdout_closed
+from kafka_cli.core.words import stdout_closed
 from kafka_cli.cli.terminal import Progress, progress_wanted, setup_logging
 
 
@@ -182,12 +179,14 @@ def main(config_file, bootstrap, properties, quiet, verbose, topics, group, from
 
 
 def instead_of_messages(ctx, config_file):
-    """-L and --lag (no consumer, see kafka_cli/cli/views.py), or -Q."""
+    """-L and --lag, or -Q: no messages are read (kafka_cli/cli/views.py)."""
     p = ctx.params
     if p["list_cluster"] or p["lag"] or p["show_all"] or p["watch"] is not None:
         from kafka_cli.cli.views import run_view
 
         return run_view(ctx)
+    from kafka_cli.cli.views import run_query
+
     return run_query(ctx, config_file)
 
 
@@ -205,70 +204,6 @@ def kcat_synonyms(ctx):
             raise click.UsageError("-c and -n both say how many messages to print: give one of them")
         p["max_messages"] = p["count"]
     return p["output_format"], p["max_messages"]
-
-
-def run_query(ctx, config_file):
-    """-Q: per partition, the first offset at or after the -o time, printed as kcat -Q prints it."""
-    topics, partitions, position = query_options(ctx)
-    p = ctx.params
-    redactor = Redactor()
-    with redactor.guard():
-        require_stdout()
-        log, client_log = setup_logging("consumer.py", p["verbose"], p["quiet"], redactor)
-        config = load_config(config_file, "consumer", p["properties"], redactor)
-        debug_for_verbosity(config, p["verbose"])
-        found = offsets_for_time(config, (topics, partitions, position.value), p["timeout"], log, client_log)
-        sys.stdout.write("".join(f"{topic} [{partition}] offset {-1 if offset is None else offset}\n"
-                                 for (topic, partition), offset in found))
-
-
-def query_options(ctx):
-    """-Q's topics, partitions and -o time; ConfigError (exit 2) for what does not go with it."""
-    p = ctx.params
-    given = [param.opts[0] for param in ctx.command.params
-             if (isinstance(param, MessageOption) or param.name in ("group", "output_format", "json_output"))
-             and param.name not in ("query", "partitions", "start")
-             and ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE]
-    if given:
-        raise ConfigError(f"{', '.join(given)}: not with -Q, which prints offsets only")
-    topics = tuple(p["topics"]) or (DEFAULT_TOPIC,)
-    if any(t.startswith("^") for t in topics):
-        raise ConfigError("-Q needs topic names, not a ^pattern")
-    needs = ("an -o time: @EPOCH_MS, ISO 8601 (2026-11-24T14:00:00Z) or a duration back from now (15m, 2h); it "
-             "prints the offset of the first message at or after that time")
-    if p["start"] is None:
-        raise ConfigError(f"-Q needs {needs}")
-    position = positions(p["start"], None)[0]
-    if position.kind != "time":
-        raise ConfigError(f"-Q -o {one_line(position.text, 40)!r}: not a time; -Q needs {needs}")
-    return topics, tuple(sorted(set(p["partitions"]))), position
-
-
-def offsets_for_time(config, asked, timeout, log, client_log):
-    """[((topic, partition), offset or None)] for `asked` (topics, partitions, time in ms), from a consumer that
-    joins no group (its group.id only satisfies librdkafka) and fetches nothing."""
-    from confluent_kafka import Consumer, KafkaException
-
-    from kafka_cli.consume.positions import WAIT, partitions_to_read, time_offsets
-
-    for warning in file_warnings(config):
-        log.warning("%s", warning)
-    config.set_default("group.id", f"consumer.py-query-{uuid.uuid4().hex[:12]}")
-    config.set("enable.auto.commit", "false", "-Q: no group, nothing committed")
-    topics, partitions, ms = asked
-    wait = timeout or WAIT
-    consumer = build_client(Consumer, config, error_cb=ClusterErrors(config, log), logger=client_log)
-    try:
-        chosen = partitions_to_read(consumer, topics, partitions, wait, config)
-        try:
-            found = time_offsets(consumer, chosen, ms, wait)
-        except KafkaException as e:
-            raise CliError(no_broker_answered(f"within {wait:g} s for the offsets of that time", config)
-                           if e.args[0].name() in ("_TIMED_OUT", "_TRANSPORT")
-                           else f"cannot read the offsets of that time: {e.args[0].str()}") from None
-    finally:
-        consumer.close()
-    return [((topic, partition), found[topic, partition]) for topic, partition in chosen]
 
 
 def only_topic(topics):

@@ -1,5 +1,6 @@
-"""consumer.py -L (the cluster's brokers, topics and partitions, with a health summary) and --lag (a consumer
-group's lag per partition, once or --watch'ed): the command side of the two metadata views.
+"""consumer.py -L (the cluster's brokers, topics and partitions, with a health summary), --lag (a consumer
+group's lag per partition, once or --watch'ed) and -Q (offsets for a time, as kcat -Q): the command side of
+the views, which read no message.
 
 consumer.py's main() hands its click context here when -L or --lag is given; this module turns the options
 into one frozen ViewOptions, builds an AdminClient from the same config file, asks kafka_cli.views.listing
@@ -16,11 +17,12 @@ import sys
 import time
 from dataclasses import dataclass
 
+import click
 from click.core import ParameterSource
 
 from kafka_cli.client.build import build_client
 from kafka_cli.views.listing import gather_listing, topic_selector
-from kafka_cli.config.ini import file_warnings, load_config
+from kafka_cli.config.ini import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.core.option_kinds import MessageOption
 from kafka_cli.core.exit_status import ExitStatus, signal_status, stdout_gone
@@ -28,7 +30,7 @@ from kafka_cli.views.lag import check_group, gather_lag, keep_for_rates, movemen
 from kafka_cli.client.kafka_errors import ClusterErrors
 from kafka_cli.cli.options import debug_for_verbosity
 from kafka_cli.core.secrets import Redactor
-from kafka_cli.core.words import cannot_write_stdout, stdout_closed
+from kafka_cli.core.words import cannot_write_stdout, one_line, stdout_closed
 from kafka_cli.cli.terminal import setup_logging
 from kafka_cli.views.render import lag_json, lag_text, listing_json, listing_text
 
@@ -208,3 +210,46 @@ class Screen:
             first = self.CLEAR_SCREEN if self.looks == 0 else ""
             write(self.HOME + first + "".join(line + self.CLEAR_LINE + "\n" for line in lines) + self.CLEAR_BELOW)
         self.looks += 1
+
+
+# -- -Q: offsets for a time, as kcat -Q prints them ---------------------------------------------------------
+def run_query(ctx, config_file):
+    """-Q: per partition, the first offset at or after the -o time, printed as kcat -Q prints it."""
+    from kafka_cli.consume.query import offsets_for_time
+
+    topics, partitions, position = query_options(ctx)
+    p = ctx.params
+    redactor = Redactor()
+    with redactor.guard():
+        if sys.stdout is None:  # `>&-`, as for the other views
+            raise CliError(stdout_closed("the offsets"))
+        log, client_log = setup_logging("consumer.py", p["verbose"], p["quiet"], redactor)
+        config = load_config(config_file, "consumer", p["properties"], redactor)
+        debug_for_verbosity(config, p["verbose"])
+        found = offsets_for_time(config, (topics, partitions, position.value), p["timeout"], log, client_log)
+        sys.stdout.write("".join(f"{topic} [{partition}] offset {-1 if offset is None else offset}\n"
+                                 for (topic, partition), offset in found))
+
+
+def query_options(ctx):
+    """-Q's topics, partitions and -o time; ConfigError (exit 2) for what does not go with it."""
+    from kafka_cli.consume.positions import parse_position  # (and datetime: only -Q pays for it)
+
+    p = ctx.params
+    given = [param.opts[0] for param in ctx.command.params
+             if (isinstance(param, MessageOption) or param.name in ("group", "output_format", "json_output"))
+             and param.name not in ("query", "partitions", "start")
+             and ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise ConfigError(f"{', '.join(given)}: not with -Q, which prints offsets only")
+    topics = tuple(p["topics"]) or (DEFAULT_TOPIC,)
+    if any(t.startswith("^") for t in topics):
+        raise ConfigError("-Q needs topic names, not a ^pattern")
+    needs = ("an -o time: @EPOCH_MS, ISO 8601 (2026-11-24T14:00:00Z) or a duration back from now (15m, 2h); it "
+             "prints the offset of the first message at or after that time")
+    if p["start"] is None:
+        raise ConfigError(f"-Q needs {needs}")
+    position = parse_position(p["start"])
+    if position.kind != "time":
+        raise ConfigError(f"-Q -o {one_line(position.text, 40)!r}: not a time; -Q needs {needs}")
+    return topics, tuple(sorted(set(p["partitions"]))), position

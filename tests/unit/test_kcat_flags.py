@@ -15,7 +15,9 @@ from click.testing import CliRunner
 from confluent_kafka import KafkaException, Producer
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 
-from kafka_cli.cli import consumer, producer
+from kafka_cli.cli import consumer
+from kafka_cli.cli import producer
+from kafka_cli.consume import query as query_module
 from kafka_cli.cli.options import close_file_name
 from kafka_cli.config import librdkafka_properties as props
 from kafka_cli.config.ini import Bootstrap, load_config
@@ -241,7 +243,7 @@ def query(monkeypatch, write_config):
             asked.append((wanted, timeout))
             return found if found is not None else [((topic, 0), 5) for topic in wanted[0]]
 
-        monkeypatch.setattr(consumer, "offsets_for_time", offsets_for_time)
+        monkeypatch.setattr(query_module, "offsets_for_time", offsets_for_time)
         return invoke(consumer.main, write_config(GOOD), "-Q", *args), asked
     return run_query
 
@@ -275,7 +277,7 @@ def test_q_takes_an_o_time_only(query, position):
     (["-o", "1h", "-t", "^a.*"], "-Q needs topic names, not a ^pattern"),
 ])
 def test_q_refuses_what_does_not_go_with_it(monkeypatch, write_config, args, says):
-    monkeypatch.setattr(consumer, "offsets_for_time", lambda *a: pytest.fail("asked the broker"))
+    monkeypatch.setattr(query_module, "offsets_for_time", lambda *a: pytest.fail("asked the broker"))
     result = invoke(consumer.main, write_config(GOOD), "-Q", *args)
     assert result.exit_code == 2
     assert error_of(result).startswith(says), result.output
