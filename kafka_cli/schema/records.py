@@ -147,7 +147,16 @@ def strict_json(text, max_depth=None):
     """The JSON text `text` (bytes or str) parsed and passed by check_json; NotJson for NaN, Infinity and a
     number past a double, ValueError for JSON that does not parse, RecursionError for JSON nested deeper than
     Python's stack allows."""
-    return check_json(json.loads(text, parse_constant=_no_constant, parse_float=_finite), max_depth)
+    document = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    # The walk costs more than the parse; most lines need none. A lone surrogate can only come from a \u escape
+    # (the parser takes UTF-8 strictly), and a document can only nest as deep as it has brackets: both are
+    # looked for at C speed first.
+    # (text as str, from a Python caller, may hold a surrogate as such: it is walked unless it is ASCII)
+    escape, brackets = ("\\u", "{[") if isinstance(text, str) else (b"\\u", b"{[")
+    if escape in text or (isinstance(text, str) and not text.isascii()) or (max_depth is not None
+                          and text.count(brackets[:1]) + text.count(brackets[1:]) > max_depth):
+        return check_json(document, max_depth)
+    return document
 
 
 def check_json(document, max_depth=None):
