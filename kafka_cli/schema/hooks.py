@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import click
 
-from kafka_cli.consume.formats import place
 from kafka_cli.core.option_kinds import MessageOption
 from kafka_cli.core.words import NO_REGISTRY, shown_as_stored
 from kafka_cli.schema.wire import READ_FORMATS, WRITE_FORMATS
@@ -69,6 +68,8 @@ class WireSniffer:
         return render
 
     def tell(self, msg, side, schema_id):
+        from kafka_cli.consume.formats import place  # here, not at the top: producer.py imports these hooks too
+
         if (side, schema_id) not in self.told:
             self.told.add((side, schema_id))
             self.warn(f"{place(msg)}: the {side} looks like Confluent's wire format (schema id {schema_id}), but "

@@ -355,7 +355,9 @@ def test_any_bytes_through_the_schema_step_one_line_each_never_an_exception(valu
             elif what == "null":
                 assert shown_value == b"null", line
             else:
-                assert shown_value.startswith(b"!poison! ") == (what == "poison"), line
+                # (a plain value may itself begin with the mark's bytes: hypothesis wrote b"!poison! " once)
+                assert shown_value.startswith(b"!poison! ") == (what == "poison" or value.startswith(b"!poison! ")), \
+                    line
     else:
         records = [json.loads(line) for line in data.decode("utf-8", "surrogateescape").split("\n")[:-1]]
         assert [r["offset"] for r in records] == list(range(len(batch)))
