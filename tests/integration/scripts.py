@@ -1,11 +1,20 @@
 """Running producer.py and consumer.py as processes, the way a user does."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def kcat_path():
+    """kcat on PATH, for the tests that hold our output to its own; a failure naming the fix where it is
+    missing (.ci/run installs it the same way)."""
+    found = shutil.which("kcat")
+    assert found, "kcat is not installed: apt-get install kcat (Debian/Ubuntu), as .ci/run does"
+    return found
 
 
 def run_script(script, config, *args, input=b"", timeout=120, **kwargs):

@@ -7,7 +7,6 @@ and a closed stdout."""
 import base64
 import os
 import pty
-import shutil
 import subprocess
 import sys
 import uuid
@@ -18,9 +17,8 @@ from confluent_kafka.admin import NewTopic
 
 from local_kafka import create_topic
 
-from .scripts import ROOT, consume, json_records, lines_of, no_traceback, start_consumer
+from .scripts import ROOT, consume, json_records, kcat_path, lines_of, no_traceback, start_consumer
 
-KCAT = shutil.which("kcat") or "/usr/bin/kcat"
 LONG_MAX = str(2 ** 63 - 1)
 
 
@@ -35,7 +33,7 @@ def producer(kafka, **extra):
 def kcat_produce(kafka, topic, value, *args):
     """One message written by kcat (no trailing delimiter, so the value is exactly `value`)."""
     settings = dict(kafka.client_settings("plaintext"))
-    command = [KCAT, "-P", "-b", settings.pop("bootstrap.servers"), "-t", topic]
+    command = [kcat_path(), "-P", "-b", settings.pop("bootstrap.servers"), "-t", topic]
     for key, setting in settings.items():
         command += ["-X", f"{key}={setting}"]
     result = subprocess.run(command + list(args), input=value, capture_output=True, timeout=60)

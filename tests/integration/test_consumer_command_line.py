@@ -10,8 +10,7 @@ import time
 import pytest
 from confluent_kafka import Producer
 
-from .scripts import ROOT, consume, no_traceback
-from .test_consumer_any_kafka import KCAT
+from .scripts import ROOT, consume, kcat_path, no_traceback
 
 
 def run_consumer(config, *args, timeout=60):
@@ -116,7 +115,7 @@ def test_format_string_headers_as_kcat_prints_them(kafka, make_topic):
     template = "%k|%s|%h\\n"
     ours = consume(kafka.plaintext_config, topic, "-o", "beginning", "-e", "-F", template)
     assert ours.returncode == 0, ours.stderr
-    theirs = subprocess.run([KCAT, "-C", "-b", kafka.plaintext_bootstrap, "-t", topic, "-o", "beginning", "-e",
+    theirs = subprocess.run([kcat_path(), "-C", "-b", kafka.plaintext_bootstrap, "-t", topic, "-o", "beginning", "-e",
                              "-q", "-f", template.replace("\\n", "\n")], capture_output=True, timeout=60,
                             env={**os.environ, "LC_ALL": "C"})
     assert theirs.returncode == 0, theirs.stderr

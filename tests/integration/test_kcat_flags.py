@@ -13,8 +13,7 @@ import time
 import pytest
 from confluent_kafka import KafkaException, Producer
 
-from .scripts import ROOT, no_traceback
-from .test_consumer_any_kafka import KCAT
+from .scripts import ROOT, kcat_path, no_traceback
 from .test_producer_json import messages_of
 
 C_LOCALE = {**os.environ, "LC_ALL": "C"}
@@ -27,7 +26,7 @@ def ours(script, *args, input=b"", timeout=120):
 
 
 def kcat(*args, input=b""):
-    result = subprocess.run([KCAT, *map(str, args)], input=input, capture_output=True, timeout=120, env=C_LOCALE)
+    result = subprocess.run([kcat_path(), *map(str, args)], input=input, capture_output=True, timeout=120, env=C_LOCALE)
     assert result.returncode == 0, result.stderr
     return result
 
