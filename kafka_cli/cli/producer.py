@@ -16,13 +16,14 @@ from kafka_cli.core.boundary import INT32_MAX, librdkafka_int, topic_problem
 from kafka_cli.client.build import build_client
 from kafka_cli.config.ini import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.produce.delivery import Delivery, Reading, StopNow, StopSignals, finish, report
-from kafka_cli.core.exit_status import Interrupted, run_command
+from kafka_cli.core.escaping import for_terminal
+from kafka_cli.core.exit_status import ExitStatus, Interrupted, run_command
 from kafka_cli.client.kafka_errors import ClusterErrors, topic_timestamp_limits
 from kafka_cli.produce.lines import LineParser
 from kafka_cli.cli.options import (CONTEXT_SETTINGS, Escaped, SectionedCommand, Seconds, common_options,
                                    config_source, debug_for_verbosity, parse_headers, version_option)
 from kafka_cli.produce.loop import read_and_produce
-from kafka_cli.schema.hooks import encode_schemas, schema_write_options
+from kafka_cli.schema.hooks import encode_schemas, register_schemas, schema_write_options
 from kafka_cli.core.secrets import Redactor
 from kafka_cli.cli.terminal import Progress, progress_wanted, setup_logging
 from kafka_cli.produce.topic_ready import check_partition, check_topic
@@ -33,8 +34,9 @@ from kafka_cli.produce.topic_ready import check_partition, check_topic
     ("Message contents", ["key", "partition", "delimiter", "headers", "empty_value_null", "null_value",
                           "keep_partition", "keep_timestamp"]),
     ("Schema Registry (Avro, JSON Schema, Protobuf)", [
-        "value_format", "value_schema", "value_schema_id", "value_references", "value_message", "key_format",
-        "key_schema", "key_schema_id", "key_references", "key_message", "subject_name_strategy"]),
+        "value_format", "value_schema", "value_schema_id", "value_subject", "value_references", "value_message",
+        "key_format", "key_schema", "key_schema_id", "key_subject", "key_references", "key_message",
+        "subject_name_strategy", "register"]),
     ("Config and status", ["bootstrap", "properties", "verbose", "quiet"]),
 ], extra_argument_hint="to write to a topic, use -t {}", epilog="""\b
 Examples:
@@ -48,7 +50,12 @@ Tombstones, and copying a topic (keys, values, headers, partitions, timestamps):
   ./producer.py config.ini -t users --null-value NULL < changes.txt
   ./consumer.py a.ini -t src -e -f json | ./producer.py b.ini -t dst -f json
 
-Exit codes: 0 every line delivered; 1 a line failed, was not confirmed, or had
+\b
+A schema registered under a subject of its own (for others to reference), nothing read:
+  ./producer.py config.ini --register --value-subject addresses \\
+      --value-format avro --value-schema docs/examples/address.avsc
+
+Exit codes: 0 every line delivered (--register: every schema registered); 1 a line failed, was not confirmed, or had
 no separator, or the broker could not be used (see stderr); 2 usage or config
 error; 128+N stopped by signal N (130 Ctrl-C) after every line read was
 delivered (a signal with anything undelivered exits 1).
@@ -111,6 +118,10 @@ def main(config_file, bootstrap, properties, quiet, verbose, topic, key_separato
     redactor = Redactor()
     with redactor.guard():
         log, client_log = setup_logging("producer.py", verbose, quiet, redactor)
+        if schema_choices.register:
+            check_register_options(ctx, topic)
+            status = register(load_config(config_file, "producer", properties, redactor), topic, schema_choices)
+            ctx.exit(status)
         if sys.stdin is None:  # started with fd 0 closed (<&-): Python found no stdin, and a socket may get fd 0
             raise click.UsageError("stdin is closed, so there are no lines to read: give them on stdin "
                                    "(a pipe, < FILE, or type them)")
@@ -146,6 +157,42 @@ def settle_schemas(records, config, where, stop):
         raise Interrupted(stop.signum) from None
     finally:
         stop.at_once = False
+
+
+def register(config, topic, choices):
+    """--register: the schema files registered, one line each on stdout as it is done (a key registered before
+    the value's refusal is still told); a signal while the registry is asked ends the run at once with 128+N."""
+    stop = StopSignals()
+    stop.install()
+    stop.at_once = True
+    try:
+        for subject, version, schema_id, already in register_schemas(config, topic, choices):
+            said = f"subject {subject} version {version} id {schema_id}" + (" (already registered)" if already else "")
+            click.echo(for_terminal(said.encode("utf-8", "surrogateescape")))
+    except StopNow:
+        raise Interrupted(stop.signum) from None
+    finally:
+        stop.at_once = False
+    return ExitStatus.OK
+
+
+# what --register leaves unused: options about the messages it does not write
+NOT_WITH_REGISTER = {"key_separator": "-K", "no_key": "--no-key", "key": "-k", "partition": "-p", "delimiter": "-D",
+                     "skip_bad_lines": "--skip-bad-lines", "headers": "-H", "empty_value_null": "-Z",
+                     "null_value": "--null-value", "input_format": "-f", "keep_partition": "--[no-]keep-partition",
+                     "keep_timestamp": "--[no-]keep-timestamp", "timeout": "--timeout"}
+
+
+def check_register_options(ctx, topic):
+    """--register reads no line and writes no message: the options about them are refused, not ignored."""
+    given = [flag for name, flag in NOT_WITH_REGISTER.items()
+             if ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: not with --register, which only registers schemas (no line is "
+                               "read, no message written)")
+    problem = topic_problem(topic)
+    if problem is not None:  # the topic may name a subject (TOPIC-value)
+        raise click.BadParameter(f"the topic name {problem}", param_hint="'-t' / '--topic'")
 
 
 def check_option_values(ctx, topic, key_separator, no_key):

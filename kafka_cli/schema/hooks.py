@@ -97,13 +97,14 @@ def decode_schemas(options, config, output_format, style):
 # -- the producer's hook ------------------------------------------------------------------------------------
 
 
-SIDE_OPTIONS = ("format", "schema", "schema_id", "references", "message")
+SIDE_OPTIONS = ("format", "schema", "schema_id", "references", "message", "subject")
 
 
 @dataclass(frozen=True)
 class WriteChoices:
-    """The producer's schema options: per side (key, value) its format, schema file, schema id, references file
-    and Protobuf message name, and the subject name strategy."""
+    """The producer's schema options: per side (key, value) its format, schema file, schema id, references file,
+    Protobuf message name and subject named outright; the subject name strategy; and --register (register the
+    schema files and exit, reading no line)."""
 
     subject_name_strategy: str = "topic"
     key_format: str = "string"
@@ -111,50 +112,71 @@ class WriteChoices:
     key_schema_id: int = None
     key_references: str = None
     key_message: str = None
+    key_subject: str = None
     value_format: str = "string"
     value_schema: str = None
     value_schema_id: int = None
     value_references: str = None
     value_message: str = None
+    value_subject: str = None
+    register: bool = False
 
     def nothing_asked(self):
-        return {self.key_format, self.value_format} <= {"string"} and not any(
+        return {self.key_format, self.value_format} <= {"string"} and not self.register and not any(
             getattr(self, f"{side}_{name}") is not None for side in ("key", "value") for name in SIDE_OPTIONS[1:])
+
+    def sides(self):
+        """[records.Choice] of the key and the value, in that order (the caller imports records.py)."""
+        from kafka_cli.schema.records import Choice
+
+        return [Choice(side, *(getattr(self, f"{side}_{name}") for name in SIDE_OPTIONS)) for side in ("key", "value")]
 
 
 def schema_write_options(f):
     """--key-format/--value-format, --key-schema/--value-schema FILE, --key-schema-id/--value-schema-id N,
-    --key-references/--value-references FILE, --key-message/--value-message NAME, --subject-name-strategy:
-    handed to the command as one `schema_choices` (WriteChoices)."""
-    names = ["subject_name_strategy"] + [f"{side}_{name}" for side in ("key", "value") for name in SIDE_OPTIONS]
+    --key-references/--value-references FILE, --key-message/--value-message NAME, --key-subject/--value-subject
+    NAME, --subject-name-strategy, --register: handed to the command as one `schema_choices` (WriteChoices)."""
+    names = ["subject_name_strategy", "register"] + [f"{side}_{name}" for side in ("key", "value")
+                                                     for name in SIDE_OPTIONS]
     f = _as_one_value(names, WriteChoices, "schema_choices")(f)
     options = [click.option("--subject-name-strategy", "subject_name_strategy", default="topic", show_default=True,
                             type=click.Choice(["topic", "record", "topic-record"]),
                             help="Subject of a schema: TOPIC-key/-value, the record's full "
-                            "name, or TOPIC-RECORD (Confluent's three strategies).")]
+                            "name, or TOPIC-RECORD (Confluent's three strategies)."),
+               click.option("--register", is_flag=True,
+                            help="Only register --value-schema/--key-schema FILE (with its --*-references) under its "
+                                 "subject, print 'subject NAME version N id N' for each on stdout, and exit: no "
+                                 "line is read, nothing is written to Kafka.")]
     for side in ("value", "key"):
-        options += [
-            click.option(f"--{side}-format", f"{side}_format", type=click.Choice(WRITE_FORMATS), default="string",
-                         show_default=True,
-                         help=f"How to write each {side}: string (as given), integer, double (Kafka's big-endian "
-                              f"numbers), or avro, jsonschema, protobuf: the {side} is JSON, written in the schema's "
-                              "encoding with Confluent's wire format."),
-            click.option(f"--{side}-schema", f"{side}_schema", metavar="FILE",
-                         help=f"The {side} schema (.avsc, JSON Schema, .proto), registered under its subject; "
-                              "default: the subject's latest version."),
-            click.option(f"--{side}-schema-id", f"{side}_schema_id", metavar="N", type=click.IntRange(1, 2**31 - 1),
-                         help=f"Write the {side} with this registered schema."),
-            click.option(f"--{side}-references", f"{side}_references", metavar="FILE",
-                         help=f"The schemas --{side}-schema FILE references (Avro types of another subject, a JSON "
-                              "Schema $ref, a Protobuf import), registered with it: a JSON list of {\"name\": ..., "
-                              "\"subject\": ..., \"version\": N}; without version: the subject's latest."),
-            click.option(f"--{side}-message", f"{side}_message", metavar="NAME",
-                         help=f"Protobuf: the message type each {side} is (Outer, Outer.Inner or pkg.Outer.Inner); "
-                              "default: the schema's first message."),
-        ]
+        options += _side_options(side)
     for option in options:
         f = option(f)
     return f
+
+
+def _side_options(side):
+    return [
+        click.option(f"--{side}-format", f"{side}_format", type=click.Choice(WRITE_FORMATS), default="string",
+                     show_default=True,
+                     help=f"How to write each {side}: string (as given), integer, double (Kafka's big-endian "
+                          f"numbers), or avro, jsonschema, protobuf: the {side} is JSON, written in the schema's "
+                          "encoding with Confluent's wire format."),
+        click.option(f"--{side}-schema", f"{side}_schema", metavar="FILE",
+                     help=f"The {side} schema (.avsc, JSON Schema, .proto), registered under its subject; "
+                          "default: the subject's latest version."),
+        click.option(f"--{side}-schema-id", f"{side}_schema_id", metavar="N", type=click.IntRange(1, 2**31 - 1),
+                     help=f"Write the {side} with this registered schema."),
+        click.option(f"--{side}-subject", f"{side}_subject", metavar="NAME",
+                     help=f"The {side} schema's subject, named outright instead of by --subject-name-strategy: "
+                          f"where --{side}-schema FILE is registered, or whose latest version is written."),
+        click.option(f"--{side}-references", f"{side}_references", metavar="FILE",
+                     help=f"The schemas --{side}-schema FILE references (Avro types of another subject, a JSON "
+                          "Schema $ref, a Protobuf import), registered with it: a JSON list of {\"name\": ..., "
+                          "\"subject\": ..., \"version\": N}; without version: the subject's latest."),
+        click.option(f"--{side}-message", f"{side}_message", metavar="NAME",
+                     help=f"Protobuf: the message type each {side} is (Outer, Outer.Inner or pkg.Outer.Inner); "
+                          "default: the schema's first message."),
+    ]
 
 
 def encode_schemas(records, config, topic, choices):
@@ -163,7 +185,15 @@ def encode_schemas(records, config, topic, choices):
     cost)."""
     if choices.nothing_asked():
         return records
-    from kafka_cli.schema.records import Choice, schema_records
+    from kafka_cli.schema.records import schema_records
 
-    sides = [Choice(side, *(getattr(choices, f"{side}_{name}") for name in SIDE_OPTIONS)) for side in ("key", "value")]
-    return schema_records(records, config, topic, sides, choices.subject_name_strategy)
+    return schema_records(records, config, topic, choices.sides(), choices.subject_name_strategy)
+
+
+def register_schemas(config, topic, choices):
+    """--register: each schema file of `choices` (WriteChoices) registered under its subject, one at a time, as
+    (subject, version, schema id, already registered) tuples, the key's first; every option and file is checked
+    before the first registration."""
+    from kafka_cli.schema.records import register_sides
+
+    return register_sides(config, topic, choices.sides(), choices.subject_name_strategy)

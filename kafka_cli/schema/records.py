@@ -21,7 +21,7 @@ from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.core.words import needs_registry, one_line
 from kafka_cli.produce.lines import BadLine
 from kafka_cli.schema.wire import SCHEMA_FORMATS
-from kafka_cli.schema.references import read_whole
+from kafka_cli.schema.references import read_whole, sendable_subject
 from kafka_cli.schema.codecs import MAX_DEPTH, BadPayload, BadSchema, make_codec
 
 NUMBER_LAYOUTS = {"integer": ">i", "double": ">d"}  # Kafka's IntegerSerializer, DoubleSerializer
@@ -239,13 +239,14 @@ def read_schema_file(path, side):
 @dataclass
 class Choice:
     """One side's options: --{side}-format, --{side}-schema, --{side}-schema-id, --{side}-references,
-    --{side}-message; `text` and `entries` are the two files as read (prepare)."""
+    --{side}-message, --{side}-subject; `text` and `entries` are the two files as read (prepare)."""
     side: str
     fmt: str
     schema_file: str = None
     schema_id: int = None
     references_file: str = None
     message: str = None
+    subject: str = None
     text: str = None
     entries: list = ()
 
@@ -269,7 +270,7 @@ def check_choice(choice, registry, path):
                           f"{choice.fmt}")
     if choice.fmt not in SCHEMA_FORMATS:
         for option, value in (("schema", choice.schema_file), ("schema-id", choice.schema_id),
-                              ("references", choice.references_file)):
+                              ("references", choice.references_file), ("subject", choice.subject)):
             if value is not None:
                 raise ConfigError(f"{flag}-{option} needs {flag}-format avro, jsonschema or protobuf")
         return
@@ -280,6 +281,13 @@ def check_choice(choice, registry, path):
     if choice.references_file is not None and choice.schema_file is None:
         raise ConfigError(f"{flag}-references needs {flag}-schema FILE: the references are registered with that "
                           "schema (a schema already registered has its own)")
+    if choice.subject is not None:
+        if choice.schema_id is not None:
+            raise ConfigError(f"{flag}-subject and {flag}-schema-id: an id names the schema itself; a subject is "
+                              f"for {flag}-schema FILE (registered under it) or its latest version")
+        subject_problem = sendable_subject(choice.subject)
+        if subject_problem:
+            raise ConfigError(f"{flag}-subject {subject_problem}")
 
 
 def prepare(choice, registry, path):
@@ -305,8 +313,7 @@ def settle_encoder(choice, registry, topic, strategy):
     kind = SCHEMA_FORMATS[choice.fmt]
     source = SchemaSource(registry, make_client(registry))
     local = _from_file(choice, kind, source, registry) if choice.text is not None else None
-    subject = None if choice.schema_id is not None else subject_for(strategy, topic, choice.side,
-                                                                    _record_name(kind, choice, local))
+    subject = None if choice.schema_id is not None else _subject(choice, kind, local, (topic, strategy))
     try:
         schema_id, schema, references = _registered(source, kind, local, choice.schema_id, subject)
     except CliError:
@@ -376,6 +383,13 @@ def _message_indexes(codec, choice, subject):
         raise ConfigError(f"--{choice.side}-message: {what}: {e}") from None
 
 
+def _subject(choice, kind, local, named_by):
+    """The side's subject: --{side}-subject, or the one `named_by` (topic, strategy) gives."""
+    if choice.subject is not None:
+        return choice.subject
+    return subject_for(named_by[1], named_by[0], choice.side, _record_name(kind, choice, local))
+
+
 def _record_name(kind, choice, local):
     if local is None:
         return None
@@ -424,3 +438,53 @@ def schema_records(records, config, topic, choices, strategy):
     from kafka_cli.produce.json_input import JsonRecords
 
     return SchemaRecords(records, encoders, isinstance(records, JsonRecords))
+
+
+# -- --register: the schema files registered, no line read ------------------------------------------------
+def register_sides(config, topic, choices, strategy):
+    """Each side's --{side}-schema FILE registered under its subject (references settled first), yielded as
+    (subject, version, schema id, already registered) when done, so one registered before a later refusal is
+    still told. Both sides' options and files are checked, and a side with nothing to register refused, before
+    the registry is asked anything."""
+    registry = getattr(config, "registry", None)
+    choices = [prepare(c, registry, config.path) for c in choices]
+    for choice in choices:
+        if choice.fmt in NUMBER_LAYOUTS:
+            raise ConfigError(f"--register registers schemas; --{choice.side}-format {choice.fmt} has none (it only "
+                              "says how to write messages)")
+        if choice.fmt in SCHEMA_FORMATS and choice.text is None:
+            raise ConfigError(f"--register registers --{choice.side}-schema FILE: give it beside --{choice.side}-"
+                              f"format {choice.fmt}" + (f" (--{choice.side}-schema-id names a schema already "
+                                                        "registered)" if choice.schema_id is not None else ""))
+    asked = [c for c in choices if c.text is not None]
+    if not asked:
+        raise ConfigError("--register needs a schema file to register: --value-format avro|jsonschema|protobuf "
+                          "with --value-schema FILE, or --key-format with --key-schema FILE")
+    # every side's references settled and schema compiled before anything is registered: a value schema that
+    # does not compile leaves no key schema behind
+    settled = [(choice, *_file_schema(choice, registry)) for choice in asked]
+    for choice, source, local in settled:
+        yield register_side(choice, source, local, (topic, strategy))
+
+
+def _file_schema(choice, registry):
+    """(SchemaSource, Settled) of the side's schema file: its references settled, its codec made."""
+    from kafka_cli.schema.registry import make_client
+    from kafka_cli.schema.decode import SchemaSource
+
+    source = SchemaSource(registry, make_client(registry))
+    return source, _from_file(choice, SCHEMA_FORMATS[choice.fmt], source, registry)
+
+
+def register_side(choice, source, local, named_by):
+    """(subject, version, schema id, already registered) of one side's schema file, registered under its subject
+    (--{side}-subject, or the one `named_by`, (topic, strategy), gives)."""
+    from kafka_cli.schema.registry import register_once
+
+    subject = _subject(choice, SCHEMA_FORMATS[choice.fmt], local, named_by)
+    try:
+        return (subject, *register_once(source.client, subject, local.schema))
+    except CliError:
+        raise
+    except Exception as e:  # SchemaRegistryError, transport errors
+        raise CliError(_refusal(e, source.settings, choice, subject)) from None

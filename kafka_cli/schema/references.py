@@ -87,9 +87,21 @@ def _text(item, key, where):
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: \"{key}\" must be a non-empty string, not {_as_json(value)}")
     if _UNSENDABLE.search(value) or (key == "subject" and value.strip(".") == ""):
-        raise ConfigError(f"{where}: \"{key}\" {_as_json(value)} holds characters that cannot be sent to the "
-                          "Schema Registry (control or invisible characters, lone surrogates; a subject of dots)")
+        raise ConfigError(f"{where}: \"{key}\" {_as_json(value)} {UNSENDABLE}")
     return value
+
+
+UNSENDABLE = ("holds characters that cannot be sent to the Schema Registry (control or invisible characters, lone "
+              "surrogates; a subject of dots)")
+
+
+def sendable_subject(subject):
+    """None for a subject the registry can be asked about (--{side}-subject NAME), else what is wrong with it."""
+    if not subject.strip():
+        return "must not be empty"
+    if _UNSENDABLE.search(subject) or subject.strip(".") == "":
+        return f"{_as_json(subject)} {UNSENDABLE}"
+    return None
 
 
 def _no_name_twice(entries, where):

@@ -212,6 +212,23 @@ def refusal(error, what, settings):
     return f"{what}: {describe_failure(error, settings)}"
 
 
+def register_once(client, subject, schema):
+    """(version, schema id, already registered) of `schema` under `subject`: looked up first, so registering the
+    same schema again is told as such and adds no version; registered otherwise. The registry's own refusals
+    (incompatible, invalid) are raised as they come."""
+    try:
+        found = client.lookup_schema(subject, schema)
+        return found.version, found.schema_id, True
+    except Exception as e:
+        if not is_not_found(e):  # 404: no such subject, or the schema is not in it
+            raise
+    registered = client.register_schema_full_response(subject, schema)
+    version = registered.version
+    if version is None:  # a registry answers the registration with the id alone: the version is looked up
+        version = client.lookup_schema(subject, schema).version
+    return version, registered.schema_id, False
+
+
 def is_not_found(error):
     """True for the registry's 'no such schema id / subject / version' answers (HTTP 404)."""
     return getattr(error, "http_status_code", None) == 404
