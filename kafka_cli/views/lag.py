@@ -5,6 +5,7 @@ or commits anything, so looking at a group does not disturb it. Also the rate at
 lag moves between two looks (for --watch). Rendering is in render.py.
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -222,38 +223,86 @@ def log_end_offsets(admin, wanted, deadline, config, timeout):
 @dataclass(frozen=True)
 class Movement:
     """How one partition's lag moved over the last RATE_WINDOW seconds: messages a second (negative: falling),
-    and at that pace the seconds until it reaches 0 (None unless falling and not yet 0)."""
+    and at that pace the seconds until it reaches 0 (None unless falling); `caught_up` when the group has
+    committed everything that was there one commit interval ago (then the rate is 0 and the catch-up time 0:
+    what lag is left is the part a commit has not yet covered, not a backlog)."""
 
     rate: float
     catch_up: float
+    caught_up: bool = False
 
 
-# The span a rate is measured over. Consumers commit in steps (librdkafka: every auto.commit.interval.ms,
-# 5 s by default), so between two looks a second apart a lag mostly stands still and then drops at once:
-# measured over 15 s, three commits, the rate shows a pace rather than the steps.
+# The span a rate is measured over: long enough to hold a few of the consumers' commits.
 RATE_WINDOW = 15.0
+# Consumers commit in steps (librdkafka: every auto.commit.interval.ms, 5 s by default), so a group that keeps
+# up shows a lag that climbs for up to 5 s and then drops at a commit: a rate taken from two looks that fall on
+# different points of that saw reads as growth or fall that is not there (issue 28 saw "+7.2/s" on a group
+# that kept up). A group is caught up when its committed offset has reached the log end of one commit
+# interval ago, with a second more for the poll batch in hand and the commit's round trip.
+COMMIT_INTERVAL = 5.0
+COMMIT_SLACK = 1.0
 
 
 def movements(earlier, now, window=RATE_WINDOW):
-    """{(topic, partition): Movement} from each partition's oldest known lag among the `earlier` looks (oldest
-    first) at most `window` seconds older than `now` (or from the latest look, when all are older) to `now`;
-    empty for the first look."""
+    """{(topic, partition): Movement} from each partition's looks among the `earlier` ones (oldest first) at
+    most `window` seconds older than `now` (or the latest look, when all are older), and `now`; empty for the
+    first look, and without the partitions that have no lag now or in any of those looks."""
     if not earlier:
         return {}
     inside = [look for look in earlier if now.taken_at - look.taken_at <= window] or earlier[-1:]
-    then = {}
-    for look in inside:  # a partition's first known lag: one with nothing committed yet has none
-        for p in look.partitions:
-            if p.lag is not None:
-                then.setdefault((p.topic, p.partition), (p.lag, look.taken_at))
+    history = {}  # (topic, partition): [(taken_at, log_end, committed)] of the looks that knew its lag
+    for look in inside:
+        if look.taken_at < now.taken_at:
+            for p in look.partitions:
+                if p.lag is not None:
+                    history.setdefault((p.topic, p.partition), []).append((look.taken_at, p.log_end, p.committed))
     moved = {}
     for p in now.partitions:
-        was, at = then.get((p.topic, p.partition), (None, None))
-        if was is None or p.lag is None or now.taken_at <= at:
-            continue
-        rate = (p.lag - was) / (now.taken_at - at)
-        moved[p.topic, p.partition] = Movement(rate, p.lag / -rate if rate < 0 and p.lag > 0 else None)
+        points = history.get((p.topic, p.partition))
+        if points and p.lag is not None:
+            moved[p.topic, p.partition] = movement(points + [(now.taken_at, p.log_end, p.committed)])
     return moved
+
+
+def movement(points):
+    """One partition's Movement from its (time, log end, committed offset) at each look, oldest first, now last."""
+    at, log_end, committed = points[-1]
+    lag = max(0, log_end - committed)
+    then = log_end_at(points, at - COMMIT_INTERVAL - COMMIT_SLACK)
+    if lag == 0 or (then is not None and committed >= then):
+        return Movement(0.0, 0.0, caught_up=True)
+    rate = lag_rate(points)
+    return Movement(rate, lag / -rate if rate < 0 else None)
+
+
+def log_end_at(points, when):
+    """The log end offset at time `when`, drawn straight between the looks around it (rounded down), or None
+    when no look is that old."""
+    for (t0, end0, _), (t1, end1, _) in zip(points, points[1:]):
+        if t0 <= when <= t1:
+            return math.floor(end0 + (end1 - end0) * (when - t0) / (t1 - t0))
+    return None
+
+
+def lag_rate(points):
+    """Messages a second the lag grows (+) or falls (-). With two commits seen, the pace of the log end over
+    every look less the pace of the commits from the first commit seen to the last (both ends a commit: the
+    saw between them cancels); with none for over a commit interval, the lag's change since the last one;
+    otherwise (fewer than two seen) the lag's change over the window."""
+    steps = [i for i in range(1, len(points)) if points[i][2] != points[i - 1][2]]
+    if steps and points[-1][0] - points[steps[-1]][0] > COMMIT_INTERVAL + COMMIT_SLACK:
+        return lag_change(points[steps[-1]:])  # the group stopped committing: what it has cost since
+    if len(steps) >= 2:
+        (t0, end0, _), (t1, end1, _) = points[0], points[-1]
+        (s0, _, c0), (s1, _, c1) = points[steps[0]], points[steps[-1]]
+        return (end1 - end0) / (t1 - t0) - (c1 - c0) / (s1 - s0)
+    return lag_change(points)
+
+
+def lag_change(points):
+    """The change of the lag from the first of `points` to the last, a second."""
+    (t0, end0, c0), (t1, end1, c1) = points[0], points[-1]
+    return ((end1 - c1) - (end0 - c0)) / (t1 - t0)
 
 
 def keep_for_rates(looks, window=RATE_WINDOW):

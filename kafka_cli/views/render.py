@@ -135,6 +135,13 @@ def rate_text(movement):
     return f"{movement.rate:+,.1f}/s"
 
 
+def catch_up_text(movement):
+    """The time to a lag of 0 at the present pace; 'caught up' within one commit interval of the log end."""
+    if movement is not None and movement.caught_up:
+        return "caught up"
+    return duration(movement.catch_up) if movement is not None and movement.catch_up is not None else "-"
+
+
 def owner_text(owner):
     return f"{printable_text(owner.client_id)} @ {printable_text(owner.host)}" if owner is not None else "-"
 
@@ -156,8 +163,7 @@ def lag_text(lag, moved=None):
         row = [p.topic, str(p.partition), number(p.committed), number(p.log_end), number(p.lag)]
         if moved is not None:
             movement = moved.get((p.topic, p.partition))
-            eta = movement.catch_up if movement is not None else None
-            row += [rate_text(movement), duration(eta) if eta is not None else "-"]
+            row += [rate_text(movement), catch_up_text(movement)]
         rows.append(row + [owner_text(p.owner) + (f"  error: {printable_text(p.error)}" if p.error else "")])
         if i + 1 == len(lag.partitions) or lag.partitions[i + 1].topic != p.topic:
             rows.append([p.topic, "total", "", "", str(totals[p.topic][0])])
@@ -178,7 +184,8 @@ def group_total_text(lag, topics):
 
 def lag_json(lag, moved=None):
     """A group's lag as one JSON document; with `moved`, each partition also has `rate` (messages a second,
-    negative while falling) and `catch_up_seconds` (null unless falling)."""
+    negative while falling), `catch_up_seconds` (null unless falling or caught up) and `caught_up` (null before
+    a second look)."""
     def member(m):
         return {"member_id": m.member_id, "client_id": m.client_id, "host": m.host} if m is not None else None
 
@@ -191,6 +198,7 @@ def lag_json(lag, moved=None):
             row["rate"] = round(movement.rate, 3) if movement is not None else None
             row["catch_up_seconds"] = (round(movement.catch_up, 1) if movement is not None
                                        and movement.catch_up is not None else None)
+            row["caught_up"] = movement.caught_up if movement is not None else None
         partitions.append(row)
     return as_json({
         "group": lag.group, "state": lag.state, "type": lag.group_type, "coordinator": lag.coordinator,

@@ -16,7 +16,8 @@ from kafka_cli.cli import consumer
 from kafka_cli.views.listing import topic_selector
 from kafka_cli.config.ini import ClientConfig
 from kafka_cli.core.errors import CliError, ConfigError
-from kafka_cli.views.lag import GroupLag, Member, PartitionLag, check_group, gather_lag, keep_for_rates, movements
+from kafka_cli.views.lag import (GroupLag, Member, Movement, PartitionLag, check_group, gather_lag, keep_for_rates,
+                                movements)
 from kafka_cli.views.render import duration, lag_json, lag_text
 
 
@@ -107,7 +108,8 @@ def test_no_group_anywhere_says_where_to_give_one(write_config):
 
 
 def look(lags, at):
-    rows = tuple(PartitionLag("t", p, 0 if lag is not None else None, lag, None) for p, lag in enumerate(lags))
+    """A look at partitions whose log end stands at 1000 (nothing produced): their lags move by commits alone."""
+    rows = tuple(PartitionLag("t", p, 1000 - lag if lag is not None else None, 1000, None) for p, lag in enumerate(lags))
     return GroupLag("g", "Stable", "classic", 1, (), rows, taken_at=at)
 
 
@@ -116,12 +118,14 @@ def test_movement_sign_and_catch_up_time():
     assert moved[("t", 0)].rate == -10 and moved[("t", 0)].catch_up == 8
     assert moved[("t", 1)].rate == 10 and moved[("t", 1)].catch_up is None
     assert moved[("t", 2)].rate == 0 and ("t", 3) not in moved
-    assert moved[("t", 4)].rate == -2.5 and moved[("t", 4)].catch_up is None  # nothing left to catch up
+    assert moved[("t", 2)].caught_up is False  # (no look is a commit interval old: not judged)
+    assert moved[("t", 4)] == Movement(0, 0, caught_up=True)  # nothing left to catch up
     assert movements([], look([1], 1.0)) == {}
 
 
 def test_the_rate_spans_the_window_not_one_step_of_commits():
-    """Commits come in steps: lag 100 stands, then drops to 40 at one commit; over the window it is a pace."""
+    """Commits come in steps: lag 100 stands, then drops to 40 at one commit; over the window it is a pace (one
+    commit seen: no pace of commits to measure, so the lag's own change)."""
     looks = [look([100], t) for t in (0.0, 2.0, 4.0)] + [look([40], 6.0)]
     now = look([40], 8.0)
     assert movements(looks, now, window=15.0)[("t", 0)].rate == -7.5  # from the look at 0 s
