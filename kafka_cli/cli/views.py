@@ -28,6 +28,7 @@ from kafka_cli.core.option_kinds import MessageOption
 from kafka_cli.core.exit_status import ExitStatus, signal_status, stdout_gone
 from kafka_cli.views.lag import check_group, gather_lag, keep_for_rates, movements
 from kafka_cli.client.kafka_errors import ClusterErrors
+from kafka_cli.client.watched import Watched
 from kafka_cli.cli.options import debug_for_verbosity
 from kafka_cli.core.secrets import Redactor
 from kafka_cli.core.words import cannot_write_stdout, one_line, stdout_closed
@@ -106,7 +107,10 @@ def run_view(ctx):
 
         client_log.addFilter(NotForAdmin())
         errors = ClusterErrors(config, log)
-        admin = build_client(AdminClient, config, error_cb=errors, logger=client_log)
+        # its metadata questions in slices, so a refused login or a broker nobody answers on is said within
+        # 2 s, as the consumer and the producer say it, rather than at --timeout
+        admin = Watched(build_client(AdminClient, config, error_cb=errors, logger=client_log), errors,
+                        "still trying until --timeout")
         # consumer.py starts with Ctrl-C killing the process outright; from here it is a KeyboardInterrupt, so
         # that the exit status is 130 whichever way the parent looks at it (a killed process has none)
         signal.signal(signal.SIGINT, signal.default_int_handler)

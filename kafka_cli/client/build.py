@@ -1,8 +1,10 @@
 """Building a confluent-kafka client from a ClientConfig, with librdkafka's refusals of a property
 told as an error that names where the property was set (file and line, or -X)."""
 
+import os
 import re
 
+from kafka_cli.client.kafka_errors import launcher_hint
 from kafka_cli.core.errors import ConfigError
 from kafka_cli.core.secrets import is_secret_property
 
@@ -35,6 +37,9 @@ def build_client(client_class, config, **callbacks):
 
 def explain_config_refusal(text, config):
     """librdkafka's refusal of a property, told with where the property was set."""
+    missing = missing_ca(text, config)
+    if missing:
+        return missing
     match = re.search(r'property[:\s]+"?([A-Za-z0-9_.\-]+)"?', text)
     name = match.group(1) if match else None
     if name and name not in config.settings and _ALIASES.get(name) in config.settings:
@@ -50,3 +55,15 @@ def explain_config_refusal(text, config):
             return f"{where}: {name}: invalid value"
         return f"{where}: {name}: {reason}"
     return f"{config.path}: the Kafka client refused the configuration: {reason}"
+
+
+def missing_ca(text, config):
+    """librdkafka's words for an ssl.ca.location it cannot read ("ssl.ca.location failed: error:05880020:x509
+    certificate routines::BIO lib") name no file: when the file is not there, say so, and for a config the local
+    Kafka wrote, that its directory goes when it stops. None when that is not the refusal."""
+    ca = config.get("ssl.ca.location")
+    if "ssl.ca.location" not in text or not ca or os.path.exists(ca):
+        return None
+    said = f"{config.origin('ssl.ca.location')}: ssl.ca.location: no file {ca}"
+    local = launcher_hint(config, "which deletes its directory when it stops")
+    return said + (f"; {local}" if local else "")

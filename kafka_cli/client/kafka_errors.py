@@ -10,8 +10,11 @@ likewise the first failure to get an idempotent producer id (no_producer_id)."""
 
 import functools
 import math
+import re
 import time
 from typing import NamedTuple
+
+from kafka_cli.config.launcher import stale_hint
 
 
 def describe_kafka_error(err, config):
@@ -24,8 +27,11 @@ def describe_kafka_error(err, config):
         if "mechanism" in text.lower():
             return (f"SASL mechanism refused by the broker ({text}): check sasl.mechanisms "
                     f"({config.get('sasl.mechanisms')!s}) in {path}")
-        return (f"authentication failed for user '{config.get('sasl.username', '')}': check sasl.username "
-                f"and sasl.password in {path} (on Confluent Cloud: the API key and its secret)")
+        said = (f"authentication failed for user '{config.get('sasl.username', '')}': check sasl.username "
+                f"and sasl.password in {path}")
+        # the local Kafka makes new passwords at every start: a config copied from an earlier one is refused
+        local = launcher_hint(config, "which makes new passwords at every start")
+        return said + (f"; {local}" if local else " (on Confluent Cloud: the API key and its secret)")
     if code == KafkaError._SSL:
         if "hostname" in text.lower() or "match" in text.lower():
             return (f"TLS: the broker's certificate does not match the host name in bootstrap.servers "
@@ -38,6 +44,15 @@ def describe_kafka_error(err, config):
     if code in (KafkaError._INVALID_ARG, KafkaError._UNSUPPORTED_FEATURE) or err.fatal():
         return f"{text} (config: {path})"
     return None
+
+
+def launcher_hint(config, why):
+    """For a config the local Kafka wrote (config/launcher.py): that it did, `why` it may no longer fit, and how
+    to copy it again; None for any other config."""
+    directory = getattr(config, "launcher", None)
+    if directory is None:
+        return None
+    return stale_hint(directory, config.as_dict(), config.path, why)
 
 
 def _ssl_reason(text):
@@ -89,6 +104,11 @@ def is_connectivity_error(err):
                           KafkaError._TIMED_OUT)
 
 
+# librdkafka's words for a connection refused: "127.0.0.1:9092/bootstrap: Connect to ipv4#127.0.0.1:9092 failed:
+# Connection refused (after 0ms in state CONNECT)", "sasl_ssl://localhost:9093/1: Connect to ..."
+_REFUSED = re.compile(r"(?:\w+://)?([^/\s]+)/\S*: Connect to .* failed: Connection refused")
+
+
 class ClusterErrors:
     """The client's error callback. A fatal error ends the run; trouble reaching the broker is said
     once, and only if it lasts: a refused login, for one, first looks like "all brokers down"."""
@@ -101,6 +121,7 @@ class ClusterErrors:
         self._fatal = None
         self._unverified = False  # a certificate verify failure, not yet looked into
         self.trouble = None  # (first error text, since when)
+        self.refused = None  # the first "host:port" that refused the connection: nothing listens there
         self.said = False
 
     @property
@@ -122,22 +143,33 @@ class ClusterErrors:
             if self._fatal is None and "certificate verify failed" in err.str():
                 self._unverified = True
             self._fatal = self._fatal or message
-        elif is_connectivity_error(err) and self.trouble is None:
-            self.trouble = (err.str(), time.monotonic())
+        elif is_connectivity_error(err):
+            if self.trouble is None:
+                self.trouble = (err.str(), time.monotonic())
+            match = self.refused is None and _REFUSED.match(err.str())
+            if match:
+                self.refused = match.group(1)
 
-    def check(self, client, doing):
-        """From the main loop: say 'waiting' once if the trouble is real (a metadata probe fails)."""
+    def check(self, client, doing, probed=False):
+        """From the main loop: say 'waiting' once if the trouble is real (a metadata probe fails; `probed`: the
+        caller's own metadata question just failed, which is that probe)."""
         if self.trouble is None or self.said or self.fatal or time.monotonic() - self.trouble[1] < self.SAY_AFTER:
             return
         from confluent_kafka import KafkaException
 
-        try:
-            client.list_topics(timeout=0.5)
-            self.trouble = None  # it was a passing disconnect
-            return
-        except KafkaException:
-            pass
+        if not probed:
+            try:
+                client.list_topics(timeout=0.5)
+                self.trouble = self.refused = None  # it was a passing disconnect
+                return
+            except KafkaException:
+                pass
         self.said = True
+        stale = self.refused and launcher_hint(self.config, "which is stopped or was restarted on other ports")
+        if stale:
+            self.log.warning("nothing listens on %s (bootstrap.servers, %s): %s; %s", self.refused,
+                             self.config.origin("bootstrap.servers"), doing, stale)
+            return
         self.log.warning("cannot reach the broker (%s): %s; check bootstrap.servers=%s (%s)",
                          self.trouble[0], doing, self.config.get("bootstrap.servers"),
                          self.config.origin("bootstrap.servers"))
@@ -145,7 +177,7 @@ class ClusterErrors:
     def recovered(self):
         if self.said:
             self.log.warning("the broker answers again")
-        self.trouble, self.said = None, False
+        self.trouble, self.refused, self.said = None, None, False
 
 
 # -- timestamps the topic refuses -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from kafka_cli.core.boundary import c_string_problem
 from kafka_cli.core.errors import ConfigError
+from kafka_cli.config.launcher import launcher_dir
 from kafka_cli.config.registry import REGISTRY_SECTION, section_key, take_registry_settings
 from kafka_cli.core.secrets import Redactor, is_secret_property
 from kafka_cli.core.words import one_line
@@ -46,6 +47,7 @@ class ClientConfig:
     secret_in_file: bool = False  # a credential written in the file itself, not via ${ENV}
     registry: object = None  # RegistrySettings when a Schema Registry is configured (kept apart from librdkafka's)
     warnings: list = field(default_factory=list)
+    launcher: str = None  # the state directory of the local Kafka that wrote the file (config/launcher.py), or None
 
     def as_dict(self):
         return {k: s.value for k, s in self.settings.items()}
@@ -169,7 +171,8 @@ def load_config(path, role, properties=(), redactor=None):
     redactor = redactor if redactor is not None else Redactor()
     if isinstance(path, Bootstrap):
         return from_command_line(path, properties, redactor)
-    sections = parse_ini(read_config_text(path), path)
+    text = read_config_text(path)
+    sections = parse_ini(text, path)
     config = ClientConfig(path)
     placeholders = []
     for section in ("default", role, REGISTRY_SECTION):
@@ -203,6 +206,7 @@ def load_config(path, role, properties=(), redactor=None):
     if config.registry is not None:  # the secret alone too: an error may show it without the key before it
         redactor.remember(config.registry.conf.get("basic.auth.user.info", "").partition(":")[2])
     check_bootstrap(config, unread)
+    config.launcher = launcher_dir(text, config.as_dict())
     return config
 
 

@@ -13,6 +13,7 @@ import uuid
 
 from kafka_cli.client.build import build_client
 from kafka_cli.client.kafka_errors import ClusterErrors, describe_kafka_error
+from kafka_cli.client.watched import Watched
 from kafka_cli.config.ini import file_warnings
 from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.core.words import cannot_write_stdout, may_not, no_broker_answered
@@ -152,7 +153,10 @@ def assign_directly(consumer, state, options, log, config):
     from kafka_cli.consume.positions import WAIT, Position, Until, end_offsets, partitions_to_read, start_offsets
 
     wait = options.idle_timeout or WAIT  # --timeout ends a run whose broker never answers here too
-    chosen = partitions_to_read(consumer, options.topics, options.partitions, wait, config)
+    # the first question to the cluster: through Watched, a refused login or a broker nobody answers on is said
+    # within 2 s, as the group's poll loop says it, not when `wait` runs out
+    asking = Watched(consumer, state.errors, "still trying until --timeout")
+    chosen = partitions_to_read(asking, options.topics, options.partitions, wait, config)
     start = options.start or Position("stored", 0, "stored")  # the group's position, else auto.offset.reset
     assignment = start_offsets(consumer, chosen, start, wait)
     if options.until is not None:
