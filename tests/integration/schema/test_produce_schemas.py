@@ -1,7 +1,8 @@
 """producer.py --key-format/--value-format against the real broker and registry: what it writes is read back by
 confluent-kafka's own deserializers and by consumer.py; the schema registered, taken by id, or the latest version;
 evolution (compatible, incompatible); a line that does not fit; a registry that refuses; the lossless copy;
-schemas with references to other subjects (--value-references) and the Protobuf message chosen (--value-message)."""
+schemas with references to other subjects (--value-references) and the Protobuf message chosen (--value-message);
+--register (a schema alone under its subject, again, refused) and --value-subject."""
 
 import json
 
@@ -12,10 +13,10 @@ from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from tests.integration.schema.conftest import write_registry_config
-from tests.integration.schema.serdes import (ADDRESS_AVRO, CUSTOMER_AVRO, ORDER_JSON, ORDER_PROTO, USER_AVRO,
-                                             avro_serializer, proto_message_class, read_raw, send)
+from tests.integration.schema.serdes import (ADDRESS_AVRO, CUSTOMER_AVRO, KEY_AVRO, ORDER_JSON, ORDER_PROTO,
+                                             USER_AVRO, avro_serializer, proto_message_class, read_raw, send)
 from kafka_cli.schema.codecs import read_message_indexes
-from tests.integration.scripts import consume, json_records, lines_of, no_traceback, produce
+from tests.integration.scripts import consume, json_records, lines_of, no_traceback, produce, run_script
 
 USER_V2_COMPATIBLE = USER_AVRO.replace(']}', ',{"name":"city","type":"string","default":"?"}]}')
 # age int -> string: a reader of this schema cannot read what v2 wrote (BACKWARD checks against the latest version)
@@ -292,3 +293,60 @@ def test_a_reference_the_registry_lacks_or_a_bad_file_produces_nothing(kafka, ma
         'the latest, version)']
     assert read_back(schema_config, topic) == []
     assert f"{topic}-value" not in sr_client.get_subjects()
+
+
+# -- --register and --value-subject ------------------------------------------------------------------------
+def register(config, *args, stdin=b"never read\n"):
+    """producer.py --register (stdin holds a line it must leave unread: it has no separator)."""
+    result = run_script("producer.py", config, "--register", *args, input=stdin, timeout=120)
+    assert no_traceback(result), result.stderr
+    return result
+
+
+def test_register_then_reference_then_write_by_subject(kafka, make_topic, sr_client, schema_config, schema_registry,
+                                                       tmp_path):
+    topic = make_topic(1)
+    address_subject = f"{topic}-addresses"
+    address = ["--value-subject", address_subject, "--value-format", "avro",
+               "--value-schema", schema_file(tmp_path, ADDRESS_AVRO, "address.avsc")]
+    first = register(schema_config, *address)
+    registered = sr_client.get_latest_version(address_subject)
+    assert (first.returncode, first.stderr) == (0, b"")
+    assert first.stdout == f"subject {address_subject} version 1 id {registered.schema_id}\n".encode()
+    again = register(schema_config, *address)
+    assert again.stdout == f"subject {address_subject} version 1 id {registered.schema_id} (already registered)\n".encode()
+    assert sr_client.get_versions(address_subject) == [1]
+
+    refs = references_file(tmp_path, [{"name": "test.Address", "subject": address_subject, "version": 1}])
+    both = register(schema_config, "-t", topic, "--key-format", "avro", "--key-schema", schema_file(tmp_path, KEY_AVRO),
+                    "--value-format", "avro", "--value-schema", schema_file(tmp_path, CUSTOMER_AVRO, "customer.avsc"),
+                    "--value-references", refs)
+    key_id, value = sr_client.get_latest_version(f"{topic}-key").schema_id, sr_client.get_latest_version(f"{topic}-value")
+    assert (both.returncode, both.stderr) == (0, b"")
+    assert both.stdout == (f"subject {topic}-key version 1 id {key_id}\n"
+                           f"subject {topic}-value version 1 id {value.schema_id}\n").encode()
+    assert [(r.name, r.subject, r.version) for r in value.schema.references] == [("test.Address", address_subject, 1)]
+
+    # producing with the subject's latest version, the subject named outright
+    written = write(schema_config, topic, ['a\t{"city":"Oslo"}'], "--value-format", "avro", "--value-subject",
+                    address_subject)
+    assert written.returncode == 0, written.stderr
+    (_, stored), = read_raw(kafka, topic, 1)
+    assert int.from_bytes(stored[1:5], "big") == registered.schema_id
+    assert read_back(schema_config, topic) == ['a:{"city":"Oslo"}']
+
+
+def test_register_refused_by_the_registry_is_one_line_naming_the_subject(make_topic, sr_client, schema_config,
+                                                                         tmp_path):
+    topic = make_topic(1)
+    subject = f"{topic}-users"
+    assert register(schema_config, "--value-subject", subject, "--value-format", "avro", "--value-schema",
+                    schema_file(tmp_path, USER_V2_COMPATIBLE)).returncode == 0
+    refused = register(schema_config, "--value-subject", subject, "--value-format", "avro", "--value-schema",
+                       schema_file(tmp_path, USER_V3_INCOMPATIBLE))
+    assert (refused.returncode, refused.stdout) == (1, b"")
+    errors = lines_of(refused.stderr)
+    assert len(errors) == 1 and errors[0].startswith(
+        f"Error: the Schema Registry refused the value schema for subject {subject}: not compatible with its earlier "
+        "versions (")
+    assert sr_client.get_versions(subject) == [1]
