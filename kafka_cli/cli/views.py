@@ -21,7 +21,7 @@ import click
 from click.core import ParameterSource
 
 from kafka_cli.client.build import build_client
-from kafka_cli.views.listing import gather_listing, topic_selector
+from kafka_cli.views.listing import gather_listing, missing_topics, topic_selector
 from kafka_cli.config.ini import DEFAULT_TOPIC, file_warnings, load_config
 from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.core.option_kinds import MessageOption
@@ -147,11 +147,15 @@ def show(admin, options, group, config, errors):
     try:
         if options.view == "list":
             listing = gather_listing(admin, options.selector, options.include_internal, options.timeout, config)
-            write(listing_json(listing) if options.json else listing_text(listing))
+            if options.json or listing.topics or not listing.missing:  # (text of no topic: the error says it all)
+                write(listing_json(listing) if options.json else listing_text(listing))
+            say_missing(listing.missing, config)
             return ExitStatus.FAILURE if listing.health().failing else ExitStatus.OK
         if options.watch is None:
             lag = gather_lag(admin, group, options.selector, options.timeout, config)
-            write(lag_json(lag) if options.json else lag_text(lag))
+            if options.json or lag.partitions or not lag.missing:
+                write(lag_json(lag) if options.json else lag_text(lag))
+            say_missing(lag.missing, config)
             return ExitStatus.OK
         watch(admin, options, group, config)
     except CliError as e:
@@ -160,6 +164,12 @@ def show(admin, options, group, config, errors):
             raise CliError(errors.fatal)
         raise
     return ExitStatus.OK
+
+
+def say_missing(names, config):
+    """-t named topics the cluster does not have: after what could be shown of the others, one line, exit 1."""
+    if names:
+        raise CliError(missing_topics(names, config.get("bootstrap.servers")))
 
 
 def write(text):
@@ -188,6 +198,7 @@ def watch(admin, options, group, config):
         now = gather_lag(admin, group, options.selector, options.timeout, config)
         moved = movements(looks, now)
         screen.draw(lag_json(now, moved) if options.json else lag_text(now, moved))
+        say_missing(now.missing, config)
         looks = keep_for_rates(looks + [now])
         time.sleep(max(0.0, options.watch - (time.monotonic() - started)))
 

@@ -69,6 +69,7 @@ class GroupLag:
     members: tuple  # Member
     partitions: tuple  # PartitionLag, by topic and partition
     taken_at: float = field(default_factory=time.monotonic)
+    missing: tuple = ()  # the names -t gave that the cluster does not have (and the group has nothing on), sorted
 
     @property
     def rebalancing(self):
@@ -100,6 +101,7 @@ def gather_lag(admin, group, selector, timeout, config):
     if not stored and not members:
         raise CliError(nothing_to_show(group, state, config))
     wanted = partitions_of_interest(metadata, set(stored) | set(owners), selector)
+    missing = missing_names(selector, metadata, set(stored) | set(owners))
     ends = log_end_offsets(admin, wanted, deadline, config, timeout)
     rows = []
     for where in wanted:
@@ -108,7 +110,7 @@ def gather_lag(admin, group, selector, timeout, config):
                                  error=why))
     group_type = getattr(getattr(description, "type", None), "name", "unknown").lower()
     coordinator = description.coordinator.id if description.coordinator is not None else None
-    return GroupLag(group, state, group_type, coordinator, members, tuple(rows))
+    return GroupLag(group, state, group_type, coordinator, members, tuple(rows), missing=missing)
 
 
 def partitions_of_interest(metadata, known, selector):
@@ -122,6 +124,13 @@ def partitions_of_interest(metadata, known, selector):
         if found is not None and found.error is None:
             wanted.update((topic, p) for p in found.partitions)
     return sorted(wanted)
+
+
+def missing_names(selector, metadata, known):
+    """The names -t gave that the cluster does not have and the group has no offset or member on (a deleted
+    topic's committed offsets are still the group's, and shown), sorted: said as -L says them."""
+    theirs = {topic for topic, _ in known}
+    return tuple(sorted(name for name in selector.names if name not in metadata.topics and name not in theirs))
 
 
 def members_and_owners(description):

@@ -97,9 +97,16 @@ class Health:
 class Listing:
     cluster_id: str
     controller_id: int
-    answered_by: str  # the broker whose metadata this is ("host:port/id")
+    answered_by: str  # the broker whose metadata this is, as librdkafka names it ("host:port/id", ".../bootstrap")
     brokers: tuple  # Broker, by id
     topics: tuple  # TopicState, by name
+    missing: tuple = ()  # the names -t gave that the cluster does not have, sorted
+    answered_by_id: int = None  # the id of the broker that answered, when it is among `brokers`
+
+    def answering(self):
+        """The broker whose metadata this is: the Broker, or librdkafka's name for it when it is not listed (reached
+        through a bootstrap address no broker advertises, such as a load balancer's)."""
+        return next((b for b in self.brokers if b.id == self.answered_by_id), self.answered_by)
 
     def health(self):
         under, below, leaderless = [], [], []
@@ -146,18 +153,27 @@ def no_answer(err, timeout, config):
 
 
 def gather_listing(admin, selector, include_internal, timeout, config):
-    """The Listing for the topics `selector` picks (internal ones only with `include_internal`)."""
+    """The Listing for the topics `selector` picks (internal ones only with `include_internal`); a name it gives
+    that the cluster does not have is in `missing`, and the others are listed all the same."""
     metadata = fetch_metadata(admin, timeout, config)
-    missing = sorted(name for name in selector.names if name not in metadata.topics)
-    if missing:
-        raise CliError(does_not_exist(f"topic '{missing[0]}'", config.get("bootstrap.servers"))
-                       + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""))
+    missing = tuple(sorted(name for name in selector.names if name not in metadata.topics))
     chosen = sorted(name for name in metadata.topics if selector.wants(name)
                     and (include_internal or name in selector.names or not name.startswith(INTERNAL_PREFIX)))
-    min_isrs = min_insync_replicas(admin, chosen, (answering_broker(metadata), timeout), config)
+    answered = answering_broker(metadata)
+    min_isrs = min_insync_replicas(admin, chosen, (answered, timeout), config)
     topics = tuple(topic_state(metadata.topics[name], min_isrs.get(name)) for name in chosen)
     brokers = tuple(Broker(b.id, b.host, b.port) for _, b in sorted(metadata.brokers.items()))
-    return Listing(metadata.cluster_id, metadata.controller_id, metadata.orig_broker_name, brokers, topics)
+    return Listing(metadata.cluster_id, metadata.controller_id, metadata.orig_broker_name, brokers, topics, missing,
+                   answered if answered in metadata.brokers else None)
+
+
+def missing_topics(names, bootstrap):
+    """The line for the topics -t named (sorted) that the cluster at `bootstrap` does not have; -L and --lag say
+    it alike, after what they could show of the others."""
+    if len(names) == 1:
+        return does_not_exist(f"topic '{names[0]}'", bootstrap)
+    quoted = [f"'{name}'" for name in names]
+    return f"topics {', '.join(quoted[:-1])} and {quoted[-1]} do not exist on {bootstrap}"
 
 
 def answering_broker(metadata):

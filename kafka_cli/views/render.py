@@ -48,7 +48,7 @@ def partition_problems(p, min_isr):
 
 def listing_text(listing):
     """The cluster listing for people: brokers, topics, partitions, then the summary line."""
-    lines = [f"cluster {printable_text(listing.cluster_id)} (metadata from {printable_text(listing.answered_by)})",
+    lines = [f"cluster {printable_text(listing.cluster_id)} (metadata from {answering_text(listing.answering())})",
              f"{len(listing.brokers)} broker{'s' if len(listing.brokers) != 1 else ''}:"]
     lines += table([[str(b.id), printable_text(f"{b.host}:{b.port}"),
                      "controller" if b.id == listing.controller_id else ""]
@@ -58,6 +58,14 @@ def listing_text(listing):
         lines += topic_text(topic)
     lines.append(summary_text(listing.health()))
     return "\n".join(lines) + "\n"
+
+
+def answering_text(broker):
+    """'broker 3 at host:port', by the id the brokers' list shows; librdkafka's own name when it is not there
+    (it says "host:port/bootstrap" for a broker reached through its bootstrap address, whichever it is)."""
+    if isinstance(broker, str):
+        return printable_text(broker)
+    return f"broker {broker.id} at {printable_text(f'{broker.host}:{broker.port}')}"
 
 
 def topic_text(topic):
@@ -94,6 +102,7 @@ def listing_json(listing):
         "brokers": [{"id": b.id, "host": b.host, "port": b.port, "controller": b.id == listing.controller_id}
                     for b in listing.brokers],
         "topics": [topic_json(t) for t in listing.topics],
+        "missing_topics": list(listing.missing),
         "summary": {"topics": health.topics, "partitions": health.partitions,
                     "under_replicated": [{"topic": t, "partition": p} for t, p in health.under_replicated],
                     "below_min_insync_replicas": [{"topic": t, "partition": p} for t, p in health.below_min_isr],
@@ -204,5 +213,5 @@ def lag_json(lag, moved=None):
         "group": lag.group, "state": lag.state, "type": lag.group_type, "coordinator": lag.coordinator,
         "members": [member(m) for m in lag.members], "partitions": partitions,
         "topics": [{"topic": t, "lag": total, "partitions": count} for t, (total, count) in lag.topic_totals().items()],
-        "total_lag": lag.total,
+        "total_lag": lag.total, "missing_topics": list(lag.missing),
     }) + "\n"

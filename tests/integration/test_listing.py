@@ -5,6 +5,7 @@ partition keeps min.insync.replicas), exit 1 for a partition without a leader or
 exit 0 again once the node is back. The cluster is left whole: node restarted, every replica in sync."""
 
 import json
+import re
 import uuid
 
 import pytest
@@ -73,6 +74,12 @@ def test_the_listing_is_what_the_admin_api_reports(kafka, config_file, listener)
     text = run_script("consumer.py", config_file, "-L", "-t", names[0], "-t", names[2])
     assert text.returncode == 0 and text.stderr == b"" and no_traceback(text)
     out = lines_of(text.stdout)
+    # the broker that answered, by the id and address the brokers' list shows (librdkafka's own name for it may
+    # be ".../bootstrap")
+    answering = re.fullmatch(r"cluster (\S+) \(metadata from broker (\d+) at (\S+)\)", out[0])
+    assert answering and answering[1] == metadata.cluster_id, out[0]
+    assert [line for line in out[2:2 + len(doc["brokers"])]
+            if line.split()[:2] == [answering[2], answering[3]]], out
     assert [line.split()[0] for line in out if line.startswith(f"  {prefix}")] == [names[0], names[2]]
     assert out[-1] == (f"2 topics, {len(expected[names[0]][1]) + len(expected[names[2]][1])} partitions: "
                        "0 under-replicated; 0 below min.insync.replicas; 0 without a leader")
@@ -92,6 +99,25 @@ def test_internal_topics_only_with_all_and_a_missing_topic_is_one_line(kafka, gr
     missing = run_script("consumer.py", kafka.plaintext_config, "-L", "-t", "no-such-topic-here")
     assert missing.returncode == 1 and missing.stdout == b""
     assert lines_of(missing.stderr) == [f"Error: topic 'no-such-topic-here' does not exist on {kafka.plaintext_bootstrap}"]
+
+
+def test_named_topics_that_do_not_exist_are_named_after_the_listing_of_the_others(kafka):
+    """Issue 28: `-L -t orders -t audit-log` with audit-log missing showed nothing for orders. Now it lists
+    orders, names audit-log on stderr, exit 1; -f json lists the same and has `missing_topics`."""
+    text = run_script("consumer.py", kafka.plaintext_config, "-L", "-t", "topic_0", "-t", "no-such-topic-here")
+    assert text.returncode == 1 and no_traceback(text)
+    assert lines_of(text.stderr) == [f"Error: topic 'no-such-topic-here' does not exist on {kafka.plaintext_bootstrap}"]
+    out = lines_of(text.stdout)
+    assert out[2 + len(kafka.admin().list_topics(timeout=30).brokers)] == "1 topic:"
+    assert [line.split()[0] for line in out if line.startswith("  topic_0 ")] == ["topic_0"]
+    assert out[-1].startswith("1 topic, ") and out[-1].endswith("0 below min.insync.replicas; 0 without a leader")
+    doc = run_script("consumer.py", kafka.plaintext_config, "-L", "-t", "topic_0", "-t", "nope-b", "-t", "nope-a",
+                     "-f", "json")
+    assert doc.returncode == 1 and lines_of(doc.stderr) == [
+        f"Error: topics 'nope-a' and 'nope-b' do not exist on {kafka.plaintext_bootstrap}"]
+    found = json.loads(doc.stdout)
+    assert [t["name"] for t in found["topics"]] == ["topic_0"] and found["missing_topics"] == ["nope-a", "nope-b"]
+    assert found["summary"]["healthy"] is True
 
 
 def listing(cluster, prefix, config=None):

@@ -55,6 +55,7 @@ class FakeAdmin:
     def list_consumer_group_offsets(self, requests, request_timeout):
         self.calls.append("list_consumer_group_offsets")
         tps = [TopicPartition("t", p, o) for p, o in self.committed.items()]
+        tps += [TopicPartition(topic, 0, o) for topic, o in getattr(self, "committed_elsewhere", {}).items()]
         return {requests[0].group_id: done(SimpleNamespace(topic_partitions=tps))}
 
     def list_offsets(self, wanted, request_timeout):
@@ -171,3 +172,30 @@ def test_watch_is_a_number_of_seconds_up_to_a_day(write_config, seconds):
     assert result.exit_code == 2, result.output
     assert result.output.endswith("--watch: must be a number of seconds more than 0 and at most 86400 (a day), "
                                   f"not {float(seconds):g}\n")
+
+
+def test_named_topics_that_do_not_exist_are_named_and_the_others_shown_all_the_same():
+    """As -L: `--lag -t t -t gone` shows t's rows and names gone; a topic the cluster no longer has but the group
+    still has offsets on (deleted) is the group's, shown with its rows, not called missing."""
+    admin = FakeAdmin({0: 40, 1: 100})
+    lag = gather_lag(admin, "g", topic_selector(["t", "gone", "^g"]), 5, CONFIG)
+    assert [p.topic for p in lag.partitions] == ["t"] * 3 and lag.missing == ("gone",)
+    doc = json.loads(lag_json(lag))
+    assert doc["missing_topics"] == ["gone"] and doc["total_lag"] == 60
+    admin.committed_elsewhere = {"deleted": 7}
+    kept = gather_lag(admin, "g", topic_selector(["deleted"]), 5, CONFIG)
+    assert kept.missing == () and [(p.topic, p.committed) for p in kept.partitions] == [("deleted", 7)]
+    assert json.loads(lag_json(gather_lag(admin, "g", topic_selector([]), 5, CONFIG)))["missing_topics"] == []
+
+
+def test_lag_singular_and_plural_forms():
+    owner = Member("m", "c", "h")
+    one = GroupLag("g", "Stable", "classic", 1, (owner,), (PartitionLag("t", 0, 1, 2, owner),))
+    text = lag_text(one)
+    assert "  1 member  " in text.splitlines()[0]
+    assert text.splitlines()[-1] == "group total lag 1 over 1 partition of 1 topic"
+    two = GroupLag("g", "Stable", "classic", 1, (owner, owner), (PartitionLag("t", 0, 1, 2, owner),
+                                                                 PartitionLag("u", 0, None, 2, owner)))
+    assert "  2 members  " in lag_text(two).splitlines()[0]
+    assert lag_text(two).splitlines()[-1] == ("group total lag 1 over 2 partitions of 2 topics "
+                                              "(1 with nothing committed yet: not counted)")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from kafka_cli.cli import consumer
 from kafka_cli.views.listing import (Broker, Listing, PartitionState, TopicState, gather_listing,
-                                       topic_selector)
+                                     missing_topics, topic_selector)
 from kafka_cli.config.ini import ClientConfig
 from kafka_cli.core.errors import CliError, ConfigError
 from kafka_cli.views.render import listing_json, listing_text
@@ -66,7 +66,8 @@ def test_json_is_one_document_with_stable_field_names():
     out = listing_json(listing(ORDERS))
     assert out.count("\n") == 1
     doc = json.loads(out)
-    assert set(doc) == {"cluster_id", "controller_id", "brokers", "topics", "summary"}
+    assert set(doc) == {"cluster_id", "controller_id", "brokers", "topics", "missing_topics", "summary"}
+    assert doc["missing_topics"] == []
     assert doc["brokers"][1] == {"id": 2, "host": "h2", "port": 9092, "controller": True}
     topic = doc["topics"][0]
     assert {k: topic[k] for k in ("name", "internal", "partition_count", "replication_factor", "min_insync_replicas")} == \
@@ -146,9 +147,47 @@ def test_gathering_hides_internal_topics_unless_asked_and_reads_min_isr_for_the_
         ["__consumer_offsets"]
 
 
-def test_a_named_topic_that_does_not_exist_is_one_line():
-    with pytest.raises(CliError, match="topic 'nope' does not exist"):
-        gather_listing(FakeAdmin({"a": 1}, 1), topic_selector(["nope"]), False, 5, ClientConfig("c.ini"))
+def test_named_topics_that_do_not_exist_are_named_and_the_others_listed_all_the_same():
+    admin = FakeAdmin({"orders": 3, "audit": 1}, 1)
+    got = gather_listing(admin, topic_selector(["orders", "audit-log", "^aud", "nope"]), False, 5,
+                         ClientConfig("c.ini"))
+    assert [t.name for t in got.topics] == ["audit", "orders"] and got.missing == ("audit-log", "nope")
+    assert admin.described == [[("TOPIC", "audit"), ("TOPIC", "orders"), ("BROKER", "1")]]
+    doc = json.loads(listing_json(got))
+    assert doc["missing_topics"] == ["audit-log", "nope"] and [t["name"] for t in doc["topics"]] == ["audit", "orders"]
+    assert doc["summary"]["topics"] == 2 and doc["summary"]["healthy"]
+    none = gather_listing(admin, topic_selector(["nope"]), False, 5, ClientConfig("c.ini"))
+    assert none.topics == () and none.missing == ("nope",)
+
+
+@pytest.mark.parametrize("names, line", [
+    (("audit-log",), "topic 'audit-log' does not exist on b:9092"),
+    (("a", "b"), "topics 'a' and 'b' do not exist on b:9092"),
+    (("a", "b", "c"), "topics 'a', 'b' and 'c' do not exist on b:9092")])
+def test_the_line_for_missing_topics(names, line):
+    assert missing_topics(names, "b:9092") == line
+
+
+def test_the_answering_broker_is_named_by_its_id_as_the_brokers_list_shows_it():
+    """librdkafka names a broker it reached through its bootstrap address ".../bootstrap", whichever it is; -L
+    names it by id (issue 28: the doc showed ".../3", a run printed ".../bootstrap"), and keeps librdkafka's name
+    only when no listed broker has that address (a load balancer's)."""
+    found = gather_listing(FakeAdmin({"a": 1}, 1), topic_selector([]), False, 5, ClientConfig("c.ini"))
+    assert found.answered_by == "sasl_ssl://h:1/bootstrap" and found.answered_by_id == 1
+    assert listing_text(found).splitlines()[0] == "cluster c (metadata from broker 1 at h:1)"
+    elsewhere = Listing("c", 1, "sasl_ssl://lb:9093/bootstrap", (Broker(1, "h", 1),), ())
+    assert listing_text(elsewhere).splitlines()[0] == "cluster c (metadata from sasl_ssl://lb:9093/bootstrap)"
+
+
+def test_singular_and_plural_forms():
+    """'1 topic', '1 partition', '1 broker' (issue 28 found '1 lines skipped' elsewhere)."""
+    one = Listing("c", 1, "x", (Broker(1, "h", 1),), (TopicState("t", False, (partition(0, 1, [1], [1]),), 1, None),))
+    text = listing_text(one)
+    assert "1 broker:" in text and "1 topic:" in text and "  t  1 partition  replication factor 1" in text
+    assert text.splitlines()[-1].startswith("1 topic, 1 partition: 0 under-replicated")
+    two = listing(ORDERS, TopicState("u", False, (partition(0, 1, [1], [1]),), 1, None))
+    assert "3 brokers:" in listing_text(two) and "2 topics:" in listing_text(two)
+    assert listing_text(two).splitlines()[-1].startswith("2 topics, 5 partitions: ")
 
 
 @pytest.mark.parametrize("args, says", [
