@@ -172,7 +172,7 @@ def main(config_file, bootstrap, properties, quiet, verbose, topics, group, from
             else FORMATS[output_format](style),
             terminal=style.terminal, quiet=quiet, progress=Progress(progress_wanted(sys.stdout, quiet), "messages"),
             direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at,
-            schema_formats=schema_formats)
+            schema_formats=schema_formats, announce=bool(verbose) or sys.stderr.isatty())
         options = decode_schemas(options, config, output_format, style)
         debug_for_verbosity(config, verbose)
         run(config, options, log, client_log)
@@ -255,6 +255,9 @@ class ConsumerOptions:
     start: object  # positions.Position from -o, or None
     until: object  # positions.Position from --until, or None
     schema_formats: ReadFormats = ReadFormats()  # --key-format, --value-format
+    # say once what is read and how, when it starts: where a person watches stderr (a terminal) or asks (-v); a
+    # pipe or a test's stderr stays as quiet as before
+    announce: bool = False
 
 
 def run_as_script():

@@ -3,8 +3,10 @@ lines, write them to stdout, and only then store their offsets (at-least-once); 
 (a missing topic, no broker, a refused group) as the reasons a run ends. It runs on the command's frozen options
 value (kafka_cli/cli/consumer.py builds it) and reports through the `log` it is handed and its exceptions."""
 
+import collections
 import errno
 import gc
+import logging
 import os
 import signal
 import sys
@@ -51,6 +53,7 @@ class State:
         self.missing = set()  # subscribed names (or ^patterns) the broker said do not exist (yet)
         self.until = None  # positions.Until with --until
         self.rendering = False  # a signal now raises StopRendering
+        self.announce = None  # (assigned) -> None: says once what is read, at the first assignment; then None
 
     @property
     def stopped_by(self):
@@ -112,6 +115,8 @@ def run(config, options, log, client_log):
     state.cooperative = ("cooperative" in config.get("partition.assignment.strategy", "")
                          or config.get("group.protocol", "classic") == "consumer")
     state.errors = ClusterErrors(config, log)
+    if options.announce and not options.direct:  # (the direct path says it in assign_directly)
+        state.announce = lambda assigned: log.warning("%s", reading_as_group(assigned, options, config))
     consumer = build_client(Consumer, config, error_cb=state.errors, logger=client_log)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal or SSH session went away
         signal.signal(sig, state.on_signal)
@@ -167,8 +172,40 @@ def assign_directly(consumer, state, options, log, config):
     consumer.incremental_assign(assignment)
     state.assigned.update((tp.topic, tp.partition) for tp in assignment)
     state.ever_assigned = True
-    log.info("reading %s directly from %s: no consumer group is joined and nothing is committed",
-             ", ".join(f"{tp.topic} [{tp.partition}]" for tp in assignment) or "no partition", start.text)
+    log.log(logging.WARNING if options.announce else logging.INFO,
+            "reading %s directly from %s: no consumer group is joined and nothing is committed; %s",
+            ", ".join(f"{tp.topic} [{tp.partition}]" for tp in assignment) or "no partition",
+            f"-o {start.text}" if options.start
+            else committed_else(config, options.group and f"group {options.group}'s"), how_it_ends(options))
+
+
+def reading_as_group(assigned, options, config):
+    """The line that says, once the group gave this member its partitions, what it reads and from where."""
+    counts = collections.Counter(topic for topic, _ in assigned)
+    topics = ", ".join(f"{topic} ({n} partition{'' if n == 1 else 's'})" for topic, n in sorted(counts.items()))
+    start = ("the start of each partition (--from-beginning)" if options.from_beginning
+             else committed_else(config, "the group's"))
+    return f"reading {topics} as group {config.get('group.id')} from {start}; {how_it_ends(options)}"
+
+
+def committed_else(config, whose):
+    """Where a partition starts without -o: `whose` ("the group's") committed offset, else where
+    auto.offset.reset says; `whose` None: no group has one (a direct read's made-up group.id)."""
+    reset = config.get("auto.offset.reset")
+    where = f"{RESET_WORDS.get(reset.strip().lower(), 'what auto.offset.reset says')} (auto.offset.reset={reset})"
+    return f"{whose} committed offsets, else {where}" if whose else where
+
+
+RESET_WORDS = {"earliest": "the start", "smallest": "the start", "beginning": "the start", "latest": "the end",
+               "largest": "the end", "end": "the end", "error": "an error"}
+
+
+def how_it_ends(options):
+    ends = ["at the end of every partition (-e)"] if options.exit_at_end else []
+    ends += [f"after {options.max_messages:,} message{'' if options.max_messages == 1 else 's'}"] \
+        if options.max_messages is not None else []
+    ends += [f"after {options.idle_timeout:g} s without a message (--timeout)"] if options.idle_timeout is not None else []
+    return f"ends {' or '.join(ends)}, or Ctrl-C" if ends else "Ctrl-C to stop"
 
 
 def retire_finished(consumer, state):
@@ -199,6 +236,9 @@ def on_assign(consumer, partitions, state, from_beginning):
     state.assigned.update((p.topic, p.partition) for p in partitions)
     state.ever_assigned = True
     state.errors.recovered()
+    if state.announce is not None and state.assigned:  # (an empty share of a group: nothing to say yet)
+        state.announce(state.assigned)
+        state.announce = None
 
 
 def on_revoke(partitions, state):
@@ -221,9 +261,12 @@ def consume(consumer, state, options, log, config):
     gc.disable()  # no cycles are made here; collections would only cost time
     printed = 0
     last_activity = time.monotonic()
+    reader_gone = pipe_reader_gone(fd)
     while state.stop_signal is None and state.stopped_by is None:
         first = consumer.poll(0.5)
         if first is None:
+            if reader_gone is not None and reader_gone():  # `| head -1` on a quiet topic: a quiet end, as EPIPE
+                break
             state.errors.check(consumer, "waiting for it")
             if exit_at_end:
                 state.fatal = cannot_finish(state, idle_timeout, config)
@@ -281,6 +324,24 @@ def consume(consumer, state, options, log, config):
             break
     progress.clear()
     return printed
+
+
+def pipe_reader_gone(fd):
+    """For stdout a pipe or FIFO: a check, for the idle loop, that its reader closed it. A consumer that prints
+    nothing would notice only at its next write, which on a quiet topic never comes (`| head -1` waited for ever).
+    A pipe's write end polls POLLERR once no reader is left (Linux, the BSDs; POLLHUP on some systems): asked
+    for no event, poll() reports only those. None when stdout is anything else."""
+    import select
+    import stat
+
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return None
+    except OSError:
+        return None
+    watcher = select.poll()
+    watcher.register(fd, 0)
+    return lambda: bool(watcher.poll(0))
 
 
 def store_positions(consumer):
