@@ -60,19 +60,32 @@ class AvroCodec:
         from_json = AvroFromJson(named)
         self._from_json = from_json if from_json.has_bytes(self.schema) else None  # most schemas: no step at all
         self._guard = AvroGuard(named) if AvroGuard.needed(self.schema, named) else None
+        self._named = named
 
-    def decode(self, payload):
+    def decode(self, payload, start=0):
+        """The record in `payload`; `start`: where the payload begins in the stored bytes (for the words of a
+        BadPayload only)."""
         if self._guard is not None:
-            self._guard.check(payload, self.schema)
+            try:
+                self._guard.check(payload, self.schema)
+            except BadPayload as e:
+                raise BadPayload(self._why(payload, start, str(e))) from None
         stream = io.BytesIO(payload)
         try:
             record = self._fastavro.schemaless_reader(stream, self.schema, None)
-        except Exception as e:  # EOFError, ValueError, IndexError, UnicodeDecodeError... from fastavro
-            raise BadPayload(f"not Avro of this schema: {type(e).__name__}: {one_line(e, 300)}") from None
+        except Exception:  # EOFError, ValueError, IndexError, UnicodeDecodeError...: fastavro's words are Python's
+            raise BadPayload(self._why(payload, start, "is not Avro of this schema")) from None
         left = len(payload) - stream.tell()
         if left:
-            raise BadPayload(f"not Avro of this schema: {left} bytes left over after the record")
+            raise BadPayload(f"has {left:,} bytes left over after its Avro record (from byte {start + stream.tell()})")
         return record
+
+    def _why(self, payload, start, otherwise):
+        """What is wrong with `payload`, found by a walk of it (the failure path only); `otherwise` if the walk
+        finds nothing."""
+        from kafka_cli.schema.poison import AvroWalk
+
+        return AvroWalk(self._named, payload, start, (MAX_DEPTH, MAX_EMPTY_ITEMS)).explain(self.schema) or otherwise
 
     def encode(self, record):
         from fastavro.validation import ValidationError, validate
@@ -456,13 +469,15 @@ class JsonCodec:
             where = "/".join(map(str, error.absolute_path)) or "the document"
             raise BadPayload(f"does not fit the JSON schema at {one_line(where, 200)}: {one_line(error.message, 300)}")
 
-    def decode(self, payload):
+    def decode(self, payload, start=0):
         try:
             document = json.loads(payload.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
-            raise BadPayload(f"not JSON: {one_line(e, 300)}") from None
+            from kafka_cli.schema.poison import json_problem
+
+            raise BadPayload(json_problem(payload, e, start)) from None
         except RecursionError:
-            raise BadPayload("not JSON this tool reads: it nests deeper than Python's parser goes") from None
+            raise BadPayload("nests deeper than Python's JSON parser goes") from None
         self._check(document)
         return document
 
@@ -501,7 +516,7 @@ class ProtobufCodec:
                 for index in indexes[1:]:
                     descriptor = descriptor.nested_types[index]
             except IndexError:
-                raise BadPayload(f"message index {list(indexes)} is not in the schema") from None
+                raise BadPayload(f"names message index {list(indexes)}, which the schema does not have") from None
             cls = self._classes[tuple(indexes)] = GetMessageClass(descriptor)
         return cls
 
@@ -548,17 +563,26 @@ class ProtobufCodec:
         self.file.CopyToProto(proto)
         return proto
 
-    def decode(self, payload):
+    def decode(self, payload, start=0):
+        """The message in `payload` (Confluent's message indexes, then the message); `start`: where the payload
+        begins in the stored bytes (for the words of a BadPayload only)."""
+        indexes, at = read_message_indexes(payload)
+        return self.decode_message(indexes, payload[at:], start + at)
+
+    def decode_message(self, indexes, data, start=0):
+        """The message of type `indexes` in `data` (the message's bytes alone)."""
         from google.protobuf.json_format import MessageToDict
         from google.protobuf.message import DecodeError
 
-        indexes, at = read_message_indexes(payload)
         message = self.message_class(indexes)()
         try:
-            message.ParseFromString(payload[at:])
-        except DecodeError as e:
-            raise BadPayload(f"not Protobuf of this schema: {one_line(e, 300)}") from None
-        return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+            message.ParseFromString(data)
+        except DecodeError:  # its words: "Error parsing message with type 't.A'": which, not where or why
+            raise BadPayload(_protobuf_problem(message, data, start)) from None
+        try:
+            return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+        except Exception as e:  # an Any of a type the schema does not know, ...
+            raise BadPayload(f"cannot be shown as JSON: {one_line(e, 200)}") from None
 
     def encode(self, document, indexes=(0,)):
         from google.protobuf.json_format import ParseDict, ParseError
@@ -568,6 +592,14 @@ class ProtobufCodec:
         except (ParseError, TypeError, ValueError) as e:
             raise BadPayload(f"does not fit the Protobuf schema: {one_line(e, 300)}") from None
         return write_message_indexes(indexes) + message.SerializeToString()
+
+
+def _protobuf_problem(message, data, start):
+    """Why the protobuf library refused `data`, in words about its bytes: found by a walk of them (the failure
+    path only)."""
+    from kafka_cli.schema.poison import ProtobufWalk
+
+    return ProtobufWalk(data, start, MAX_DEPTH).explain(message.DESCRIPTOR) or "is not Protobuf of this schema"
 
 
 def _add_file(pool, name, schema_str, compiled=()):
@@ -685,7 +717,7 @@ def _with_stderr_captured(call, tmp):
     return result, " ".join(complaint.split())
 
 
-_NOT_FRAMED = "not Protobuf in Confluent's framing"
+_NOT_FRAMED = "is not Protobuf in Confluent's framing"
 
 
 def read_message_indexes(payload):

@@ -15,7 +15,7 @@ from kafka_cli.core.escaping import shown
 from kafka_cli.config.registry import DEFAULT_TIMEOUT
 from kafka_cli.core.words import NO_REGISTRY
 from kafka_cli.schema.codecs import BadPayload, BadSchema, make_codec
-from kafka_cli.schema.wire import AS_STORED, SCHEMA_FORMATS, split_wire
+from kafka_cli.schema.wire import AS_STORED, HEADER, MAGIC, SCHEMA_FORMATS, split_wire
 
 
 class SchemaUnavailable(Exception):
@@ -194,8 +194,8 @@ class _Fetch:
 class Decoder:
     """One side's reading (key or value) under --key-format / --value-format."""
 
-    def __init__(self, source, fmt="auto"):
-        self.source, self.fmt = source, fmt
+    def __init__(self, source, fmt="auto", side="value"):
+        self.source, self.fmt, self.side = source, fmt, side
         self.wanted = SCHEMA_FORMATS.get(fmt)  # a schema type the bytes must have, or None
 
     def decode(self, data):
@@ -206,14 +206,23 @@ class Decoder:
         framed = split_wire(data)
         if framed is None:
             if self.wanted:
-                raise BadPayload(f"not in Confluent's wire format (magic byte 0, schema id), as --{self.fmt} needs")
+                raise BadPayload(_not_framed(data, self.fmt, self.side))
             return None
         schema_id, payload = framed
         loaded = self.source.load(schema_id)
         kind = loaded.codec.kind
         if self.wanted and kind != self.wanted:
-            raise BadPayload(f"schema id {schema_id} is {kind}, not {self.wanted} as asked")
-        return Decoded(loaded.codec.decode(payload), schema_id, loaded.subject, kind)
+            raise BadPayload(f"names schema id {schema_id}, which is {kind}, not {self.wanted} as asked")
+        return Decoded(loaded.codec.decode(payload, HEADER), schema_id, loaded.subject, kind)
+
+
+def _not_framed(data, fmt, side):
+    """Why bytes a forced schema format reads are not in Confluent's wire format, in words about them."""
+    needs = f"as --{side}-format {fmt} needs"
+    if len(data) < HEADER and (not data or data[0] == MAGIC):
+        return (f"is {len(data)} byte{'' if len(data) == 1 else 's'}, shorter than the {HEADER}-byte Confluent "
+                f"header (magic byte 0, schema id) {needs}")
+    return f"starts with byte 0x{data[0]:02x}, not Confluent's magic byte 0 (then the schema id), {needs}"
 
 
 def _big_endian_number(data, fmt):
@@ -221,7 +230,8 @@ def _big_endian_number(data, fmt):
     layouts = {"integer": {4: ">i", 8: ">q", 2: ">h"}, "double": {8: ">d", 4: ">f"}}[fmt]
     if len(data) not in layouts:
         sizes = " or ".join(map(str, sorted(layouts)))
-        raise BadPayload(f"{len(data)} bytes are not a big-endian {fmt} ({sizes} bytes)")
+        raise BadPayload(f"is {len(data)} byte{'' if len(data) == 1 else 's'}, not a big-endian {fmt} ({sizes} "
+                         "bytes)")
     return struct.unpack(layouts[len(data)], data)[0]
 
 

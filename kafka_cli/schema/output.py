@@ -260,15 +260,19 @@ class SchemaView:
                           + shown_as_stored(side))
             return Side(problem=str(e), schema_id=e.schema_id)
         except BadPayload as e:
-            self.warn(f"{place(msg)}: poison message: the {side} {_predicate(str(e))}")
-            return Side(problem=f"poison: {e}", schema_id=_schema_id(data))
+            said = f"the {side} {_predicate(str(e))}"
+            self.warn(f"{place(msg)}: poison message: {said}")
+            return Side(problem=f"poison: {said}", schema_id=_schema_id(data))
         return None if decoded is None else Side(decoded)
 
 
+# A reason read after "the value": most say what the bytes do or have ("does not fit ...", "ends after 3 of 5
+# fields ...", "has a bad varint at byte 12"), or are ("is not valid JSON at byte 4: ..."); the rest get an "is".
+_VERBS = ("does ", "cannot ", "nests ", "is ", "has ", "ends ", "names ", "starts ")
+
+
 def _predicate(reason):
-    """A codec's reason read after "the value": most say what the bytes do ("does not fit ...", "cannot be
-    checked ...", "nests deeper ..."), the rest what they are ("not JSON ...")."""
-    return reason if reason.startswith(("does ", "cannot ", "nests ")) else f"is {reason}"
+    return reason if reason.startswith(_VERBS) else f"is {reason}"
 
 
 def _json(value):
@@ -328,5 +332,5 @@ def schema_view(config, key_format, value_format, output_format, warn):
         if fmt in SCHEMA_FORMATS and registry is None:
             raise ConfigError(needs_registry(f"--{side}-format {fmt}", config.path))
     source = SchemaSource(registry)
-    return SchemaView(Decoder(source, formats["key"]), Decoder(source, formats["value"]), output_format, warn)
+    return SchemaView(Decoder(source, formats["key"], "key"), Decoder(source, formats["value"]), output_format, warn)
 

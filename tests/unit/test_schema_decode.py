@@ -109,13 +109,15 @@ def test_decoder_auto_forced_and_numbers():
     assert Decoder(source, "string").decode(framed(1, avro)) is None
     with pytest.raises(BadPayload, match="is AVRO, not JSON"):
         Decoder(source, "jsonschema").decode(framed(1, avro))
-    with pytest.raises(BadPayload, match="wire format"):
+    with pytest.raises(BadPayload, match="^starts with byte 0x70, not Confluent's magic byte 0 .*--value-format avro"):
         Decoder(source, "avro").decode(b"plain")
+    with pytest.raises(BadPayload, match="^is 3 bytes, shorter than the 5-byte Confluent header .*--key-format avro"):
+        Decoder(source, "avro", "key").decode(b"\x00\x00\x01")
     with pytest.raises(SchemaUnavailable):
         Decoder(source).decode(framed(3, b"x"))
     assert Decoder(source, "integer").decode(b"\xff\xff\xff\xfe").value == -2
     assert Decoder(source, "double").decode(b"\x3f\xf8" + b"\x00" * 6).value == 1.5
-    with pytest.raises(BadPayload, match="3 bytes"):
+    with pytest.raises(BadPayload, match="^is 3 bytes, not a big-endian integer"):
         Decoder(source, "integer").decode(b"abc")
 
 

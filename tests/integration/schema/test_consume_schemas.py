@@ -78,10 +78,11 @@ def test_a_topic_mixing_formats_plain_text_poison_and_an_unknown_id(kafka, make_
     assert result.stdout.splitlines()[3] == b"poison:!poison! " + b"\x00" + good.to_bytes(4, "big") + b"{not json"
     assert result.stdout.splitlines()[4:] == [b"unknown:\x00\x00\x0f\x42\x3fabc", b"unknown:\x00\x00\x0f\x42\x3fdef"]
     stderr = result.stderr.decode()
-    assert f"{topic} [0] @ 3: poison message: the value is not JSON" in stderr
+    not_json = "the value is not valid JSON at byte 6: expecting property name enclosed in double quotes"
+    assert f"{topic} [0] @ 3: poison message: {not_json}\n" in stderr  # the byte counts from the stored value's start
     assert stderr.count("schema id 999999 is not in the Schema Registry") == 1  # once per id, not per message
     records = json_records(read(schema_config, topic, "-f", "json").stdout)
-    assert records[3]["value_error"].startswith("poison: not JSON") and records[3]["value_schema_id"] == good
+    assert records[3]["value_error"] == f"poison: {not_json}" and records[3]["value_schema_id"] == good
     assert records[4]["value_schema_id"] == 999999 and "not in the Schema Registry" in records[4]["value_error"]
 
 
