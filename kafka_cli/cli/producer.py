@@ -52,8 +52,7 @@ Tombstones, and copying a topic (keys, values, headers, partitions, timestamps):
 
 \b
 A schema registered under a subject of its own (for others to reference), nothing read:
-  ./producer.py config.ini --register --value-subject addresses \\
-      --value-format avro --value-schema docs/examples/address.avsc
+  ./producer.py config.ini --register --value-subject addresses --value-format avro --value-schema address.avsc
 
 Exit codes: 0 every line delivered (--register: every schema registered); 1 a line failed, was not confirmed, or had
 no separator, or the broker could not be used (see stderr); 2 usage or config
