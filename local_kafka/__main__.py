@@ -17,6 +17,7 @@ from .broker import DEFAULT_TOPIC_PARTITIONS, KafkaCluster, LauncherError, Local
 from .files import check_private_dir, made_by_launcher, remove_own_dir  # noqa: E402
 from .jars import KAFKA_VERSION, kafka_version  # noqa: E402
 from .process import controller_majority, stop_processes  # noqa: E402
+from .keycloak import stop_keycloak  # noqa: E402
 from .registry import stop_registry  # noqa: E402
 from .state import (STATE_DIR, Busy, holder_of, locked, read_state, remember_ports,  # noqa: E402
                     remembered_ports, write_state)
@@ -55,10 +56,14 @@ def print_where(state):
     click.echo(f"  PLAINTEXT  {state['plaintext_bootstrap']:<22} config: {state['plaintext_config']}")
     click.echo(f"  SASL_SSL   {state['sasl_ssl_bootstrap']:<22} config: {state['sasl_ssl_config']}")
     click.echo(f"  CA certificate: {state['ca_location']}   broker log: {state['log']}")
+    if state.get("oauth"):
+        oauth = state["oauth"]
+        click.echo(f"  OAUTH      {oauth['bootstrap']:<22} config: {oauth['config']}")
+        click.echo(f"  Keycloak {oauth['issuer']} (pid {oauth['pid']}; tokens for client-oauth.ini)  log: {oauth['log']}")
     if state.get("schema_registry"):
         registry = state["schema_registry"]
-        click.echo(f"  Schema Registry {registry['url']} (pid {registry['pid']}; in both configs' [schema_registry])"
-                   f"  log: {registry['log']}")
+        click.echo(f"  Schema Registry {registry['url']} (pid {registry['pid']}; in the configs' [schema_registry]"
+                   f"{', and client-oauth.ini' if state.get('oauth') else ''})  log: {registry['log']}")
     click.echo(f"  try: ./consumer.py {state['sasl_ssl_config']}")
 
 
@@ -113,13 +118,13 @@ def refuse_if_running():
         raise Refusal(f"a local Kafka is already running (pid {pids}) in {STATE_DIR}; {STOP_HINT}")
 
 
-def start_in_background(brokers, auto_create_topics, version, schema_registry=False):
-    """Start a broker whose JVMs outlive this command; on any failure or interruption, leave nothing behind."""
+def start_in_background(brokers, auto_create_topics, version, services=None):
+    """Start a broker whose JVMs outlive this command; on any failure or interruption, leave nothing behind.
+    `services`: {"schema_registry": True, "oauth": True}, those asked for."""
     if os.path.lexists(STATE_DIR):
         clear_state_dir()
     options = dict(workdir=STATE_DIR, keep_workdir=True, auto_create_topics=auto_create_topics, kafka_version=version)
-    if schema_registry:
-        options["schema_registry"] = True
+    options.update({name: True for name, wanted in (services or {}).items() if wanted})
     broker = LocalKafka(**options) if brokers == 1 else KafkaCluster(brokers, **options)
     broker.wanted_ports = remembered_ports()  # the last start's, where they are free: copied configs stay right
     try:
@@ -148,7 +153,10 @@ def start_in_background(brokers, auto_create_topics, version, schema_registry=Fa
 @click.option("--schema-registry", is_flag=True,
               help="Also start a Schema Registry (Apicurio, Confluent's API, basic auth) and put it in the client "
                    "configs; needs Java 21+.")
-def start(brokers, auto_create_topics, kafka_version, schema_registry):
+@click.option("--oauth", is_flag=True,
+              help="Also start Keycloak (an OIDC identity provider) and an OAUTH listener (SASL_SSL, OAUTHBEARER) "
+                   "that takes its tokens; writes client-oauth.ini in Confluent Cloud's OAuth shape; needs Java 21+.")
+def start(brokers, auto_create_topics, kafka_version, schema_registry, oauth):
     """Start Kafka in the background and print where its client configs are."""
     version = checked_version(kafka_version)
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -156,7 +164,8 @@ def start(brokers, auto_create_topics, kafka_version, schema_registry):
     try:
         with locked(STATE_DIR, "start"):
             refuse_if_running()
-            broker = start_in_background(brokers, auto_create_topics, version, schema_registry)
+            broker = start_in_background(brokers, auto_create_topics, version,
+                                         {"schema_registry": schema_registry, "oauth": oauth})
     except Busy as e:
         raise Refusal(f"{e}; {STOP_HINT}" if e.holder and e.holder[1] == "start" else
                       f"{e}; start again once it has stopped") from None
@@ -214,6 +223,8 @@ def stop_now(cancelled=False):
         return
     if state.get("schema_registry"):
         stop_registry(state["schema_registry"].get("pid"), state["schema_registry"].get("dir"))
+    if state.get("oauth"):
+        stop_keycloak(state["oauth"].get("pid"), state["oauth"].get("dir"))
     stop_processes([node["pid"] for node in state["nodes"] if node["alive"]],
                    quorum=controller_majority(len(state["nodes"])))
     workdir = state.get("workdir", "")
@@ -254,11 +265,17 @@ def status():
 
 
 @cli.command()
-@click.argument("listener", type=click.Choice(["plaintext", "sasl_ssl"], case_sensitive=False))
+@click.argument("listener", type=click.Choice(["plaintext", "sasl_ssl", "oauth"], case_sensitive=False))
 def config(listener):
     """Print the path of the client config for LISTENER (for use in shell commands); `status` prints the
-    listeners' names in capitals, and either case is taken."""
-    click.echo(running_state()[f"{listener.lower()}_config"])
+    listeners' names in capitals, and either case is taken. oauth: only after start --oauth."""
+    state = running_state()
+    if listener.lower() == "oauth":
+        if not state.get("oauth"):
+            raise Refusal("the local Kafka was started without --oauth: stop it, then python -m local_kafka start --oauth")
+        click.echo(state["oauth"]["config"])
+        return
+    click.echo(state[f"{listener.lower()}_config"])
 
 
 @cli.command()

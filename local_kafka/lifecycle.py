@@ -10,7 +10,9 @@ from .errors import LauncherError
 from .files import make_private_dir, remove_own_dir
 from .jars import check_java, classpath
 from .jars import kafka_version as resolve_version
-from .node_config import (LISTENER_NAMES, java_command, new_cluster_id, pick_ports, write_client_config,
+from . import oauth
+from .keycloak import Keycloak
+from .node_config import (ALL_LISTENER_NAMES, LISTENER_NAMES, java_command, new_cluster_id, pick_ports, write_client_config,
                           write_logging_config, write_properties)
 from .process import _SILENT, KafkaNode, controller_majority, format_storage, stop_processes
 from .registry import SchemaRegistry
@@ -42,8 +44,11 @@ class KafkaBase:
     brokers = 1
     heap = HEAP
 
-    def __init__(self, workdir=None, keep_workdir=False, auto_create_topics=False, kafka_version=None,
-                 schema_registry=False):
+    def __init__(self, workdir=None, keep_workdir=False, auto_create_topics=False, kafka_version=None, **services):
+        """`services`: schema_registry=True (Apicurio beside it), oauth=True (Keycloak, and the OAUTH listener)."""
+        unknown = set(services) - {"schema_registry", "oauth"}
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
         self.kafka_version = resolve_version(kafka_version)  # refused before anything is made on disk
         if workdir:
             self.workdir = Path(workdir)
@@ -53,8 +58,11 @@ class KafkaBase:
             self._workdir_taken = True
         self.keep_workdir = keep_workdir
         self.auto_create_topics = auto_create_topics
-        self.with_registry = schema_registry
+        self.with_registry = services.get("schema_registry", False)
         self.registry = None  # a SchemaRegistry once started
+        self.with_oauth = services.get("oauth", False)
+        self.keycloak = None  # a Keycloak once started
+        self.acls = self.acls or self.with_oauth  # the client without rights is denied by ACLs
         # {node id: {listener: port}} to use again where free (the shell face's last start), and what was not
         self.wanted_ports = {}
         self.moved_ports = []  # [(node id, listener, wanted port, the port it got instead)]
@@ -92,6 +100,23 @@ class KafkaBase:
         return self.workdir / "client-sasl-ssl.ini"
 
     @property
+    def oauth_config(self):
+        return self.workdir / "client-oauth.ini"
+
+    @property
+    def oauth_bootstrap(self):
+        """The OAUTH listeners (start --oauth), None without them."""
+        return ",".join(node.oauth_bootstrap for node in self.nodes.values()) if self.keycloak else None
+
+    def oauth_settings(self, client_id=oauth.CLIENT, secret=None):
+        """librdkafka properties for the OAUTH listener as Keycloak's `client_id` (a wrong secret if given)."""
+        return oauth.client_settings(self.keycloak, self.ca_location, client_id, secret)
+
+    def extra_properties(self):
+        """server.properties lines beyond the listeners' own: the OAUTH listener's, with --oauth."""
+        return oauth.listener_properties(self.keycloak) if self.keycloak else {}
+
+    @property
     def log_file(self):
         return self.workdir / "node-1" / "broker.log"
 
@@ -119,28 +144,45 @@ class KafkaBase:
             make_private_dir(self.workdir)
             self._workdir_taken = True
         try:
+            self._begin_keycloak()
             self._prepare()
+            deadline = time.monotonic() + timeout
+            if self.keycloak:  # before the brokers: they fetch its JWKS as they start
+                self.keycloak.wait_ready(max(60.0, deadline - time.monotonic()))
             for node in self.nodes.values():
                 node.spawn(die_with_owner=not self.keep_workdir)
-            deadline = time.monotonic() + timeout
             for node in self.nodes.values():
                 self._wait_answers(node, deadline)
             create_topic(self.admin(), DEFAULT_TOPIC, DEFAULT_TOPIC_PARTITIONS, replication_factor=self.replication_factor)
             self.wait_full_isr(DEFAULT_TOPIC, max(1.0, deadline - time.monotonic()))
+            if self.keycloak:
+                oauth.grant_rights(self.admin())
             registry = self._start_registry(deadline)
             write_client_config(self.plaintext_config, self.plaintext_bootstrap, {}, registry=registry)
             write_client_config(self.sasl_ssl_config, self.sasl_ssl_bootstrap, self.sasl_settings(), registry=registry)
+            self._write_oauth_config()
         except BaseException:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - began
         return self
 
+    def _begin_keycloak(self):
+        """With --oauth: Keycloak's start begun (it answers some 10-40 s later; the brokers are prepared meanwhile)."""
+        if self.with_oauth and self.keycloak is None:
+            self.keycloak = Keycloak(self.workdir / "keycloak")
+            self.keycloak.begin(die_with_owner=not self.keep_workdir)
+
+    def _write_oauth_config(self):
+        if self.keycloak:
+            registry = oauth.registry_settings(self.keycloak, self.registry.url) if self.registry else None
+            oauth.write_oauth_config(self.oauth_config, self.oauth_bootstrap, self.oauth_settings(), registry)
+
     def _start_registry(self, deadline):
         """The Schema Registry, if asked for: its client settings for the configs, else None."""
         if not self.with_registry:
             return None
-        self.registry = SchemaRegistry(self.workdir / "schema-registry")
+        self.registry = SchemaRegistry(self.workdir / "schema-registry", self.keycloak)
         self.registry.start(max(30.0, deadline - time.monotonic()), die_with_owner=not self.keep_workdir)
         return self.registry.client_settings()
 
@@ -150,11 +192,13 @@ class KafkaBase:
         cp = classpath(self.kafka_version)
         make_certificates(make_private_dir(self.workdir / "tls"))
         self.passwords = {user: secrets.token_urlsafe(12) for user in (*USERS, "admin")}
-        ports, self.moved_ports = pick_ports(LISTENER_NAMES, self.brokers, self.wanted_ports)
+        ports, self.moved_ports = pick_ports(ALL_LISTENER_NAMES if self.keycloak else LISTENER_NAMES, self.brokers,
+                                             self.wanted_ports)
         log_flag = write_logging_config(self.workdir, self.kafka_version)
+        flags = oauth.java_flags(self.keycloak) if self.keycloak else []
         for node_id, node_ports in ports.items():
             node = KafkaNode(node_id, make_private_dir(self.workdir / f"node-{node_id}"), node_ports)
-            node.java_cmd = java_command(java, self.heap, log_flag, node.log_file, cp)
+            node.java_cmd = java_command(java, self.heap, [log_flag, *flags], node.log_file, cp)
             self.nodes[node.node_id] = node
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.ports['CONTROLLER']}" for n in self.nodes.values())
         for node in self.nodes.values():
@@ -219,6 +263,8 @@ class KafkaBase:
         All at once: a broker shutting down after the other nodes have gone would wait in vain for a quorum."""
         if self.registry is not None:
             self.registry.stop()
+        if self.keycloak is not None:
+            self.keycloak.stop()
         stop_processes([node.proc for node in self.nodes.values() if node.proc is not None], timeout,
                        quorum=controller_majority(len(self.nodes)))
         if not self.keep_workdir and self._workdir_taken:
@@ -242,6 +288,11 @@ class KafkaBase:
                             "log": str(n.log_file)} for n in self.nodes.values()]}
         if self.brokers == 1:
             state["pid"] = self.pid
+        if self.keycloak is not None:
+            state["oauth"] = {"bootstrap": self.oauth_bootstrap, "config": str(self.oauth_config),
+                              "issuer": self.keycloak.issuer, "token_url": self.keycloak.token_url,
+                              "pid": self.keycloak.proc.pid, "dir": str(self.keycloak.dir),
+                              "log": str(self.keycloak.log_file)}
         if self.registry is not None:
             state["schema_registry"] = {"url": self.registry.url, "pid": self.registry.proc.pid,
                                         "dir": str(self.registry.dir), "log": str(self.registry.log_file)}

@@ -45,16 +45,19 @@ def write_logging_config(workdir, version):
     return f"-Dlog4j.configuration=file:{path}"
 
 
-def java_command(java, heap, log_flag, log_file, classpath):
-    """The JVM command line of one node, up to (not including) the main class. LOCAL_KAFKA_JAVA_OPTIONS (flags
+def java_command(java, heap, flags, log_file, classpath):
+    """The JVM command line of one node, up to (not including) the main class; `flags`: the logging config's (a
+    string) or a list of it and more (start --oauth's allowed URLs). LOCAL_KAFKA_JAVA_OPTIONS (flags
     separated by spaces) come last, so they win: the test suite sets -XX:TieredStopAtLevel=1, which halves the
     CPU a node's start costs (2.8 s against 4.7 here) at the price of a slower broker once it is warm."""
     extra = os.environ.get("LOCAL_KAFKA_JAVA_OPTIONS", "").split()
+    flags = [flags] if isinstance(flags, str) else list(flags)
     return [java, heap, "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true", f"-Dlocal.kafka.log={log_file}",
-            log_flag, *extra, "-cp", classpath]
+            *flags, *extra, "-cp", classpath]
 
 
 LISTENER_NAMES = ("PLAINTEXT", "SASL_SSL", "CONTROLLER")  # a node's listeners, each on a port of its own
+ALL_LISTENER_NAMES = (*LISTENER_NAMES, "OAUTH")  # and the one `start --oauth` adds (SASL_SSL with OAUTHBEARER)
 
 
 def free_ports(count):
@@ -122,17 +125,21 @@ def jaas_config(passwords):
 
 
 def listener_properties(ports, voters):
-    """The listeners of a node on `ports` (PLAINTEXT, SASL_SSL, CONTROLLER), in a quorum of `voters`."""
+    """The listeners of a node on `ports` (PLAINTEXT, SASL_SSL, CONTROLLER, and OAUTH if it has a port for it),
+    in a quorum of `voters`."""
     p = ports
+    oauth = "OAUTH" in p
     return {
         "process.roles": "broker,controller",
         "controller.quorum.voters": voters,
         "listeners": f"PLAINTEXT://127.0.0.1:{p['PLAINTEXT']},SASL_SSL://127.0.0.1:{p['SASL_SSL']},"
-                     f"CONTROLLER://127.0.0.1:{p['CONTROLLER']}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{p['PLAINTEXT']},SASL_SSL://localhost:{p['SASL_SSL']}",
+                     f"CONTROLLER://127.0.0.1:{p['CONTROLLER']}" + (f",OAUTH://127.0.0.1:{p['OAUTH']}" if oauth else ""),
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{p['PLAINTEXT']},SASL_SSL://localhost:{p['SASL_SSL']}"
+                                + (f",OAUTH://localhost:{p['OAUTH']}" if oauth else ""),
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
+                                          + (",OAUTH:SASL_SSL" if oauth else ""),
     }
 
 
@@ -170,7 +177,8 @@ def write_properties(node, cluster, voters):
              "ssl.keystore.location": str(cluster.workdir / "tls" / "server-keystore.pem"),
              "log.dirs": str(node.dir / "data"),
              **topic_properties(cluster.brokers, cluster.auto_create_topics),
-             **(ACL_PROPERTIES if cluster.acls else {})}
+             **(ACL_PROPERTIES if cluster.acls else {}),
+             **cluster.extra_properties()}
     write_private(node.properties, "".join(f"{k}={v}\n" for k, v in props.items()))
 
 

@@ -28,7 +28,7 @@ class KafkaNode:
     def __init__(self, node_id, directory, ports):
         self.node_id = node_id
         self.dir = Path(directory)
-        self.ports = ports  # PLAINTEXT, SASL_SSL, CONTROLLER
+        self.ports = ports  # PLAINTEXT, SASL_SSL, CONTROLLER (and OAUTH with start --oauth)
         self.java_cmd = None
         self.proc = None
 
@@ -51,6 +51,11 @@ class KafkaNode:
     @property
     def sasl_ssl_bootstrap(self):
         return f"localhost:{self.ports['SASL_SSL']}"
+
+    @property
+    def oauth_bootstrap(self):
+        """The OAUTH listener (start --oauth), None without it."""
+        return f"localhost:{self.ports['OAUTH']}" if "OAUTH" in self.ports else None
 
     def spawn(self, die_with_owner):
         out = os.open(self.dir / "broker.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -125,8 +125,10 @@ def stop_registry(pid, directory, timeout=10):
 class SchemaRegistry:
     """One Apicurio Registry process on loopback ports, with one basic-auth user whose password is made per start."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, keycloak=None):
+        """`keycloak`: a started local_kafka.keycloak.Keycloak whose tokens it takes too (start --oauth)."""
         self.dir = Path(directory)
+        self.keycloak = keycloak
         self.port = self.management_port = None
         self.password = None
         self.proc = None
@@ -184,8 +186,18 @@ class SchemaRegistry:
             f"quarkus.security.users.embedded.roles.{USER}": "sr-admin",
             "quarkus.http.auth.permission.all.paths": "/*",
             "quarkus.http.auth.permission.all.policy": "authenticated",
+            **(self._oidc_properties() if self.keycloak else {}),
         }
         return "".join(f"{k}={v}\n" for k, v in props.items())
+
+    def _oidc_properties(self):
+        """Bearer tokens from the launcher's Keycloak, beside basic auth: Quarkus OIDC as a service (it checks a
+        token's signature by the realm's keys, its issuer, and the audience the broker expects too)."""
+        from .keycloak import AUDIENCE
+
+        return {"quarkus.oidc.tenant-enabled": "true", "quarkus.oidc.auth-server-url": self.keycloak.issuer,
+                "quarkus.oidc.application-type": "service", "quarkus.oidc.client-id": "schema-registry",
+                "quarkus.oidc.token.audience": AUDIENCE}
 
     def answers(self, user_info=None, timeout=2.0):
         """The HTTP status of GET /subjects (as `user_info`, default ours), or None when nothing answers."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .errors import LauncherError
 from .files import write_private
-from .node_config import LISTENER_NAMES
+from .node_config import ALL_LISTENER_NAMES
 from .process import is_broker_process
 
 STATE_DIR = Path(os.environ.get("LOCAL_KAFKA_STATE", Path(tempfile.gettempdir()) / f"local-kafka-{os.getuid()}"))
@@ -65,7 +65,7 @@ def _ports_of(data):
     """{node id: {listener: port}} from the ports file's JSON; ValueError (or a TypeError, ...) if it is not that."""
     nodes = {}
     for node_id, ports in data["nodes"].items():
-        nodes[int(node_id)] = {name: int(ports[name]) for name in LISTENER_NAMES if name in ports}
+        nodes[int(node_id)] = {name: int(ports[name]) for name in ALL_LISTENER_NAMES if name in ports}
         if not all(0 < port < 65536 for port in nodes[int(node_id)].values()):
             raise ValueError("not a port")
     return nodes

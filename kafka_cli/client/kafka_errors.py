@@ -23,6 +23,8 @@ def describe_kafka_error(err, config):
 
     code, text = err.code(), err.str()
     path = config.path
+    if code == KafkaError._AUTHENTICATION and is_oauth(config):
+        return describe_oauth_error(text, config)
     if code == KafkaError._AUTHENTICATION:
         if "mechanism" in text.lower():
             return (f"SASL mechanism refused by the broker ({text}): check sasl.mechanisms "
@@ -44,6 +46,50 @@ def describe_kafka_error(err, config):
     if code in (KafkaError._INVALID_ARG, KafkaError._UNSUPPORTED_FEATURE) or err.fatal():
         return f"{text} (config: {path})"
     return None
+
+
+# -- OAuth (sasl.mechanisms=OAUTHBEARER, sasl.oauthbearer.method=oidc): librdkafka fetches the token itself -----
+TOKEN_FAILED = "Failed to acquire SASL OAUTHBEARER token: "
+
+
+def is_oauth(config):
+    return (config.get("sasl.mechanisms") or config.get("sasl.mechanism") or "").strip().upper() == "OAUTHBEARER"
+
+
+def describe_oauth_error(text, config):
+    """An OAuth login that failed, in one line naming the property to fix (never the secret): the token endpoint
+    refused the client or could not be reached (librdkafka's "Failed to acquire ... token"), or the broker
+    refused the token (its SASL answer {"status":"invalid_token"}, which does not say which claim)."""
+    import json
+
+    path, client = config.path, config.get("sasl.oauthbearer.client.id", "")
+    endpoint = config.get("sasl.oauthbearer.token.endpoint.url", "(not set)")
+    if TOKEN_FAILED not in text:
+        status = re.search(r'"status"\s*:\s*"([^"]*)"', text)
+        return (f"the broker refused the OAuth token of client '{client}' ({status.group(1) if status else text}): "
+                "its issuer (iss), audience (aud) or signing key is not what the cluster expects, and the broker "
+                f"does not say which; check sasl.oauthbearer.token.endpoint.url ({endpoint}) and "
+                f"sasl.oauthbearer.client.id in {path} (on Confluent Cloud: the identity provider's issuer and the "
+                "identity pool's filter)")
+    detail = text.split(TOKEN_FAILED, 1)[1].strip()
+    try:
+        answer = json.loads(detail)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and "error" in answer:
+        said = f"{answer.get('error')}: {answer.get('error_description', '')}".rstrip(": ")
+        return (f"the identity provider refused client '{client}' ({said}): check sasl.oauthbearer.client.id and "
+                f"sasl.oauthbearer.client.secret in {path} (an unknown client id and a wrong secret look alike)")
+    if re.search(r"trust anchors|CA cert|certificate", detail, re.I):
+        return (f"the token endpoint {endpoint} could not be checked over https ({detail}): set https.ca.location "
+                f"in {path} to your CA bundle (e.g. /etc/ssl/certs/ca-certificates.crt) or to probe")
+    if "wrong version number" in detail:
+        return (f"the token endpoint {endpoint} does not answer in TLS ({detail}): check the scheme (http:// or "
+                f"https://) of sasl.oauthbearer.token.endpoint.url in {path}")
+    if re.search(r"connect|resolve|timed? ?out|timeout", detail, re.I):
+        return (f"cannot reach the token endpoint ({detail}): check sasl.oauthbearer.token.endpoint.url in {path}")
+    return (f"the token endpoint {endpoint} gave no token ({detail}): check sasl.oauthbearer.token.endpoint.url "
+            f"in {path}")
 
 
 def launcher_hint(config, why):

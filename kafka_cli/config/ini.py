@@ -206,6 +206,7 @@ def load_config(path, role, properties=(), redactor=None):
     if config.registry is not None:  # the secret alone too: an error may show it without the key before it
         redactor.remember(config.registry.conf.get("basic.auth.user.info", "").partition(":")[2])
     check_bootstrap(config, unread)
+    https_trust_default(config)
     config.launcher = launcher_dir(text, config.as_dict())
     return config
 
@@ -224,7 +225,25 @@ def from_command_line(bootstrap, properties, redactor):
     apply_properties(config, properties, redactor)
     config.registry = take_registry_settings(config)
     check_bootstrap(config, [])
+    https_trust_default(config)
     return config
+
+
+# Where Linux distributions keep the system's CA bundle (Debian/Ubuntu, Fedora/RHEL, Alpine and others)
+SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem")
+
+
+def https_trust_default(config):
+    """An https token endpoint (sasl.oauthbearer.token.endpoint.url) is checked against https.ca.location. The
+    confluent-kafka wheel's librdkafka looks for Red Hat's CA bundle only, so on Debian or Ubuntu every https
+    token endpoint fails ("error adding trust anchors from file: /etc/pki/tls/certs/ca-bundle.crt"); unless the
+    config sets https.ca.location or https.ca.pem, it gets the system's bundle found here."""
+    endpoint = config.get("sasl.oauthbearer.token.endpoint.url", "")
+    if not endpoint.strip().lower().startswith("https://") or config.get("https.ca.location") or config.get("https.ca.pem"):
+        return
+    bundle = next((path for path in SYSTEM_CA_BUNDLES if os.path.isfile(path)), None)
+    if bundle is not None:
+        config.set_default("https.ca.location", bundle)
 
 
 def _did_you_mean(section):

@@ -1,6 +1,6 @@
 """Schema Registry settings in the INI file: Confluent Cloud's snippet pasted into [default]
-(schema.registry.url, basic.auth.credentials.source, basic.auth.user.info) or a [schema_registry] section with
-SchemaRegistryClient's own names (url, basic.auth.user.info, ssl.ca.location, ...).
+(schema.registry.url, basic.auth.credentials.source, basic.auth.user.info; or, for OAuth, bearer.auth.*) or a
+[schema_registry] section with SchemaRegistryClient's own names (url, basic.auth.user.info, ssl.ca.location, ...).
 
 config.py reads them like every other property (line numbers, placeholders, ${ENV}, secrets told to the Redactor)
 and stores the [schema_registry] ones under the schema.registry. prefix; `take_registry_settings` then takes them all
@@ -17,9 +17,15 @@ REGISTRY_SECTION = "schema_registry"
 PREFIX = "schema.registry."
 # Confluent Cloud's snippet names these without the prefix, beside the Kafka properties
 BARE_KEYS = ("basic.auth.credentials.source", "basic.auth.user.info")
-# SchemaRegistryClient's names we pass on; the rest of its settings (OAuth, proxies) are not offered yet
+BEARER = "bearer.auth."  # OAuth (Confluent Cloud's identity pools): every bearer.auth.* key is the registry's
+# OAuth's settings, with bearer.auth.credentials.source=OAUTHBEARER: those SchemaRegistryClient requires (a missing
+# scope is taken as none: Keycloak and Entra ID give client-credentials tokens without one), and the optional pool
+BEARER_REQUIRED = ("bearer.auth.issuer.endpoint.url", "bearer.auth.client.id", "bearer.auth.client.secret",
+                   "bearer.auth.logical.cluster")
+BEARER_KEYS = (*BEARER_REQUIRED, "bearer.auth.scope", "bearer.auth.identity.pool.id")
+# SchemaRegistryClient's names we pass on; the rest of its settings (proxies, static tokens) are not offered yet
 CLIENT_KEYS = ("url", "basic.auth.user.info", "ssl.ca.location", "ssl.certificate.location", "ssl.key.location",
-               "ssl.key.password", "timeout")
+               "ssl.key.password", "timeout", *BEARER_KEYS)
 # Seconds: the bound on all one schema id may take a consumer (schema_decode.SchemaSource: connect, every byte,
 # every retry, references, subject), and each HTTP read's timeout; a registry that stops answering must not
 # hang a run
@@ -50,9 +56,14 @@ class RegistrySettings:
         info = self.conf.get("basic.auth.user.info")
         return info.split(":", 1)[0] if info else None
 
+    @property
+    def oauth(self):
+        """True when the registry is asked with OAuth bearer tokens (bearer.auth.credentials.source=OAUTHBEARER)."""
+        return self.conf.get("bearer.auth.credentials.source") == "OAUTHBEARER"
+
 
 def is_registry_key(name):
-    return name.startswith(PREFIX) or name in BARE_KEYS
+    return name.startswith((PREFIX, BEARER)) or name in BARE_KEYS
 
 
 def section_key(key):
@@ -68,15 +79,45 @@ def take_registry_settings(config):
         return None
     settings = RegistrySettings()
     source = taken.pop("basic.auth.credentials.source", None) or taken.pop(PREFIX + "basic.auth.credentials.source", None)
+    bearer = taken.pop(BEARER + "credentials.source", None) or taken.pop(PREFIX + BEARER + "credentials.source", None)
     for name, setting in taken.items():
         key = name.removeprefix(PREFIX)
         if key not in CLIENT_KEYS:
             raise ConfigError(f"{setting.origin} {name}: not a Schema Registry setting this tool knows "
-                              f"(known: {', '.join(CLIENT_KEYS)}, basic.auth.credentials.source)")
+                              f"(known: {', '.join(CLIENT_KEYS)}, basic.auth.credentials.source, "
+                              "bearer.auth.credentials.source)")
         settings.conf[key] = setting.value
         settings.origins[key] = f"{setting.origin} {name}"
     _check(settings, source, config.path)
+    _check_bearer(settings, bearer, config.path)
     return settings
+
+
+def _check_bearer(settings, source, path):
+    """OAuth for the registry: bearer.auth.credentials.source=OAUTHBEARER with its settings, or no bearer.auth.* at all."""
+    given = [key for key in BEARER_KEYS if key in settings.conf]
+    if source is None:
+        if given:
+            raise ConfigError(f"{settings.origins[given[0]]}: bearer.auth.* settings without "
+                              "bearer.auth.credentials.source; set bearer.auth.credentials.source=OAUTHBEARER")
+        return
+    if source.value.strip().upper() != "OAUTHBEARER":
+        raise ConfigError(f"{source.origin} bearer.auth.credentials.source: {one_line(source.value, 40)!r} is not "
+                          "supported; use OAUTHBEARER (a client id and secret from your identity provider)")
+    if "basic.auth.user.info" in settings.conf:
+        raise ConfigError(f"{settings.origins['basic.auth.user.info']}: basic.auth.user.info and "
+                          "bearer.auth.credentials.source are both set; keep the one your registry takes")
+    missing = [key for key in BEARER_REQUIRED if not settings.conf.get(key, "").strip()]
+    if missing:
+        raise ConfigError(f"{source.origin} bearer.auth.credentials.source: is OAUTHBEARER but "
+                          f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set in {path}")
+    endpoint = settings.conf["bearer.auth.issuer.endpoint.url"].strip()
+    if not re.fullmatch(r"https?://[^\s/@]+(/\S*)?", endpoint):
+        raise ConfigError(f"{settings.origins['bearer.auth.issuer.endpoint.url']}: "
+                          f"{one_line(without_userinfo(endpoint), 80)!r} is not an http:// or https:// URL (the "
+                          "identity provider's token endpoint)")
+    settings.conf["bearer.auth.credentials.source"] = "OAUTHBEARER"
+    settings.conf.setdefault("bearer.auth.scope", "")
 
 
 def _check(settings, source, path):

@@ -24,6 +24,9 @@ SECRET_PROPERTIES = frozenset({
 # ... and by shape, for anything librdkafka adds later or a client plugin takes
 # (paths such as ssl.key.location or ...private.key.file are not secrets; the files they name are)
 _SECRET_SHAPE = re.compile(r"(password|passphrase|secret|jaas|\.pem$|(^|\.)token$)", re.I)
+# A JSON Web Token (an OAuth access token: base64url header "{"..., payload, signature), wherever it turns up: no
+# property holds one, but a log line or an answer quoted in an error might. Its header always starts with eyJ.
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 
 
 def is_secret_property(name):
@@ -32,7 +35,7 @@ def is_secret_property(name):
 
 
 class Redactor:
-    """Replaces every remembered secret value by *** in any text."""
+    """Replaces every remembered secret value, and anything shaped like a JSON Web Token, by *** in any text."""
 
     MIN_LENGTH = 3  # shorter values would mask ordinary words
 
@@ -46,7 +49,7 @@ class Redactor:
     def __call__(self, text):
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
-        return text
+        return JWT.sub("***", text) if "eyJ" in text else text
 
     @contextlib.contextmanager
     def guard(self):

@@ -74,14 +74,24 @@ def make_client(settings):
 
 
 def _bound(client):
-    """Put the size cap and the thread deadline into the client's httpx session: each transport (the default
+    """Put the size cap and the thread deadline into the client's httpx session, and into the one its OAuth token
+    fetcher uses (bearer.auth.*: authlib's OAuth2Client, an httpx client too): each transport (the default
     one and any proxy's from the environment) wrapped, and each connection pool's network backend wrapped.
     These are the client's and httpx's inner objects; tests/unit/test_registry_bounds.py checks they are
     still there, so a new version that moves them is noticed."""
-    session = getattr(getattr(client, "_rest_client", None), "session", None)
-    if session is None:
-        return
-    httpx = sys.modules[type(session).__module__.split(".")[0]]  # httpx or httpx2, whichever confluent-kafka uses
+    rest = getattr(client, "_rest_client", None)
+    token_fetcher = getattr(getattr(rest, "bearer_field_provider", None), "client", None)
+    for session in (getattr(rest, "session", None), token_fetcher):
+        if session is not None and hasattr(session, "_transport"):
+            _bound_session(session)
+
+
+def _bound_session(session):
+    # httpx or httpx2, whichever confluent-kafka uses: the package of the session's class or of the httpx class
+    # it extends (authlib's OAuth2Client)
+    package = next(kind.__module__.split(".")[0] for kind in type(session).__mro__
+                   if kind.__module__.split(".")[0].startswith("httpx"))
+    httpx = sys.modules[package]
     capped = _capped_transport(httpx)
     session._transport = capped(session._transport)
     session._mounts = {pattern: None if transport is None else capped(transport)
