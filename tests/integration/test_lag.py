@@ -7,6 +7,7 @@ import collections
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -177,6 +178,8 @@ def test_watch_on_a_terminal_redraws_in_place_shows_the_rate_sign_and_ends_with_
         wait_for(lambda: screen.text().count("group total lag 90") >= 2, 60, "two looks at a lag of 90")
         assert produce(kafka.plaintext_config, topic, [f"k{i}:{i}" for i in range(50)]).returncode == 0
         wait_for(lambda: "group total lag 140" in screen.text(), 60, "the lag rising to 140")
+        # (a rate once the looks span a commit interval and a second: before, a step of commits looks like a trend)
+        wait_for(lambda: re.search(r" \+[0-9.]+/s ", screen.text()), 30, "a rising rate")
         assert consume(kafka.plaintext_config, topic, "-g", group, "-n", 100).returncode == 0  # the group reads on
         wait_for(lambda: screen.text().count("group total lag 40") >= 2, 60, "the lag falling to 40")
     finally:
@@ -198,11 +201,11 @@ def test_watch_on_a_terminal_redraws_in_place_shows_the_rate_sign_and_ends_with_
 
 def test_watch_into_a_pipe_writes_plain_lines_and_json_lines(kafka, make_topic, group):
     committed_group(kafka, make_topic, group, 40)
-    for output, look_end in (("text", "group total lag 40 over 6 partitions of 1 topic\n"), ("json", '"total_lag":40}\n')):
+    for output, look_end in (("text", "group total lag 40 over 6 partitions of 1 topic\n"), ("json", '"total_lag":40,')):
         watcher = Script("consumer.py", kafka.plaintext_config, "--lag", "-g", group, "--watch", "0.3", "-f", output)
         try:
-            wait_for(lambda: b"".join(line.encode() + b"\n" for line in watcher.lines()).decode().count(look_end) >= 3,
-                     60, f"three looks ({output})")
+            wait_for(lambda: b"".join(line.encode() + b"\n" for line in watcher.lines()).decode().count(look_end) >= 3
+                     and (output == "text" or '"caught_up":false' in watcher.lines()[-1]), 60, f"three looks ({output})")
         finally:
             watcher.proc.send_signal(signal.SIGINT)
         assert watcher.finish(30) == 130 and watcher.stderr() == ""
@@ -210,6 +213,105 @@ def test_watch_into_a_pipe_writes_plain_lines_and_json_lines(kafka, make_topic, 
         assert "\x1b" not in out
         if output == "json":
             docs = [json.loads(line) for line in watcher.lines()]
-            assert all(d["total_lag"] == 40 for d in docs) and docs[1]["partitions"][0]["rate"] == 0
+            assert all(d["total_lag"] == 40 for d in docs)
+            # a rate only once the looks span a commit interval and a second; a lag of 40 standing: rate 0, not
+            # caught up (nothing has come since the commit, yet 40 are left)
+            behind = next(i for i, row in enumerate(docs[0]["partitions"]) if row["lag"] > 0)
+            assert docs[1]["partitions"][behind]["rate"] is None
+            assert (docs[-1]["partitions"][behind]["rate"], docs[-1]["partitions"][behind]["caught_up"]) == (0, False)
         else:
             assert out.split("\n\n")[0].splitlines()[-1] == look_end.strip()
+
+
+def committed_yet(kafka, group, topic):
+    """committed(), or {} while the group has no coordinator (a fresh broker's first group makes it create
+    __consumer_offsets)."""
+    try:
+        return committed(kafka, group, topic)
+    except KafkaException:
+        return {}
+
+
+class SteadyProduction:
+    """`per_second` messages a second into every partition of `topic`, from a thread, until stop()."""
+
+    def __init__(self, kafka, topic, partitions, per_second):
+        from confluent_kafka import Producer
+
+        self.producer = Producer({**kafka.client_settings("plaintext"), "linger.ms": 0})
+        self.args, self.sent, self.done = (topic, partitions, per_second), 0, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        topic, partitions, per_second = self.args
+        started = time.monotonic()
+        while not self.done.is_set():
+            due = int((time.monotonic() - started) * per_second)  # paced by the clock, not by sleeps' accuracy
+            for _ in range(due - self.sent):
+                for p in range(partitions):
+                    self.producer.produce(topic, b"v", partition=p)
+                self.sent += 1
+            self.producer.poll(0)
+            time.sleep(0.02)
+        self.producer.flush(30)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(60)
+
+
+@pytest.mark.slow
+def test_watch_on_a_group_that_keeps_up_says_caught_up_at_rate_0_and_a_paused_one_grows(kafka, make_topic, group):
+    """Issue 28: a consumer.py group reading a steady 40 messages a second per partition, committing every 5 s
+    (librdkafka's default), showed "+7.2/s" under --watch, an artefact of its commits' steps. Its lag does climb
+    and drop with the commits (checked below: the saw is there), and every look from the seventh second on says
+    caught up at rate 0. Then the consumer is paused: once a commit interval and a second have passed, the lag
+    is said to grow at about the production rate."""
+    topic = make_topic(3)
+    production = SteadyProduction(kafka, topic, 3, 40)
+    member = Script("consumer.py", kafka.plaintext_config, "-t", topic, "-g", group, "-q", "-F", r"%o\n")
+    watcher = None
+    try:
+        wait_for(lambda: len(committed_yet(kafka, group, topic)) == 3, 30, "the group committing on its 3 partitions")
+        watcher = Script("consumer.py", kafka.plaintext_config, "--lag", "-g", group, "--watch", "1", "-f", "json")
+        wait_for(lambda: len(watcher.lines()) >= 14, 40, "14 looks")
+        member.proc.send_signal(signal.SIGSTOP)
+        paused_at = len(watcher.lines())
+        wait_for(lambda: len(watcher.lines()) >= paused_at + 9, 30, "9 looks at the paused group")
+    finally:
+        member.proc.send_signal(signal.SIGCONT)
+        production.stop()
+        if watcher is not None:
+            watcher.proc.send_signal(signal.SIGINT)
+        member.proc.send_signal(signal.SIGINT)
+    assert watcher.finish(30) == 130 and watcher.stderr() == "", watcher.stderr()
+    assert member.finish(60) == 0, member.stderr()
+    docs = [json.loads(line) for line in watcher.lines()]
+    keeping_up, paused = docs[7:paused_at], docs[paused_at + 8:]
+    rows = [row for doc in keeping_up for row in doc["partitions"]]
+    assert max(row["lag"] for row in rows) >= 40, rows  # the saw: a commit interval holds up to 200 a partition
+    assert all(row["caught_up"] is True and row["rate"] == 0 for row in rows), rows
+    grown = [row for doc in paused for row in doc["partitions"]]
+    assert grown and all(row["caught_up"] is False and 25 <= row["rate"] <= 55 for row in grown), grown
+
+
+def test_a_named_topic_that_does_not_exist_is_named_after_the_rows_of_the_others(kafka, make_topic, group):
+    """As -L: `--lag -t TOPIC -t MISSING` shows TOPIC's rows, then one line naming MISSING, exit 1; -f json has
+    the rows and `missing_topics`; only missing names: the line alone."""
+    topic = committed_group(kafka, make_topic, group, 6)
+    missing = f"{topic}-gone"
+    text = run_script("consumer.py", kafka.plaintext_config, "--lag", "-g", group, "-t", topic, "-t", missing)
+    assert text.returncode == 1 and no_traceback(text)
+    assert lines_of(text.stderr) == [f"Error: topic '{missing}' does not exist on {kafka.plaintext_bootstrap}"]
+    assert lines_of(text.stdout)[-1] == f"group total lag 6 over {PARTITIONS} partitions of 1 topic"
+    doc = run_script("consumer.py", kafka.plaintext_config, "--lag", "-g", group, "-t", topic, "-t", missing,
+                     "-t", "zz-gone", "-f", "json")
+    assert doc.returncode == 1 and lines_of(doc.stderr) == [
+        f"Error: topics '{missing}' and 'zz-gone' do not exist on {kafka.plaintext_bootstrap}"]
+    found = json.loads(doc.stdout)
+    assert found["missing_topics"] == [missing, "zz-gone"] and found["total_lag"] == 6
+    assert {row["topic"] for row in found["partitions"]} == {topic}
+    alone = run_script("consumer.py", kafka.plaintext_config, "--lag", "-g", group, "-t", missing)
+    assert alone.returncode == 1 and alone.stdout == b""
+    assert lines_of(alone.stderr) == [f"Error: topic '{missing}' does not exist on {kafka.plaintext_bootstrap}"]

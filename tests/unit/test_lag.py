@@ -115,13 +115,21 @@ def look(lags, at):
 
 
 def test_movement_sign_and_catch_up_time():
-    moved = movements([look([100, 50, 10, None, 5], 10.0)], look([80, 70, 10, 5, 0], 12.0))
-    assert moved[("t", 0)].rate == -10 and moved[("t", 0)].catch_up == 8
-    assert moved[("t", 1)].rate == 10 and moved[("t", 1)].catch_up is None
-    assert moved[("t", 2)].rate == 0 and ("t", 3) not in moved
-    assert moved[("t", 2)].caught_up is False  # (no look is a commit interval old: not judged)
+    moved = movements([look([100, 50, 10, None, 5], 4.0)], look([80, 70, 10, 5, 0], 12.0))
+    assert moved[("t", 0)].rate == -2.5 and moved[("t", 0)].catch_up == 32
+    assert moved[("t", 1)].rate == 2.5 and moved[("t", 1)].catch_up is None
+    assert moved[("t", 2)] == Movement(0, None) and ("t", 3) not in moved  # standing, behind: not caught up
     assert moved[("t", 4)] == Movement(0, 0, caught_up=True)  # nothing left to catch up
     assert movements([], look([1], 1.0)) == {}
+
+
+def test_no_rate_until_the_looks_span_a_commit_interval():
+    """Within the first commit interval and a second a commit's step and a trend look alike: no rate, but for a
+    lag of 0 (caught up whatever the history)."""
+    early = movements([look([100, 0], 10.0)], look([80, 0], 12.0))
+    assert ("t", 0) not in early and early[("t", 1)].caught_up
+    later = movements([look([100, 0], 10.0), look([90, 0], 12.0)], look([80, 0], 16.0))
+    assert later[("t", 0)].rate == -2.5  # the pace of the commits seen at 12 s and 16 s
 
 
 def test_the_rate_spans_the_window_not_one_step_of_commits():
@@ -130,14 +138,15 @@ def test_the_rate_spans_the_window_not_one_step_of_commits():
     looks = [look([100], t) for t in (0.0, 2.0, 4.0)] + [look([40], 6.0)]
     now = look([40], 8.0)
     assert movements(looks, now, window=15.0)[("t", 0)].rate == -7.5  # from the look at 0 s
-    assert movements(looks, now, window=3.0)[("t", 0)].rate == 0  # from the look at 6 s
-    assert movements([look([None], 0.0), look([100], 4.0)], now)[("t", 0)].rate == -15  # from the first known lag
+    assert movements(looks, now, window=3.0) == {}  # from the look at 6 s: 2 s of looks, too few to tell
+    later = look([40], 12.0)
+    assert movements([look([None], 0.0), look([100], 4.0)], later)[("t", 0)].rate == -7.5  # the first known lag
     assert keep_for_rates(looks + [now], window=3.0) == looks[3:] + [now]
     assert keep_for_rates(looks + [now], window=5.0) == looks[2:] + [now]
 
 
 def test_text_with_rates_and_json_fields():
-    before, now = look([100, 50], 10.0), look([80, 70], 12.0)
+    before, now = look([100, 50], 2.0), look([80, 70], 12.0)
     owner = Member("m1", "billing-1", "/10.0.0.1")
     now = GroupLag("g", "PreparingRebalance", "classic", 1, (owner,),
                    (now.partitions[0].__class__("t", 0, 20, 100, owner), now.partitions[1]), taken_at=12.0)
@@ -145,10 +154,11 @@ def test_text_with_rates_and_json_fields():
     text = lag_text(now, moved)
     assert "rebalancing" in text.splitlines()[0]
     row = next(line for line in text.splitlines() if line.startswith("t ") and line.split()[1] == "0").split()
-    assert row[:7] == ["t", "0", "20", "100", "80", "-10.0/s", "8"] and row[-3:] == ["billing-1", "@", "/10.0.0.1"]
-    assert "+10.0/s" in text and text.splitlines()[-1].startswith("group total lag 150 over 2 partitions of 1 topic")
+    assert row[:7] == ["t", "0", "20", "100", "80", "-2.0/s", "40"] and row[-3:] == ["billing-1", "@", "/10.0.0.1"]
+    assert "+2.0/s" in text and text.splitlines()[-1].startswith("group total lag 150 over 2 partitions of 1 topic")
     doc = json.loads(lag_json(now, moved))
-    assert doc["partitions"][0]["rate"] == -10 and doc["partitions"][0]["catch_up_seconds"] == 8
+    assert doc["partitions"][0]["rate"] == -2 and doc["partitions"][0]["catch_up_seconds"] == 40
+    assert doc["partitions"][0]["caught_up"] is False
     assert doc["partitions"][0]["owner"] == {"member_id": "m1", "client_id": "billing-1", "host": "/10.0.0.1"}
     assert doc["topics"] == [{"topic": "t", "lag": 150, "partitions": 2}] and doc["total_lag"] == 150
 
