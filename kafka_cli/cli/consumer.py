@@ -174,7 +174,7 @@ def main(config_file, bootstrap, properties, quiet, verbose, topics, group, from
             direct=direct, partitions=tuple(sorted(set(partitions))), start=start_at, until=until_at,
             schema_formats=schema_formats, announce=bool(verbose) or sys.stderr.isatty())
         options = decode_schemas(options, config, output_format, style)
-        debug_for_verbosity(config, verbose)
+        debug_for_verbosity(config, verbose, log)
         run(config, options, log, client_log)
 
 

@@ -186,9 +186,15 @@ def common_options(f):
     return f
 
 
-def debug_for_verbosity(config, verbosity):
+def debug_for_verbosity(config, verbosity, log=None):
+    """-vv: librdkafka's debug contexts. -v and more: an OAuth login said (client, token endpoint, extensions)."""
     if verbosity >= 2:
         config.set_default("debug", "broker,topic,msg,protocol,security")
+    from kafka_cli.config.oauth import login_summary
+
+    summary = login_summary(config) if verbosity and log is not None else None
+    if summary:
+        log.info("%s", summary)
 
 
 # -h as well as --help, as kcat and most Unix tools take it

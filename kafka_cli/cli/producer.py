@@ -276,7 +276,7 @@ def run(config, options, log, client_log, verbose):
     """Connect, check the topic, read and produce, wait for the deliveries, report; returns the exit status."""
     for warning in file_warnings(config):
         log.warning("%s", warning)
-    debug_for_verbosity(config, verbose)
+    debug_for_verbosity(config, verbose, log)
     for name, value in PRODUCER_DEFAULTS:
         config.set_default(name, value)
 

@@ -101,7 +101,7 @@ def run_view(ctx):
         config = load_config(p["config_file"], "consumer", p["properties"], redactor)
         for warning in file_warnings(config):
             log.warning("%s", warning)
-        debug_for_verbosity(config, p["verbose"])
+        debug_for_verbosity(config, p["verbose"], log)
         group = view_group(options, config)
         from confluent_kafka.admin import AdminClient
 
@@ -240,7 +240,7 @@ def run_query(ctx, config_file):
             raise CliError(stdout_closed("the offsets"))
         log, client_log = setup_logging("consumer.py", p["verbose"], p["quiet"], redactor)
         config = load_config(config_file, "consumer", p["properties"], redactor)
-        debug_for_verbosity(config, p["verbose"])
+        debug_for_verbosity(config, p["verbose"], log)
         found = offsets_for_time(config, (topics, partitions, position.value), p["timeout"], log, client_log)
         sys.stdout.write("".join(f"{topic} [{partition}] offset {-1 if offset is None else offset}\n"
                                  for (topic, partition), offset in found))

@@ -191,6 +191,8 @@ def describe_failure(error, settings, spent=None):
     from confluent_kafka.schema_registry.error import SchemaRegistryError
 
     at = where(settings)
+    if type(error).__name__ == "OAuthTokenError" or (settings.oauth and getattr(error, "http_status_code", 0) == 401):
+        return _token_failure(error, settings)
     if isinstance(error, SchemaRegistryError):
         status, code, text = error.http_status_code, error.error_code, shown(one_line(error.error_message, 200))
         user = shown(one_line(settings.user(), 200))
@@ -208,6 +210,23 @@ def describe_failure(error, settings, spent=None):
     if "Connect" in name or isinstance(error, OSError):
         return f"the Schema Registry at {at} cannot be reached: {shown(one_line(error, 200)) or name}"
     return f"the Schema Registry at {at} failed: {name}: {shown(one_line(error, 200))}"
+
+
+def _token_failure(error, settings):
+    """OAuth for the registry (bearer.auth.*) failed: the identity provider refused the client or gave no token, or
+    the registry refused the token (HTTP 401: an audience or issuer it does not expect)."""
+    at, client = where(settings), shown(one_line(settings.conf.get("bearer.auth.client.id"), 100))
+    if getattr(error, "http_status_code", None) == 401:
+        return (f"the Schema Registry at {at} refused the bearer token of client '{client}': HTTP 401 (its issuer or "
+                "audience is not one the registry takes): check bearer.auth.issuer.endpoint.url and "
+                "bearer.auth.client.id")
+    detail = shown(one_line(str(getattr(error, "message", None) or error).split("due to error: ", 1)[-1], 200))
+    if any(word in detail for word in ("invalid_client", "unauthorized_client", "invalid_grant")):
+        return (f"the identity provider refused client '{client}' a token for the Schema Registry at {at} ({detail}): "
+                "check bearer.auth.client.id and bearer.auth.client.secret")
+    endpoint = shown(one_line(without_userinfo(settings.conf.get("bearer.auth.issuer.endpoint.url")), 200))
+    return (f"no token for the Schema Registry at {at}: the token endpoint {endpoint} failed ({detail}): check "
+            "bearer.auth.issuer.endpoint.url")
 
 
 def not_in_registry(what, settings):
