@@ -100,7 +100,6 @@ def normalise(line, state_dir, config):
     line = line.replace(str(state_dir), SHOWN_STATE_DIR).replace(str(config), "config.ini")
     line = line.replace("localhost", "127.0.0.1")
     line = re.sub(r"^cluster \S+ ", "cluster <ID> ", line)
-    line = re.sub(r"/(\d+|bootstrap)\)", "/N)", line)  # a broker as librdkafka names it: by id, or as bootstrap
     line = re.sub(r"\d+", "N", line)
     return re.sub(r"\s+", " ", line).rstrip()
 

@@ -200,3 +200,17 @@ def test_option_combinations_that_make_no_sense_are_usage_errors(write_config, a
     result = CliRunner().invoke(consumer.main, [config, *args])
     assert result.exit_code == 2, result.output
     assert says in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_timeout_for_the_views_is_refused_as_the_producer_refuses_it(write_config, value):
+    """Issue 28: '--timeout 0 refused by the producer and accepted by the consumer'. -L and --lag take the same
+    rule, in the same words."""
+    from kafka_cli.cli import producer
+
+    config = write_config("bootstrap.servers=127.0.0.1:1\n")
+    said = [CliRunner().invoke(command, [config, *args, "--timeout", value])
+            for command, args in ((producer.main, []), (consumer.main, ["-L"]), (consumer.main, ["--lag", "-g", "g"]))]
+    assert [r.exit_code for r in said] == [2, 2, 2]
+    last = [r.output.strip().splitlines()[-1] for r in said]
+    assert last[0].startswith("Error: Invalid value for '--timeout'") and last == [last[0]] * 3, last
