@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from kafka_cli.core.escaping import shown
 from kafka_cli.config.registry import DEFAULT_TIMEOUT
 from kafka_cli.core.words import NO_REGISTRY
-from kafka_cli.schema.codecs import BadPayload, BadSchema, make_codec
-from kafka_cli.schema.wire import AS_STORED, HEADER, MAGIC, SCHEMA_FORMATS, split_wire
+from kafka_cli.schema.codecs import BadPayload, BadSchema, make_codec, read_message_indexes
+from kafka_cli.schema.wire import AS_STORED, HEADER, MAGIC, SCHEMA_FORMATS, BadHeader, header_schema_id, split_wire
 
 
 class SchemaUnavailable(Exception):
@@ -32,9 +32,11 @@ class SchemaUnavailable(Exception):
 @dataclass(frozen=True)
 class Decoded:
     value: object  # plain data: dict, list, str, numbers, None
-    schema_id: int = None  # None for integer / double
+    schema_id: int = None  # None for integer / double, and for a schema named by its GUID
     subject: str = None  # where the registry says (None if it does not)
     kind: str = None  # AVRO, JSON, PROTOBUF
+    guid: str = None  # the schema's GUID, when a header named it so
+    in_header: bool = False  # the schema was named in a header (Confluent's header framing), not in the payload
 
 
 @dataclass
@@ -67,6 +69,7 @@ class SchemaSource:
         self._loaded = {}  # id -> Loaded or SchemaUnavailable
         self._silent = None  # (when, schema id, until): the registry's last no-answer and its cool-down's end
         self._skip_subjects_until = 0.0  # the subject lookup ran out of time: not asked during a cool-down
+        self._no_guids = None  # why the registry cannot look up schema GUIDs, once it showed it cannot
 
     @property
     def client(self):
@@ -94,14 +97,17 @@ class SchemaSource:
         if self._silent is not None and started < self._silent[2]:
             when, silent_id, until = self._silent
             return SchemaUnavailable(schema_id, f"the Schema Registry at {where(self.settings)} did not answer for "
-                                                f"schema id {silent_id} {started - when:.0f} s ago; not asked again "
+                                                f"{_what(silent_id)} {started - when:.0f} s ago; not asked again "
                                                 f"for {until - started:.0f} s", until)
+        if isinstance(schema_id, str) and self._no_guids is not None:
+            return SchemaUnavailable(schema_id, self._no_guids)
         try:
             self.client  # made here, not in a thread: settings it refuses are one reason like any other
         except Exception as e:
             return SchemaUnavailable(schema_id, self._why(e, schema_id))
         timeout = self.settings.conf.get("timeout") or DEFAULT_TIMEOUT
-        fetch = _Fetch(self, schema_id, started + timeout, skip_subject=started < self._skip_subjects_until)
+        fetch = _Fetch(self, schema_id, started + timeout,
+                       skip_subject=started < self._skip_subjects_until or isinstance(schema_id, str))
         fetch.wait()
         spent = time.monotonic() - started
         if fetch.found is None:
@@ -119,13 +125,18 @@ class SchemaSource:
         try:
             return Loaded(make_codec(schema, references), fetch.subject)
         except BadSchema as e:
-            return SchemaUnavailable(schema_id, f"schema id {schema_id}: {shown(str(e))}")
+            return SchemaUnavailable(schema_id, f"{_what(schema_id)}: {shown(str(e))}")
 
     def _why(self, error, schema_id, spent=None):
-        from kafka_cli.schema.registry import describe_failure, is_not_found, not_in_registry
+        from kafka_cli.schema.registry import describe_failure, is_not_found, not_in_registry, where
 
+        if isinstance(schema_id, str) and _guids_unserved(error):
+            self._no_guids = (f"this registry cannot look up schema GUIDs (the Schema Registry at "
+                              f"{where(self.settings)} answered GET /schemas/guids/{{guid}} with HTTP "
+                              f"{error.http_status_code} and no Confluent error code)")
+            return self._no_guids
         if is_not_found(error):
-            return not_in_registry(f"schema id {schema_id}", self.settings)
+            return not_in_registry(_what(schema_id), self.settings)
         return describe_failure(error, self.settings, spent)
 
     def references(self, schema, seen=None):
@@ -144,6 +155,20 @@ class SchemaSource:
         """The first subject the registry names for the id, or None."""
         versions = self.client.get_schema_versions(schema_id)
         return versions[0].subject if versions else None
+
+
+def _what(schema_id):
+    """How a message names a schema: "schema id 7", or "schema GUID ..." for a GUID (a str)."""
+    return f"schema GUID {schema_id}" if isinstance(schema_id, str) else f"schema id {schema_id}"
+
+
+def _guids_unserved(error):
+    """Did the registry answer a GUID lookup as one that has no such path? Confluent's registry says "no such
+    schema" with HTTP 404 and error code 40403; Apicurio 3.3.3 answers an empty 404 (and others 405 or 501)."""
+    status, code = getattr(error, "http_status_code", None), getattr(error, "error_code", None)
+    if status == 404:
+        return not (isinstance(code, int) and 40400 <= code < 40500)
+    return status in (405, 501)
 
 
 class _Fetch:
@@ -177,7 +202,10 @@ class _Fetch:
         source = self.source
         try:
             with deadline(self.at):
-                schema = source.client.get_schema(self.schema_id)
+                if isinstance(self.schema_id, str):  # a GUID (Confluent's header framing)
+                    schema = source.client.get_schema_by_guid(self.schema_id)
+                else:
+                    schema = source.client.get_schema(self.schema_id)
                 self.found = schema, source.references(schema)
                 if not self.skip_subject:
                     try:
@@ -198,11 +226,21 @@ class Decoder:
         self.source, self.fmt, self.side = source, fmt, side
         self.wanted = SCHEMA_FORMATS.get(fmt)  # a schema type the bytes must have, or None
 
-    def decode(self, data):
+    def decode(self, data, headers=None):
+        """`data` (the key or value) decoded, or None to show it as stored; `headers`: the message's, where
+        Confluent's header framing may name the schema (read before the payload, as Confluent's deserializers
+        do)."""
         if data is None or self.fmt in AS_STORED:
             return None
         if self.fmt in ("integer", "double"):
             return Decoded(_big_endian_number(data, self.fmt))
+        if headers:
+            try:
+                named = header_schema_id(headers, self.side)
+            except BadHeader as e:
+                raise BadPayload(str(e)) from None
+            if named is not None:
+                return self._by_header(named, data)
         framed = split_wire(data)
         if framed is None:
             if self.wanted:
@@ -214,6 +252,47 @@ class Decoder:
         if self.wanted and kind != self.wanted:
             raise BadPayload(f"names schema id {schema_id}, which is {kind}, not {self.wanted} as asked")
         return Decoded(loaded.codec.decode(payload, HEADER), schema_id, loaded.subject, kind)
+
+
+    def _by_header(self, named, data):
+        """`data` decoded with the schema a header names: the payload is the encoded data alone (Protobuf's
+        message indexes are in the header, after the GUID)."""
+        loaded = self.source.load(named.key)
+        codec = loaded.codec
+        if self.wanted and codec.kind != self.wanted:
+            raise BadPayload(f"names {_what(named.key)} in its {named.name} header, which is {codec.kind}, "
+                             f"not {self.wanted} as asked")
+        try:
+            if codec.kind == "PROTOBUF":
+                value = codec.decode_message(_header_indexes(named), data)
+            elif named.rest:
+                raise BadPayload(f"has {len(named.rest)} bytes after the {_what(named.key)} in its {named.name} "
+                                 f"header, which only a Protobuf schema's message indexes take")
+            else:
+                value = codec.decode(data)
+        except BadPayload as e:
+            framed = split_wire(data)
+            if framed is None:
+                raise
+            raise BadPayload(f"{e} (its {named.name} header is read, as Confluent's deserializers read it, though "
+                             f"the {self.side} also starts as the payload framing of schema id {framed[0]} does)") \
+                from None
+        return Decoded(value, named.schema_id, loaded.subject, codec.kind, named.guid, in_header=True)
+
+
+def _header_indexes(named):
+    """Protobuf's message indexes after the GUID or id in a header; BadPayload in words about the header."""
+    if not named.rest:
+        raise BadPayload(f"has no Protobuf message indexes after the {_what(named.key)} in its {named.name} "
+                         "header")
+    try:
+        indexes, at = read_message_indexes(named.rest)
+    except BadPayload as e:
+        raise BadPayload(f"has a {named.name} header whose message indexes are unreadable: "
+                         f"{str(e).split(': ', 1)[-1]}") from None
+    if at != len(named.rest):
+        raise BadPayload(f"has {len(named.rest) - at} bytes after the message indexes in its {named.name} header")
+    return indexes
 
 
 def _not_framed(data, fmt, side):

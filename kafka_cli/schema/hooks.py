@@ -10,7 +10,7 @@ import click
 
 from kafka_cli.core.option_kinds import MessageOption
 from kafka_cli.core.words import NO_REGISTRY, shown_as_stored
-from kafka_cli.schema.wire import READ_FORMATS, WRITE_FORMATS
+from kafka_cli.schema.wire import READ_FORMATS, WRITE_FORMATS, BadHeader, header_schema_id
 
 
 def _as_one_value(names, make, into):
@@ -61,19 +61,36 @@ class WireSniffer:
         def render(batch):
             if batch:
                 for msg in {id(batch[0]): batch[0], id(batch[-1]): batch[-1]}.values():
-                    for side, data in (("key", msg.key()), ("value", msg.value())):
-                        if data and data[0] == 0 and len(data) >= 5 and msg.error() is None:
-                            self.tell(msg, side, int.from_bytes(data[1:5], "big"))
+                    if msg.error() is None:
+                        self.look(msg)
             return render_batch(batch)
         return render
 
-    def tell(self, msg, side, schema_id):
+    def look(self, msg):
+        """Tell what `msg` names as its key's and value's schema: a header first (Confluent's header framing,
+        whose payload is data whatever its first bytes), else the payload's wire format."""
+        headers = msg.headers()
+        for side, data in (("key", msg.key()), ("value", msg.value())):
+            try:
+                named = header_schema_id(headers, side) if headers else None
+            except BadHeader:
+                named = None
+            if named is not None:
+                self.tell(msg, side, named.key, f"names its schema in a {named.name} header")
+            elif data and data[0] == 0 and len(data) >= 5:
+                self.tell(msg, side, int.from_bytes(data[1:5], "big"), "looks like Confluent's wire format")
+
+    def tell(self, msg, side, schema_id, how):
         from kafka_cli.consume.formats import place  # here, not at the top: producer.py imports these hooks too
 
         if (side, schema_id) not in self.told:
             self.told.add((side, schema_id))
-            self.warn(f"{place(msg)}: the {side} looks like Confluent's wire format (schema id {schema_id}), but "
-                      f"{NO_REGISTRY}: " + shown_as_stored(side))
+            if isinstance(schema_id, str):
+                self.warn(f"{place(msg)}: the {side} {how} (schema GUID {schema_id}), but {NO_REGISTRY}: {side}s "
+                          "with this schema GUID are shown as stored bytes")
+            else:
+                self.warn(f"{place(msg)}: the {side} {how} (schema id {schema_id}), but {NO_REGISTRY}: "
+                          + shown_as_stored(side))
 
 
 def decode_schemas(options, config, output_format, style):

@@ -8,6 +8,10 @@ bytes, all others exactly as before. It wraps the format's batch renderer, so fo
                         "value_raw": {"base64": the bytes as stored}, so producer.py -f json copies it exactly;
                         a poison message or an unknown schema keeps its bytes as "value" and says why in
                         "value_error"   (the same for the key, with key_)
+
+A schema named in a __value_schema_id / __key_schema_id header (Confluent's header framing: a GUID, or a schema
+id) is read before the payload's own framing, as Confluent's deserializers read it: "value_schema_guid" then
+stands where "value_schema_id" would.
 """
 
 import base64
@@ -21,7 +25,8 @@ from kafka_cli.core.escaping import json_safe
 from kafka_cli.core.words import needs_registry, shown_as_stored
 from kafka_cli.consume.formats import Lines, json_text, place
 from kafka_cli.schema.decode import BadPayload, Decoder, SchemaSource, SchemaUnavailable
-from kafka_cli.schema.wire import AS_STORED, HEADER, SCHEMA_FORMATS, is_framed, split_wire
+from kafka_cli.schema.wire import (AS_STORED, HEADER, SCHEMA_FORMATS, BadHeader, header_schema_id, is_framed,
+                                   names_schema_in_header, split_wire)
 
 POISON_MARK = b"!poison! "
 
@@ -138,7 +143,10 @@ class SchemaView:
         def to_show(msg, data):
             if data is None:
                 return data
-            if framed_only:
+            # a schema named in a header (Confluent's header framing) goes the long way: the payload's first
+            # bytes are data then, whatever they look like
+            headers = msg.headers()  # None for a message without headers: one C call, no list
+            if framed_only and (headers is None or not names_schema_in_header(headers, side)):
                 header = data[:HEADER]
                 fast = known.get(header)
                 if fast is not None:
@@ -149,7 +157,7 @@ class SchemaView:
                 elif plain_as_stored and not is_framed(data):
                     return data
             looked = self._side(msg, side)
-            if looked is not None and looked.decoded is not None and looked.decoded.schema_id is not None:
+            if looked is not None and _learnt(looked.decoded):
                 known[data[:HEADER]] = self._fast(looked.decoded, decoder)
             return _to_show(msg, side, looked, self.verbose)
         return to_show
@@ -203,10 +211,13 @@ class SchemaView:
         """[(side, JSON)] when every side of `msg` is plain or of a schema id that decoded before (and decodes
         again); None when one needs the long way. Nothing is changed in `msg` here."""
         swaps = []
+        headers = msg.headers()
         for side in sides:
             data = msg.key() if side == "key" else msg.value()
             if data is None:
                 continue
+            if names_schema_in_header(headers, side):
+                return None
             fast = known[side].get(data[:HEADER])
             if fast is None:
                 if self.decoders[side].fmt == "auto" and not is_framed(data):
@@ -227,10 +238,10 @@ class SchemaView:
             data = msg.key() if side == "key" else msg.value()
             if looked.decoded is not None:
                 decoded = looked.decoded
-                if decoded.schema_id is not None:
+                if _learnt(decoded):
                     known[side][data[:HEADER]] = self._fast_json(side, decoded)
-                swaps.append((side, _json(decoded.value) + _nested_fields(side, decoded.schema_id, decoded.subject)
-                              + _raw_field(side, data)))
+                swaps.append((side, _json(decoded.value) + _nested_fields(side, decoded.guid or decoded.schema_id,
+                                                                          decoded.subject) + _raw_field(side, data)))
             else:  # a problem: the bytes as the format shows them, the schema id where known, and why
                 swaps.append((side, json_text(data).encode("utf-8", "surrogateescape")
                               + _nested_fields(side, looked.schema_id, None)
@@ -252,18 +263,33 @@ class SchemaView:
             return None
         data = getattr(msg, side)()
         try:
-            decoded = decoder.decode(data)
+            decoded = decoder.decode(data, msg.headers())
         except SchemaUnavailable as e:
             if (side, e.schema_id) not in self._told:
                 self._told.add((side, e.schema_id))
-                self.warn(f"{place(msg)}: the {side} schema (id {e.schema_id}) cannot be had: {e}; "
-                          + shown_as_stored(side))
+                self.warn(f"{place(msg)}: the {side} schema ({_id_words(e.schema_id)}) cannot be had: {e}; "
+                          + _as_stored(side, e.schema_id))
             return Side(problem=str(e), schema_id=e.schema_id)
         except BadPayload as e:
             said = f"the {side} {_predicate(str(e))}"
             self.warn(f"{place(msg)}: poison message: {said}")
-            return Side(problem=f"poison: {said}", schema_id=_schema_id(data))
+            return Side(problem=f"poison: {said}", schema_id=_schema_id(data, msg.headers(), side))
         return None if decoded is None else Side(decoded)
+
+
+def _learnt(decoded):
+    """Does a decoded key or value teach the short way its 5-byte header? Only one whose payload named the
+    schema: a header-named schema's payload starts with data."""
+    return decoded is not None and decoded.schema_id is not None and not decoded.in_header
+
+
+def _id_words(schema_id):
+    return f"GUID {schema_id}" if isinstance(schema_id, str) else f"id {schema_id}"
+
+
+def _as_stored(side, schema_id):
+    return f"{side}s with this schema GUID are shown as stored bytes" if isinstance(schema_id, str) else \
+        shown_as_stored(side)
 
 
 # A reason read after "the value": most say what the bytes do or have ("does not fit ...", "ends after 3 of 5
@@ -282,7 +308,11 @@ def _json(value):
 
 
 def _nested_fields(side, schema_id, subject):
-    fields = b"" if schema_id is None else b',"%s_schema_id":%d' % (side.encode(), schema_id)
+    """*_schema_id (or *_schema_guid: a str) and *_subject, where known."""
+    if isinstance(schema_id, str):
+        fields = b',"%s_schema_guid":%s' % (side.encode(), _json(schema_id))
+    else:
+        fields = b"" if schema_id is None else b',"%s_schema_id":%d' % (side.encode(), schema_id)
     if subject:
         fields += b',"%s_subject":%s' % (side.encode(), _json(subject))
     return fields
@@ -306,17 +336,25 @@ def _to_show(msg, side_name, side, verbose):
         return data
     if side.decoded is None:
         return POISON_MARK + data
-    shown = _utf8(to_json(side.decoded.value))
-    if verbose and side.decoded.schema_id is not None:
-        subject = f" {side.decoded.subject}" if side.decoded.subject else ""
-        shown += (f"  [{side.decoded.kind} schema {side.decoded.schema_id}{subject}; stored: "
+    decoded = side.decoded
+    shown = _utf8(to_json(decoded.value))
+    if verbose and (decoded.schema_id is not None or decoded.guid is not None):
+        subject = f" {decoded.subject}" if decoded.subject else ""
+        named = f"GUID {decoded.guid}" if decoded.guid is not None else decoded.schema_id
+        shown += (f"  [{decoded.kind} schema {named}{subject}; stored: "
                   f"{base64.b64encode(data).decode('ascii')}]").encode()
     return shown
 
 
-def _schema_id(data):
-    """The schema id poison bytes name, or None: a forced format (--value-format avro) or a number's size
-    refuses bytes that are not in the wire format too."""
+def _schema_id(data, headers, side):
+    """The schema id (or GUID) poison bytes name, in a header or the payload, or None: a forced format
+    (--value-format avro) or a number's size refuses bytes that are not in the wire format too."""
+    try:
+        named = header_schema_id(headers, side)
+    except BadHeader:
+        return None
+    if named is not None:
+        return named.key
     framed = split_wire(data)
     return framed[0] if framed else None
 

@@ -43,3 +43,23 @@ def test_no_registry_shows_messages_as_stored_and_says_once_per_id_what_it_canno
     assert sniffing.render_batch(batch).data == render(batch).data
     assert len(warnings) == 2 and "value looks like Confluent's wire format (schema id 7)" in warnings[0]
     assert "t [0] @ 2: the key" in warnings[1] and "schema id 8" in warnings[1]
+
+
+def test_no_registry_names_a_schema_guid_in_a_header_once_and_reads_no_payload_framing_beside_it():
+    from confluent_kafka import Message
+
+    from kafka_cli.consume.formats import FORMATS, Style
+    from kafka_cli.schema.hooks import WireSniffer
+
+    guid = b"\x01" + bytes(range(16))
+    warnings = []
+    render = FORMATS["text"](Style())
+    sniffing = WireSniffer(warnings.append).wrap(render)
+    batch = [Message(topic="t", partition=0, offset=n, key=b"k", value=b"\x00\x00\x00\x00\x09data",
+                     headers=[("__value_schema_id", guid)], timestamp=(1, 1000)) for n in range(3)]
+    batch.append(Message(topic="t", partition=0, offset=3, key=b"k", value=b"v",
+                         headers=[("__value_schema_id", b"\x01short")], timestamp=(1, 1000)))
+    assert sniffing(batch[:3]).data == render(batch[:3]).data and sniffing(batch[3:]).data == b"k:v\n"
+    assert warnings == ["t [0] @ 0: the value names its schema in a __value_schema_id header (schema GUID "
+                        "00010203-0405-0607-0809-0a0b0c0d0e0f), but no Schema Registry is configured "
+                        "(schema.registry.url): values with this schema GUID are shown as stored bytes"]

@@ -6,6 +6,7 @@ holding terminal escapes, send a huge or a compressed body.
     registry = FakeRegistry()           # listening at registry.url
     registry.schemas[7] = {"schema": '"string"'}                        # GET /schemas/ids/7 -> 200 and that JSON
     registry.versions[("subj", "1")] = {"subject": "subj", "version": 1, "id": 8, "schema": "..."}
+    registry.guids["0b1c..."] = {"schema": '"string"'}                 # GET /schemas/guids/0b1c... -> 200 and that
     registry.schemas[9] = Drip(body, every=0.5) / Hang() / Fail(500, message) / Huge(size) / Raw(...)
     registry.requests                   # every path asked, decoded, in order
     registry.close()
@@ -90,6 +91,7 @@ class FakeRegistry:
         self.schemas = {}  # schema id (int) -> answer of GET /schemas/ids/{id}
         self.versions = {}  # (subject, version as text) -> answer of GET /subjects/{subject}/versions/{version}
         self.schema_versions = {}  # schema id -> answer of GET /schemas/ids/{id}/versions ([] when not set)
+        self.guids = {}  # GUID (text) -> answer of GET /schemas/guids/{guid}
         self.requests = []  # every path asked (query left out), percent-decoded, in order
         self._closed = threading.Event()
         self._lock = threading.Lock()
@@ -108,6 +110,7 @@ class FakeRegistry:
             self.schemas.clear()
             self.versions.clear()
             self.schema_versions.clear()
+            self.guids.clear()
             self.requests.clear()
 
     def close(self):
@@ -126,6 +129,8 @@ class FakeRegistry:
                     return self.schemas.get(schema_id, Fail(404, NOT_FOUND["message"], 40403))
                 if len(parts) == 4 and parts[3] == "versions":
                     return self.schema_versions.get(schema_id, [])
+            if len(parts) == 3 and parts[:2] == ["schemas", "guids"]:
+                return self.guids.get(parts[2], Fail(404, NOT_FOUND["message"], 40403))
             if len(parts) == 4 and parts[0] == "subjects" and parts[2] == "versions":
                 return self.versions.get((parts[1], parts[3]), Fail(404, "Subject not found", 40401))
         return Fail(404, "Not found", 404)
