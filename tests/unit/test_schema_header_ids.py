@@ -6,6 +6,7 @@ bytes from anyone are read or refused in words, never a crash."""
 
 import base64
 import json
+import re
 import uuid
 
 import pytest
@@ -155,6 +156,8 @@ def test_any_headers_name_a_schema_or_are_refused_in_words(headers):
             assert str(e).startswith("has ") and f"__{side}_schema_id" in str(e)
             continue
         assert named is None or isinstance(named, HeaderId)
+        if named is not None:  # what reaches the registry's URL: a number, or 32 hex digits in a GUID's groups
+            assert isinstance(named.key, int) or re.fullmatch("[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", named.key)
 
 
 # -- decoding what Confluent's serializers wrote -------------------------------------------------------------
