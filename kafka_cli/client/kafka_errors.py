@@ -169,6 +169,7 @@ class ClusterErrors:
         self.trouble = None  # (first error text, since when)
         self.refused = None  # the first "host:port" that refused the connection: nothing listens there
         self.said = False
+        self.reached = False  # the cluster answered this run: then a refused connection is an outage, not a stale config
 
     @property
     def fatal(self):
@@ -211,7 +212,8 @@ class ClusterErrors:
             except KafkaException:
                 pass
         self.said = True
-        stale = self.refused and launcher_hint(self.config, "which is stopped or was restarted on other ports")
+        stale = (self.refused and not self.reached
+                 and launcher_hint(self.config, "which is stopped or was restarted on other ports"))
         if stale:
             self.log.warning("nothing listens on %s (bootstrap.servers, %s): %s; %s", self.refused,
                              self.config.origin("bootstrap.servers"), doing, stale)
@@ -221,9 +223,10 @@ class ClusterErrors:
                          self.config.origin("bootstrap.servers"))
 
     def recovered(self):
+        """The cluster answered (a metadata answer, an assignment): the trouble is over."""
         if self.said:
             self.log.warning("the broker answers again")
-        self.trouble, self.refused, self.said = None, None, False
+        self.trouble, self.refused, self.said, self.reached = None, None, False, True
 
 
 # -- timestamps the topic refuses -----------------------------------------------------------------------------

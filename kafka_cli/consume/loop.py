@@ -18,6 +18,7 @@ from kafka_cli.client.kafka_errors import ClusterErrors, describe_kafka_error
 from kafka_cli.client.watched import Watched
 from kafka_cli.config.ini import file_warnings
 from kafka_cli.core.errors import CliError, ConfigError
+from kafka_cli.core.exit_status import Interrupted
 from kafka_cli.core.words import cannot_write_stdout, may_not, no_broker_answered
 
 BATCH = 2000
@@ -123,7 +124,10 @@ def run(config, options, log, client_log):
     printed = 0
     try:
         if options.direct:
-            assign_directly(consumer, state, options, log, config)
+            try:
+                assign_directly(consumer, state, options, log, config)
+            except Interrupted:  # Ctrl-C while the cluster is asked first: a stop like the group's wait (exit 0)
+                pass
         else:
             subscribe(consumer, state, options)
         if state.assigned or not options.direct:  # directly: every partition may already be past --until
@@ -160,7 +164,7 @@ def assign_directly(consumer, state, options, log, config):
     wait = options.idle_timeout or WAIT  # --timeout ends a run whose broker never answers here too
     # the first question to the cluster: through Watched, a refused login or a broker nobody answers on is said
     # within 2 s, as the group's poll loop says it, not when `wait` runs out
-    asking = Watched(consumer, state.errors, "still trying until --timeout")
+    asking = Watched(consumer, state.errors, "still trying until --timeout", lambda: state.stop_signal)
     chosen = partitions_to_read(asking, options.topics, options.partitions, wait, config)
     start = options.start or Position("stored", 0, "stored")  # the group's position, else auto.offset.reset
     assignment = start_offsets(consumer, chosen, start, wait)
