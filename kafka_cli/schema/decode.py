@@ -257,19 +257,9 @@ class Decoder:
     def _by_header(self, named, data):
         """`data` decoded with the schema a header names: the payload is the encoded data alone (Protobuf's
         message indexes are in the header, after the GUID)."""
-        loaded = self.source.load(named.key)
-        codec = loaded.codec
-        if self.wanted and codec.kind != self.wanted:
-            raise BadPayload(f"names {_what(named.key)} in its {named.name} header, which is {codec.kind}, "
-                             f"not {self.wanted} as asked")
+        loaded, decode = self.header_reader(named)
         try:
-            if codec.kind == "PROTOBUF":
-                value = codec.decode_message(_header_indexes(named), data)
-            elif named.rest:
-                raise BadPayload(f"has {len(named.rest)} bytes after the {_what(named.key)} in its {named.name} "
-                                 f"header, which only a Protobuf schema's message indexes take")
-            else:
-                value = codec.decode(data)
+            value = decode(data)
         except BadPayload as e:
             framed = split_wire(data)
             if framed is None:
@@ -277,7 +267,23 @@ class Decoder:
             raise BadPayload(f"{e} (its {named.name} header is read, as Confluent's deserializers read it, though "
                              f"the {self.side} also starts as the payload framing of schema id {framed[0]} does)") \
                 from None
-        return Decoded(value, named.schema_id, loaded.subject, codec.kind, named.guid, in_header=True)
+        return Decoded(value, named.schema_id, loaded.subject, loaded.codec.kind, named.guid, in_header=True)
+
+    def header_reader(self, named):
+        """(Loaded, data -> decoded data) for the schema the header `named` (a HeaderId) names; BadPayload when
+        the header and the schema do not go together."""
+        loaded = self.source.load(named.key)
+        codec = loaded.codec
+        if self.wanted and codec.kind != self.wanted:
+            raise BadPayload(f"names {_what(named.key)} in its {named.name} header, which is {codec.kind}, "
+                             f"not {self.wanted} as asked")
+        if codec.kind == "PROTOBUF":
+            indexes = _header_indexes(named)
+            return loaded, lambda data: codec.decode_message(indexes, data)
+        if named.rest:
+            raise BadPayload(f"has {len(named.rest)} bytes after the {_what(named.key)} in its {named.name} header, "
+                             "which only a Protobuf schema's message indexes take")
+        return loaded, codec.decode
 
 
 def _header_indexes(named):

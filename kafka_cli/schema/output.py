@@ -25,8 +25,8 @@ from kafka_cli.core.escaping import json_safe
 from kafka_cli.core.words import needs_registry, shown_as_stored
 from kafka_cli.consume.formats import Lines, json_text, place
 from kafka_cli.schema.decode import BadPayload, Decoder, SchemaSource, SchemaUnavailable
-from kafka_cli.schema.wire import (AS_STORED, HEADER, SCHEMA_FORMATS, BadHeader, header_schema_id, is_framed,
-                                   names_schema_in_header, split_wire)
+from kafka_cli.schema.wire import (AS_STORED, HEADER, SCHEMA_FORMATS, SCHEMA_ID_HEADERS, BadHeader, header_schema_id,
+                                   is_framed, split_wire)
 
 POISON_MARK = b"!poison! "
 
@@ -143,35 +143,44 @@ class SchemaView:
         def to_show(msg, data):
             if data is None:
                 return data
-            # a schema named in a header (Confluent's header framing) goes the long way: the payload's first
-            # bytes are data then, whatever they look like
-            headers = msg.headers()  # None for a message without headers: one C call, no list
-            if framed_only and (headers is None or not names_schema_in_header(headers, side)):
-                header = data[:HEADER]
-                fast = known.get(header)
+            if framed_only:
+                headers = msg.headers()  # None for a message without headers: one C call, no list
+                key = data[:HEADER] if headers is None else _short_key(headers, data, side)
+                fast = known.get(key)
                 if fast is not None:
                     try:
                         return fast(data)
                     except BadPayload:
                         pass  # the long way, which marks it and warns
-                elif plain_as_stored and not is_framed(data):
+                elif plain_as_stored and key.__class__ is bytes and not is_framed(data):
                     return data
             looked = self._side(msg, side)
-            if looked is not None and _learnt(looked.decoded):
-                known[data[:HEADER]] = self._fast(looked.decoded, decoder)
+            if looked is not None and looked.decoded is not None and framed_only:
+                self._learn(known, side, looked.decoded, msg, data)
             return _to_show(msg, side, looked, self.verbose)
         return to_show
 
-    def _fast(self, decoded, decoder):
-        """data -> shown bytes for one schema id that has decoded once (its codec, kind and subject known)."""
-        decode = decoder.source.load(decoded.schema_id).codec.decode
+    def _learn(self, known, side, decoded, msg, data):
+        """Teach `known` the short way for what `decoded` came from: its 5-byte header (the payload named the
+        schema id), or the value of the header that named it (Confluent's header framing)."""
+        decoder = self.decoders[side]
+        if decoded.in_header:
+            headers = msg.headers()
+            _, decode = decoder.header_reader(header_schema_id(headers, side))
+            known[_short_key(headers, data, side)] = self._fast(decoded, decode, 0)
+        elif decoded.schema_id is not None:
+            known[data[:HEADER]] = self._fast(decoded, decoder.source.load(decoded.schema_id).codec.decode, HEADER)
+
+    def _fast(self, decoded, decode, skip):
+        """data -> shown bytes for a schema that has decoded once (its codec, kind and subject known); `decode`
+        reads what follows the first `skip` bytes of the data."""
         verbose = self.verbose
         if verbose:
             subject = f" {decoded.subject}" if decoded.subject else ""
-            label = f"  [{decoded.kind} schema {decoded.schema_id}{subject}; stored: ".encode()
+            label = f"  [{decoded.kind} schema {_named(decoded)}{subject}; stored: ".encode()
 
         def fast(data):
-            shown = _utf8(to_json(decode(data[HEADER:])))
+            shown = _utf8(to_json(decode(data[skip:])))
             if verbose:
                 shown += label + base64.b64encode(data) + b"]"
             return shown
@@ -216,11 +225,10 @@ class SchemaView:
             data = msg.key() if side == "key" else msg.value()
             if data is None:
                 continue
-            if names_schema_in_header(headers, side):
-                return None
-            fast = known[side].get(data[:HEADER])
+            key = data[:HEADER] if headers is None else _short_key(headers, data, side)
+            fast = known[side].get(key)
             if fast is None:
-                if self.decoders[side].fmt == "auto" and not is_framed(data):
+                if self.decoders[side].fmt == "auto" and key.__class__ is bytes and not is_framed(data):
                     continue  # not the wire format: as stored
                 return None
             try:
@@ -238,8 +246,7 @@ class SchemaView:
             data = msg.key() if side == "key" else msg.value()
             if looked.decoded is not None:
                 decoded = looked.decoded
-                if _learnt(decoded):
-                    known[side][data[:HEADER]] = self._fast_json(side, decoded)
+                self._learn_json(known[side], side, decoded, msg)
                 swaps.append((side, _json(decoded.value) + _nested_fields(side, decoded.guid or decoded.schema_id,
                                                                           decoded.subject) + _raw_field(side, data)))
             else:  # a problem: the bytes as the format shows them, the schema id where known, and why
@@ -248,10 +255,18 @@ class SchemaView:
                               + b',"%s_error":%s' % (side.encode(), _json(looked.problem))))
         return swaps
 
-    def _fast_json(self, side, decoded):
-        decode = self.decoders[side].source.load(decoded.schema_id).codec.decode
-        fields = _nested_fields(side, decoded.schema_id, decoded.subject)
-        return lambda data: _json(decode(data[HEADER:])) + fields + _raw_field(side, data)
+    def _learn_json(self, known, side, decoded, msg):
+        """As _learn, for -f json: the short way makes the JSON that takes the token's place."""
+        data = msg.key() if side == "key" else msg.value()
+        fields = _nested_fields(side, decoded.guid or decoded.schema_id, decoded.subject)
+        decoder = self.decoders[side]
+        if decoded.in_header:
+            headers = msg.headers()
+            _, decode = decoder.header_reader(header_schema_id(headers, side))
+            known[_short_key(headers, data, side)] = lambda data: _json(decode(data)) + fields + _raw_field(side, data)
+        elif decoded.schema_id is not None:
+            decode = decoder.source.load(decoded.schema_id).codec.decode
+            known[data[:HEADER]] = lambda data: _json(decode(data[HEADER:])) + fields + _raw_field(side, data)
 
     def look(self, msg):
         """(key Side or None, value Side or None): None where the bytes are shown as stored without a word."""
@@ -277,10 +292,20 @@ class SchemaView:
         return None if decoded is None else Side(decoded)
 
 
-def _learnt(decoded):
-    """Does a decoded key or value teach the short way its 5-byte header? Only one whose payload named the
-    schema: a header-named schema's payload starts with data."""
-    return decoded is not None and decoded.schema_id is not None and not decoded.in_header
+def _short_key(headers, data, side):
+    """What the short way knows a key or value by: ("header", its value) when a schema-id header names its
+    schema (None when several headers do: always the long way), else its first 5 bytes. A header-named schema's
+    payload starts with data, so its first bytes say nothing."""
+    name = SCHEMA_ID_HEADERS[side]
+    found = [value for key, value in headers if key == name]
+    if not found:
+        return data[:HEADER]
+    return ("header", found[0]) if len(found) == 1 else None
+
+
+def _named(decoded):
+    """The schema as -f verbose names it: its id, or "GUID ..."."""
+    return f"GUID {decoded.guid}" if decoded.guid is not None else decoded.schema_id
 
 
 def _id_words(schema_id):
@@ -340,8 +365,7 @@ def _to_show(msg, side_name, side, verbose):
     shown = _utf8(to_json(decoded.value))
     if verbose and (decoded.schema_id is not None or decoded.guid is not None):
         subject = f" {decoded.subject}" if decoded.subject else ""
-        named = f"GUID {decoded.guid}" if decoded.guid is not None else decoded.schema_id
-        shown += (f"  [{decoded.kind} schema {named}{subject}; stored: "
+        shown += (f"  [{decoded.kind} schema {_named(decoded)}{subject}; stored: "
                   f"{base64.b64encode(data).decode('ascii')}]").encode()
     return shown
 

@@ -54,14 +54,6 @@ class HeaderId:
         return self.guid if self.guid is not None else self.schema_id
 
 
-def names_schema_in_header(headers, side):
-    """True when `headers` (a message's [(name, value)], or None) hold `side`'s schema-id header at all."""
-    if not headers:
-        return False
-    name = SCHEMA_ID_HEADERS[side]
-    return any(key == name for key, _ in headers)
-
-
 def header_schema_id(headers, side):
     """The HeaderId that `side`'s schema-id header in `headers` names, or None when there is no such header;
     BadHeader when its bytes say nothing readable, or when two such headers say different things."""

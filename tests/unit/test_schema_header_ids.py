@@ -326,3 +326,37 @@ def test_a_guid_confluents_registry_does_not_have():
                                                     "http://registry:8081$"):
             source.load(guid)
     assert client.asked == ["a-1", "b-2"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(picks=st.lists(st.sampled_from(range(6)), min_size=1, max_size=10),
+       output_format=st.sampled_from(["text", "json", "verbose"]))
+def test_the_short_way_shows_what_the_long_way_shows(written, picks, output_format):
+    """Once a header value has decoded, its next messages take the short way (keyed by that header's value):
+    each line must be what a fresh view (the long way) makes of that message alone, whatever comes between
+    (another GUID, a Protobuf GUID with its indexes, the same value but poison, payload framing, two headers)."""
+    avro, avro_headers = written.avro({"name": "ann", "age": 3})
+    proto, proto_headers = written.protobuf(proto_message_class(name="Order.Line")(sku="s", qty=1))
+    other, other_headers = written.avro({"n": 1}, schema='{"type":"record","name":"O","fields":[{"name":"n",'
+                                                         '"type":"int"}]}')
+    guids = [guid_of(h) for h in (avro_headers, proto_headers, other_headers)]
+    schemas = {guid: written.schema(guid) for guid in guids}
+    schemas[1] = Schema('"string"', "AVRO")
+    choices = [(avro, avro_headers), (proto, proto_headers), (other, other_headers), (b"\x06ann", avro_headers),
+               (b"\x00\x00\x00\x00\x01\x04hi", None), (avro, avro_headers + other_headers)]
+    batch = [message(*choices[pick], offset=n) for n, pick in enumerate(picks)]
+    together, _ = rendered(Source(schemas), batch, output_format)
+    alone = [rendered(Source(schemas), [message(*choices[pick], offset=n)], output_format)[0]
+             for n, pick in enumerate(picks)]
+    assert together == b"".join(alone)
+
+
+@pytest.mark.parametrize("output_format", ["text", "json"])
+def test_a_header_value_that_decoded_once_takes_the_short_way(written, output_format):
+    """The long way asks the source for the schema on every message; the short way never does."""
+    proto, headers = written.protobuf(proto_message_class(name="Order.Line")(sku="s", qty=1))
+    source = Source({guid_of(headers): written.schema(guid_of(headers))})
+    out, _ = rendered(source, [message(proto, headers, n) for n in range(50)], output_format)
+    assert len(source.asked) == 2  # the first message's decoding, and the short way made from it
+    lines = out.split(b"\n")[:-1]
+    assert len(lines) == 50 and len(set(line.replace(b'"offset":%d' % n, b"") for n, line in enumerate(lines))) == 1
