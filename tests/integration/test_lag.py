@@ -191,11 +191,17 @@ def test_watch_on_a_terminal_redraws_in_place_shows_the_rate_sign_and_ends_with_
     rows = [line.split() for line in shown.replace("\x1b[K", "").replace("\x1b[H", "\n").splitlines()]
     rates = [row[5] for row in rows if len(row) > 6 and row[0] == topic and row[1].isdigit()]
     assert any(r.startswith("+") for r in rates) and any(r.startswith("-") for r in rates)
-    # on every falling row the time to catch up is shown exactly where the lag is not yet 0 (which partitions
-    # the 100 messages came from, and so which rows fall to 0 and which only part way, is the broker's choice)
-    falling = [row for row in rows if len(row) > 7 and row[0] == topic and row[1].isdigit()
-               and row[5].startswith("-") and row[5] != "-"]  # ("-" alone: no rate yet)
-    assert falling and all((row[4] == "0") == (row[6] == "-") for row in falling), falling
+    # Which partitions the 100 messages came from, and so which rows fall to 0 and which only part way, is the
+    # broker's choice. A row that falls part way has a falling rate and a time to catch up; a row at 0 says
+    # caught up, at 0/s (nothing is left, whatever the history).
+    ours = [row for row in rows if len(row) > 7 and row[0] == topic and row[1].isdigit()]
+    falling = [row for row in ours if re.fullmatch(r"-[0-9.,]+/s", row[5])]
+    caught = [row for row in ours if row[6:8] == ["caught", "up"]]
+    assert falling or caught, ours
+    assert all(row[4] != "0" and (row[6] == "<1" or row[6].isdigit()) for row in falling), falling  # 8 s, 2 min 5 s
+    assert all(row[5] == "0/s" for row in caught), caught
+    at_0 = [row for row in ours if row[4] == "0" and row[5] != "-"]  # ("-": the first look, no rate yet)
+    assert all(row[6:8] == ["caught", "up"] for row in at_0), at_0
     assert shown.rstrip().endswith("\x1b[J")  # nothing after the last look
 
 
