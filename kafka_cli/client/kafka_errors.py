@@ -169,7 +169,9 @@ class ClusterErrors:
         self.trouble = None  # (first error text, since when)
         self.refused = None  # the first "host:port" that refused the connection: nothing listens there
         self.said = False
-        self.reached = False  # the cluster answered this run: then a refused connection is an outage, not a stale config
+        self.reached = False  # the cluster answered this run: a refused connection then is an outage, not a stale copy
+        self.made = time.monotonic()  # OAuth: a token refused this long after is a refresh's (see token_refresh_failed)
+        self.token_trouble = False  # OAuth: a refresh failed and was said
 
     @property
     def fatal(self):
@@ -186,6 +188,13 @@ class ClusterErrors:
 
     def __call__(self, err):
         message = describe_kafka_error(err, self.config)
+        if message and self.token_refresh_failed(err):
+            return
+        if message and self.token_trouble and TOKEN_FAILED not in err.str():
+            message = (f"the OAuth token expired while the identity provider gave no new one, so the broker ended the "
+                       f"session ({err.str()}); check that the identity provider at "
+                       f"sasl.oauthbearer.token.endpoint.url ({self.config.get('sasl.oauthbearer.token.endpoint.url')}) "
+                       "answers")
         if message:
             if self._fatal is None and "certificate verify failed" in err.str():
                 self._unverified = True
@@ -196,6 +205,22 @@ class ClusterErrors:
             match = self.refused is None and _REFUSED.match(err.str())
             if match:
                 self.refused = match.group(1)
+
+    # A client fetches its first token as it is made, and a config or identity provider that gives none fails it
+    # then; librdkafka fetches the next at 80 % of the token's lifetime (48 s of Keycloak's 60, 48 min of an hour),
+    # and asks again every 10 s while that fails. A failure this long after the client was made is a refresh's.
+    REFRESH_AFTER = 10.0
+
+    def token_refresh_failed(self, err):
+        """OAuth: a token refresh that failed (the identity provider down) ends nothing: the current token lasts until
+        it expires, and librdkafka asks again. Said once, as a warning; True when `err` was that."""
+        if TOKEN_FAILED not in err.str() or time.monotonic() - self.made < self.REFRESH_AFTER:
+            return False
+        if not self.token_trouble:
+            self.token_trouble = True
+            self.log.warning("the identity provider gave no new OAuth token (%s); going on with the current token "
+                             "while it lasts, asking again every 10 s", err.str().split(TOKEN_FAILED, 1)[1].strip())
+        return True
 
     def check(self, client, doing, probed=False):
         """From the main loop: say 'waiting' once if the trouble is real (a metadata probe fails; `probed`: the

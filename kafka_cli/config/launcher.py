@@ -26,7 +26,8 @@ def default_state_dir():
 def launcher_dir(text, settings):
     """The state directory of the local Kafka that wrote this config (its INI `text`, its merged `settings`
     {property: value}), or None when the launcher did not write it or it no longer points at loopback."""
-    hosts = {server.strip().rsplit(":", 1)[0].strip("[]") for server in settings.get("bootstrap.servers", "").split(",")}
+    servers = settings.get("bootstrap.servers", "").split(",")
+    hosts = {server.strip().rsplit(":", 1)[0].strip("[]") for server in servers}
     if not hosts or not hosts <= LOOPBACK:
         return None
     ca = PurePath(settings.get("ssl.ca.location") or "")
@@ -40,7 +41,8 @@ def copy_again(directory, settings, path):
     """How to get the current config of the local Kafka in `directory`: its status, and the cp that replaces `path`."""
     listener = "sasl_ssl" if settings.get("security.protocol", "").upper() == "SASL_SSL" else "plaintext"
     # a directory other than the default is the launcher's only through LOCAL_KAFKA_STATE
-    env = "" if str(PurePath(directory)) == str(PurePath(default_state_dir())) else f"LOCAL_KAFKA_STATE={shlex.quote(str(directory))} "
+    default = str(PurePath(directory)) == str(PurePath(default_state_dir()))
+    env = "" if default else f"LOCAL_KAFKA_STATE={shlex.quote(str(directory))} "
     return (f"run `{env}python -m local_kafka status`, or copy the config again: "
             f"cp \"$({env}python -m local_kafka config {listener})\" {shlex.quote(str(path))}")
 

@@ -205,10 +205,14 @@ RESET_WORDS = {"earliest": "the start", "smallest": "the start", "beginning": "t
 
 
 def how_it_ends(options):
-    ends = ["at the end of every partition (-e)"] if options.exit_at_end else []
-    ends += [f"after {options.max_messages:,} message{'' if options.max_messages == 1 else 's'}"] \
-        if options.max_messages is not None else []
-    ends += [f"after {options.idle_timeout:g} s without a message (--timeout)"] if options.idle_timeout is not None else []
+    """-e, -n and --timeout in words, for the line that says what is read."""
+    ends = []
+    if options.exit_at_end:
+        ends.append("at the end of every partition (-e)")
+    if options.max_messages is not None:
+        ends.append(f"after {options.max_messages:,} message{'' if options.max_messages == 1 else 's'}")
+    if options.idle_timeout is not None:
+        ends.append(f"after {options.idle_timeout:g} s without a message (--timeout)")
     return f"ends {' or '.join(ends)}, or Ctrl-C" if ends else "Ctrl-C to stop"
 
 
