@@ -77,7 +77,8 @@ class AvroCodec:
             raise BadPayload(self._why(payload, start, "is not Avro of this schema")) from None
         left = len(payload) - stream.tell()
         if left:
-            raise BadPayload(f"has {left:,} bytes left over after its Avro record (from byte {start + stream.tell()})")
+            raise BadPayload(f"has {left:,} byte{'s' if left > 1 else ''} left over after its Avro record (from byte "
+                             f"{start + stream.tell()})")
         return record
 
     def _why(self, payload, start, otherwise):

@@ -281,8 +281,9 @@ class Decoder:
             indexes = _header_indexes(named)
             return loaded, lambda data: codec.decode_message(indexes, data)
         if named.rest:
-            raise BadPayload(f"has {len(named.rest)} bytes after the {_what(named.key)} in its {named.name} header, "
-                             "which only a Protobuf schema's message indexes take")
+            raise BadPayload(f"has {len(named.rest)} byte{'s' if len(named.rest) > 1 else ''} after the "
+                             f"{_what(named.key)} in its {named.name} header, which only a Protobuf schema's message "
+                             "indexes take")
         return loaded, codec.decode
 
 
@@ -297,7 +298,9 @@ def _header_indexes(named):
         raise BadPayload(f"has a {named.name} header whose message indexes are unreadable: "
                          f"{str(e).split(': ', 1)[-1]}") from None
     if at != len(named.rest):
-        raise BadPayload(f"has {len(named.rest) - at} bytes after the message indexes in its {named.name} header")
+        extra = len(named.rest) - at
+        raise BadPayload(f"has {extra} byte{'s' if extra > 1 else ''} after the message indexes in its {named.name} "
+                         "header")
     return indexes
 
 

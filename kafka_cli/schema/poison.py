@@ -94,7 +94,10 @@ class AvroWalk(_Walk):
         except RecursionError:
             return f"nests deeper than this tool reads{self.where()}"
         left = len(self.data) - self.at
-        return f"has {left:,} bytes left over after its Avro record (from byte {self.byte(self.at)})" if left else None
+        if left:
+            return (f"has {left:,} byte{'s' if left > 1 else ''} left over after its Avro record (from byte "
+                    f"{self.byte(self.at)})")
+        return None
 
     def truncated(self, detail):
         where = f"at field '{self.shown_path()}', " if self.path else "at "

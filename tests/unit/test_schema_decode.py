@@ -6,7 +6,7 @@ import json
 
 import pytest
 from confluent_kafka.schema_registry import Schema
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from kafka_cli.schema.decode import Decoder, SchemaUnavailable
 from kafka_cli.schema.wire import split_wire
@@ -235,6 +235,7 @@ BYTES_SCHEMA = json.dumps({"type": "record", "name": "Blob", "namespace": "t", "
 ]})
 
 
+@settings(deadline=None)  # what it checks is the output, not the time: a loaded machine must not fail it
 @given(raw=st.binary(max_size=20), ident=st.binary(min_size=4, max_size=4), maybe=st.none() | st.binary(max_size=5),
        text=st.text(max_size=5), many=st.lists(st.binary(max_size=4), max_size=3),
        by_name=st.dictionaries(st.text(max_size=3), st.binary(min_size=4, max_size=4), max_size=2),
@@ -325,6 +326,7 @@ def as_json_field(data):
         return {"base64": base64.b64encode(data).decode()}
 
 
+@settings(deadline=None)  # what it checks is the output, not the time: a loaded machine must not fail it
 @given(values=st.lists(st.one_of(st.binary(max_size=30), st.builds(framed, st.sampled_from([1, 9]), st.binary(max_size=20)),
                                  st.just(framed(1, b'{"a":1}')), st.none()), min_size=1, max_size=12),
        keys=st.lists(st.one_of(st.binary(max_size=8), st.none(), st.just(framed(1, b'{"a":"k"}'))), min_size=12,

@@ -214,7 +214,7 @@ def test_protobuf_message_indexes_missing_or_broken_in_the_header_are_said(writt
                               "header"),
                         (b"\x04\x00", "has a __value_schema_id header whose message indexes are unreadable: the bytes "
                                       "end inside a number"),
-                        (b"\x00\x00", "has 1 bytes after the message indexes in its __value_schema_id header")]:
+                        (b"\x00\x00", "has 1 byte after the message indexes in its __value_schema_id header")]:
         with pytest.raises(BadPayload) as caught:
             Decoder(source).decode(proto, [("__value_schema_id", bare + rest)])
         assert str(caught.value) == words

@@ -9,7 +9,8 @@ from tests.integration.schema.conftest import write_registry_config
 from confluent_kafka.schema_registry.json_schema import JSONSerializer
 
 from tests.integration.schema.serdes import (ADDRESS_AVRO, CUSTOMER_AVRO, KEY_AVRO, SERDE_CONF, avro_serializer,
-                                             json_serializer, proto_message_class, proto_serializer, reference, send)
+                                             json_serializer, proto_message_class, proto_serializer, read_raw, reference,
+                                             send)
 from tests.integration.scripts import consume, json_records, lines_of, no_traceback
 
 
@@ -193,3 +194,21 @@ def test_protobuf_with_an_imported_file_as_a_reference(kafka, make_topic, sr_cli
     registered = sr_client.get_latest_version(f"{topic}-value").schema
     assert [ref.name for ref in registered.references] == ["billing/common.proto"]
     assert lines_of(read(schema_config, topic).stdout) == ['i:{"id":"A-1","total":{"cents":"1250","currency":"EUR"}}']
+
+
+def test_a_poison_message_is_said_in_words_about_its_bytes(kafka, make_topic, sr_client, schema_config):
+    """Avro cut short, and a byte changed: what is wrong and where, counted from the start of the stored value, not
+    the reader's exception ('EOFError', 'IndexError: string index out of range' before)."""
+    topic = make_topic(1)
+    send(kafka, topic, [(b"a", {"name": "ann", "age": 41})], value_serializer=avro_serializer(sr_client))
+    good = read_raw(kafka, topic, 1)[0][1]
+    assert good[5:] == b"\x06ann\x52"
+    send(kafka, topic, [(b"cut", good[:7]), (b"utf8", good[:6] + b"\xff" + good[7:]), (b"more", good + b"\x00")])
+    result = read(schema_config, topic)
+    said = [line.split(": poison message: ")[1] for line in result.stderr.decode().splitlines()]
+    assert said == ["the value ends after 0 of 2 fields of its Avro record (at field 'name', byte 5: a string of 3 "
+                    "bytes, 1 left)",
+                    "the value has a string that is not UTF-8 at byte 5 in field 'name' (byte 0xff at byte 6)",
+                    "the value has 1 byte left over after its Avro record (from byte 10)"]
+    records = json_records(read(schema_config, topic, "-f", "json").stdout)
+    assert [r.get("value_error") for r in records] == [None] + [f"poison: {words}" for words in said]
