@@ -189,8 +189,9 @@ def write(text):
 
 def watch(admin, options, group, config):
     """--lag --watch: a new look every `options.watch` seconds until Ctrl-C (KeyboardInterrupt), each drawn
-    over the last on a terminal, or written after it into a pipe; the rate of each partition's lag comes
-    from the difference to a look up to group_lag.RATE_WINDOW seconds earlier."""
+    over the last on a terminal, or written after it into a pipe; the rate of each partition's lag, or that it
+    is caught up, comes from the looks of the last RATE_WINDOW seconds (kafka_cli/views/lag.py, movements()).
+    A -t topic the cluster does not have ends it after the first look, as it ends a single look."""
     screen = Screen(options.terminal and not options.json)
     looks = []
     while True:

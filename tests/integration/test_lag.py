@@ -321,3 +321,9 @@ def test_a_named_topic_that_does_not_exist_is_named_after_the_rows_of_the_others
     alone = run_script("consumer.py", kafka.plaintext_config, "--lag", "-g", group, "-t", missing)
     assert alone.returncode == 1 and alone.stdout == b""
     assert lines_of(alone.stderr) == [f"Error: topic '{missing}' does not exist on {kafka.plaintext_bootstrap}"]
+    # --watch: the first look, then the same line, exit 1 (a typo is not watched for ever)
+    watched = run_script("consumer.py", kafka.plaintext_config, "--lag", "-g", group, "-t", topic, "-t", missing,
+                         "--watch", "0.2", timeout=60)
+    assert watched.returncode == 1 and lines_of(watched.stdout)[-1].startswith("group total lag 6 over")
+    assert lines_of(watched.stdout).count(lines_of(watched.stdout)[0]) == 1  # one look
+    assert lines_of(watched.stderr) == [f"Error: topic '{missing}' does not exist on {kafka.plaintext_bootstrap}"]
