@@ -6,8 +6,9 @@ Python, to say where and what. They run on the failure path alone: a payload tha
 
 Each reason is a predicate, read after "the value" (or "the key"); every byte position counts from the start
 of the stored bytes (`start`: where the payload begins in them, 5 after Confluent's header). A walk that finds
-no fault returns None, and the caller says what little it knows. Standard library only; the bounds on nesting
-and on items that take no bytes are those the decoders keep (docs/security.md)."""
+no fault returns None, and the caller says what little it knows. fastavro's logical-type readers and protobuf's
+descriptors are imported where a walk needs them; the bounds on nesting and on items that take no bytes are those
+the decoders keep (docs/security.md)."""
 
 import functools
 
@@ -169,9 +170,7 @@ class AvroWalk(_Walk):
         logical = schema.get("logicalType") if isinstance(schema, dict) else None
         if logical is None:
             return
-        from fastavro._logical_readers_py import LOGICAL_READERS
-
-        reader = LOGICAL_READERS.get(f"{kind}-{logical}")
+        reader = _logical_readers().get(f"{kind}-{logical}")
         try:
             if reader is not None:
                 reader(value, schema)
@@ -229,6 +228,17 @@ class AvroWalk(_Walk):
 
 
 _SIZED = {"boolean": (1, "a boolean"), "float": (4, "a float"), "double": (8, "a double")}
+
+
+@functools.lru_cache(maxsize=1)
+def _logical_readers():
+    """fastavro's own readers of logical types ("int-date" -> the function that makes a date of the int), the
+    Python twins of its compiled ones: what they refuse, its reader refused. {} if a fastavro moves them."""
+    try:
+        from fastavro._logical_readers_py import LOGICAL_READERS
+    except ImportError:
+        return {}
+    return LOGICAL_READERS
 
 
 # -- Protobuf -------------------------------------------------------------------------------------------
