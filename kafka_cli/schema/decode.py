@@ -1,9 +1,12 @@
 """Reading schema'd keys and values: Confluent's wire format (byte 0 = 0, bytes 1-4 = the schema id, big-endian)
 recognised on its own, the schema fetched once per id from the registry, the payload decoded to plain data.
+Confluent's header framing too: a schema named in a __value_schema_id / __key_schema_id header (a GUID, fetched
+by GET /schemas/guids/{guid}) is read before the payload, which is then the encoded data alone.
 
-Decoder(source, fmt).decode(bytes) -> Decoded, or None when the bytes are to be shown as they are; it raises
-SchemaUnavailable (the schema can't be had: no registry, down, 401, unknown id) or BadPayload (the bytes do not
-fit their schema: a poison message). Nothing here prints; the caller warns.
+Decoder(source, fmt, side).decode(bytes, headers) -> Decoded, or None when the bytes are to be shown as they are;
+it raises SchemaUnavailable (the schema can't be had: no registry, down, 401, unknown id or GUID) or BadPayload
+(the bytes do not fit their schema, or a header names none: a poison message). Nothing here prints; the caller
+warns.
 """
 
 import struct
@@ -252,7 +255,6 @@ class Decoder:
         if self.wanted and kind != self.wanted:
             raise BadPayload(f"names schema id {schema_id}, which is {kind}, not {self.wanted} as asked")
         return Decoded(loaded.codec.decode(payload, HEADER), schema_id, loaded.subject, kind)
-
 
     def _by_header(self, named, data):
         """`data` decoded with the schema a header names: the payload is the encoded data alone (Protobuf's
