@@ -32,10 +32,11 @@ class Watched:
         self.stopped = stopped  # () -> the signal that asks the run to stop, or None
 
     def list_topics(self, topic=None, timeout=-1):
-        """`client.list_topics(topic)` within `timeout` seconds (-1: 30 s, librdkafka's default), asked again in
-        slices. CliError with the error callback's sentence as soon as it has one; between slices the callback's
-        check says once that no broker answers; Interrupted when `stopped` says so; the last slice's
-        KafkaException when `timeout` passes without an answer."""
+        """`client.list_topics(topic)` within `timeout` seconds (-1, confluent-kafka's "no limit": 30 s, the views'
+        default --timeout; a first contact must not hang), asked again in slices. CliError with the error
+        callback's sentence as soon as it has one; between slices the callback's check says once that no broker
+        answers; Interrupted when `stopped` says so; the last slice's KafkaException when `timeout` passes
+        without an answer."""
         from confluent_kafka import KafkaException
 
         errors = self.errors
