@@ -35,6 +35,8 @@ NO_RIGHTS = "kafka-cli-no-rights"  # let in (right audience and issuer); every A
 WRONG_AUDIENCE = "kafka-cli-wrong-audience"  # its tokens say aud=billing: the broker refuses them
 CLIENTS = {CLIENT: AUDIENCE, NO_RIGHTS: AUDIENCE, WRONG_AUDIENCE: "billing"}
 TOKEN_SECONDS = 60
+# the events the realm logs (tokens handed out and refused) at INFO, so they reach the log (debug by default)
+EVENTS_AT_INFO = "--spi-events-listener--jboss-logging--success-level=info"
 # A small heap (it holds one realm) and the JIT's first tier: start-up costs less CPU on a small machine
 HEAP = "-Xms64m -Xmx320m"
 JAVA_APPEND = "-XX:TieredStopAtLevel=1"
@@ -98,7 +100,9 @@ def realm(secrets_by_client):
                 "secret": secrets_by_client[client_id], "serviceAccountsEnabled": True,
                 "standardFlowEnabled": False, "directAccessGrantsEnabled": False, "protocolMappers": [mapper]}
 
-    return {"realm": REALM, "enabled": True, "accessTokenLifespan": TOKEN_SECONDS,
+    # every token handed out (CLIENT_LOGIN) and refused (CLIENT_LOGIN_ERROR) is a line of Keycloak's log
+    return {"realm": REALM, "enabled": True, "accessTokenLifespan": TOKEN_SECONDS, "eventsEnabled": True,
+            "eventsListeners": ["jboss-logging"], "enabledEventTypes": ["CLIENT_LOGIN", "CLIENT_LOGIN_ERROR"],
             "clients": [client(client_id) for client_id in CLIENTS]}
 
 
@@ -177,7 +181,8 @@ class Keycloak:
         out = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             self.proc = subprocess.Popen(["/bin/sh", f"{self.dir}/bin/kc.sh", "start-dev", "--http-host=127.0.0.1",
-                                          f"--http-port={self.port}", "--import-realm"], cwd=self.dir, env=env,
+                                          f"--http-port={self.port}", "--import-realm", EVENTS_AT_INFO],
+                                         cwd=self.dir, env=env,
                                          stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                          umask=PRIVATE_UMASK, start_new_session=True,
                                          preexec_fn=_die_with_parent if die_with_owner else None)

@@ -71,12 +71,13 @@ class _WhyWaiting(logging.Filter):
 
 
 class _ClientLogFilter(logging.Filter):
-    """At default verbosity, drop the connection-failure lines our error callback already explains,
-    and the transient ones librdkafka recovers from by itself (they end in "retrying")."""
+    """At default verbosity, drop the connection-failure lines our error callback already explains (an OAuth
+    token not fetched, "OIDC ...", too), and the transient ones librdkafka recovers from by itself (they end in
+    "retrying")."""
 
     def filter(self, record):
         message = record.getMessage()
-        return not (message.startswith(("FAIL ", "ERROR ")) or message.rstrip().endswith("retrying"))
+        return not (message.startswith(("FAIL ", "ERROR ", "OIDC ")) or message.rstrip().endswith("retrying"))
 
 
 def setup_logging(prog, verbosity, quiet, redactor):
