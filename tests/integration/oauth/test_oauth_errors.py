@@ -13,7 +13,7 @@ from local_kafka import create_topic
 from local_kafka.keycloak import NO_RIGHTS, WRONG_AUDIENCE
 from tests.integration.oauth.conftest import error_lines, oauth_config, run_script
 
-pytestmark = pytest.mark.xdist_group("oauth")
+pytestmark = [pytest.mark.xdist_group("oauth"), pytest.mark.local_broker_only]
 
 REFUSED_CLIENT = ("the identity provider refused client '{client}' ({error}: Invalid client or Invalid client "
                   "credentials): check sasl.oauthbearer.client.id and sasl.oauthbearer.client.secret in {path} (an "

@@ -24,7 +24,7 @@ from local_kafka.keycloak import CLIENT
 from tests.conftest import ROOT
 from tests.integration.oauth.conftest import remember
 
-pytestmark = [pytest.mark.xdist_group("oauth"), pytest.mark.slow]
+pytestmark = [pytest.mark.xdist_group("oauth"), pytest.mark.local_broker_only, pytest.mark.slow]
 
 RUN_SECONDS = float(os.environ.get("OAUTH_RUN_SECONDS", "100"))
 SUMMARY = re.compile(r"([\d,]+) delivered to \S+, ([\d,]+) failed")

@@ -13,7 +13,7 @@ from local_kafka import create_topic
 from local_kafka.keycloak import AUDIENCE, CLIENT
 from tests.integration.oauth.conftest import error_lines, oauth_config, run_script
 
-pytestmark = pytest.mark.xdist_group("oauth")
+pytestmark = [pytest.mark.xdist_group("oauth"), pytest.mark.local_broker_only]
 
 CLOUD_SHAPE = ["bootstrap.servers", "security.protocol", "sasl.mechanisms", "sasl.oauthbearer.method",
                "sasl.oauthbearer.client.id", "sasl.oauthbearer.client.secret", "sasl.oauthbearer.token.endpoint.url",
