@@ -5,6 +5,7 @@ import uuid
 
 from kafka_cli.client.build import build_client
 from kafka_cli.client.kafka_errors import ClusterErrors
+from kafka_cli.client.watched import Watched
 from kafka_cli.config.ini import file_warnings
 from kafka_cli.core.errors import CliError
 from kafka_cli.core.words import no_broker_answered
@@ -23,9 +24,13 @@ def offsets_for_time(config, asked, timeout, log, client_log):
     config.set("enable.auto.commit", "false", "-Q: no group, nothing committed")
     topics, partitions, ms = asked
     wait = timeout or WAIT
-    consumer = build_client(Consumer, config, error_cb=ClusterErrors(config, log), logger=client_log)
+    errors = ClusterErrors(config, log)
+    consumer = build_client(Consumer, config, error_cb=errors, logger=client_log)
     try:
-        chosen = partitions_to_read(consumer, topics, partitions, wait, config)
+        # the first question through Watched: a refused login ends -Q at once and a broker nobody answers on is
+        # said within 2 s, as for -L, not when `wait` runs out
+        chosen = partitions_to_read(Watched(consumer, errors, "still trying until --timeout"), topics, partitions,
+                                    wait, config)
         try:
             found = time_offsets(consumer, chosen, ms, wait)
         except KafkaException as e:
