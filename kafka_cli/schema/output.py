@@ -166,8 +166,9 @@ class SchemaView:
         decoder = self.decoders[side]
         if decoded.in_header:
             headers = msg.headers()
-            _, decode = decoder.header_reader(header_schema_id(headers, side))
-            known[_short_key(headers, data, side)] = self._fast(decoded, decode, 0)
+            key = _short_key(headers, data, side)
+            if key is not None:  # None: several headers (alike), which always go the long way
+                known[key] = self._fast(decoded, decoder.header_reader(header_schema_id(headers, side))[1], 0)
         elif decoded.schema_id is not None:
             known[data[:HEADER]] = self._fast(decoded, decoder.source.load(decoded.schema_id).codec.decode, HEADER)
 
@@ -262,8 +263,10 @@ class SchemaView:
         decoder = self.decoders[side]
         if decoded.in_header:
             headers = msg.headers()
-            _, decode = decoder.header_reader(header_schema_id(headers, side))
-            known[_short_key(headers, data, side)] = lambda data: _json(decode(data)) + fields + _raw_field(side, data)
+            key = _short_key(headers, data, side)
+            if key is not None:  # None: several headers (alike), which always go the long way
+                decode = decoder.header_reader(header_schema_id(headers, side))[1]
+                known[key] = lambda data: _json(decode(data)) + fields + _raw_field(side, data)
         elif decoded.schema_id is not None:
             decode = decoder.source.load(decoded.schema_id).codec.decode
             known[data[:HEADER]] = lambda data: _json(decode(data[HEADER:])) + fields + _raw_field(side, data)
