@@ -61,14 +61,29 @@ class Lines:
         return complete
 
 
-def read_headers(msg, style):
-    """The headers as a list, or None when confluent-kafka cannot read them (a name that is not UTF-8:
-    Message.headers() raises, and there is no other way to the raw names)."""
+# Message.headers() raises (a SystemError) for a header name that is not UTF-8, and there is no other way to the raw
+# names. A second call on that message returns a list holding a NULL, which crashes the process when touched
+# (confluent-kafka 2.x): so the first failure puts this very list on the message (set_headers), and every later
+# call, by any renderer or by the schema step, returns it. Told by identity, never by its contents.
+_UNREADABLE = [("(header names that are not UTF-8)", None)]
+
+
+def headers_of(msg):
+    """`msg.headers()` (None: no headers), or _UNREADABLE, marked on the message, when its names cannot be read."""
     try:
-        return msg.headers() or []
+        return msg.headers()
     except (SystemError, UnicodeError, ValueError):
+        msg.set_headers(_UNREADABLE)
+        return _UNREADABLE
+
+
+def read_headers(msg, style):
+    """The headers as a list, or None (said once) when confluent-kafka cannot read them."""
+    headers = headers_of(msg)
+    if headers is _UNREADABLE:
         warn_unreadable(msg, style)
         return None
+    return headers or []
 
 
 def place(msg):
@@ -95,7 +110,6 @@ def json_text(data):
 
 
 UNREADABLE_HEADERS_JSON = '{"unreadable":"a header name is not UTF-8"}'
-_UNREADABLE = object()  # headers() raised: the message's header names could not be read
 
 
 def format_json(style):
@@ -108,11 +122,9 @@ def format_json(style):
         if topic not in topics:
             topics[topic] = encode_json_string(topic)
         ts_type, ts = msg.timestamp()
-        try:  # not read_headers(): an empty list and None both mean no headers here
-            headers = msg.headers()
-        except (SystemError, UnicodeError, ValueError):
+        headers = headers_of(msg)  # not read_headers(): an empty list and None both mean no headers here
+        if headers is _UNREADABLE:
             warn_unreadable(msg, style)
-            headers = _UNREADABLE
         line = '{"topic":%s,"partition":%d,"offset":%d,"timestamp":%s,"key":%s,"value":%s,"headers":%s}\n' % (
             topics[topic], msg.partition(), msg.offset(), ts if ts_type else "null",
             json_text(msg.key()), json_text(msg.value()), headers_json(headers))
@@ -237,10 +249,15 @@ def batch_headers(batch, headers, style):
     while True:
         try:
             result.extend(map(headers, messages))  # stops at a message whose headers() raises
-            return result
+            break
         except (SystemError, UnicodeError, ValueError):
-            warn_unreadable(batch[len(result)], style)  # headers() is not called twice: a second call returns []
+            batch[len(result)].set_headers(_UNREADABLE)  # (headers_of says why)
             result.append(_UNREADABLE)
+    if _UNREADABLE in result:  # at C speed; the marks put here and those the schema step put before
+        for msg, found in zip(batch, result):
+            if found is _UNREADABLE:
+                warn_unreadable(msg, style)
+    return result
 
 
 def headers_json(headers):

@@ -69,7 +69,9 @@ class WireSniffer:
     def look(self, msg):
         """Tell what `msg` names as its key's and value's schema: a header first (Confluent's header framing,
         whose payload is data whatever its first bytes), else the payload's wire format."""
-        headers = msg.headers()
+        from kafka_cli.consume.formats import headers_of  # here, not at the top: producer.py imports these hooks too
+
+        headers = headers_of(msg)
         for side, data in (("key", msg.key()), ("value", msg.value())):
             try:
                 named = header_schema_id(headers, side) if headers else None

@@ -23,7 +23,7 @@ import uuid
 from kafka_cli.core.errors import ConfigError
 from kafka_cli.core.escaping import json_safe
 from kafka_cli.core.words import needs_registry, shown_as_stored
-from kafka_cli.consume.formats import Lines, json_text, place
+from kafka_cli.consume.formats import Lines, headers_of, json_text, place
 from kafka_cli.schema.decode import BadPayload, Decoder, SchemaSource, SchemaUnavailable
 from kafka_cli.schema.wire import (AS_STORED, HEADER, SCHEMA_FORMATS, SCHEMA_ID_HEADERS, BadHeader, header_schema_id,
                                    is_framed, split_wire)
@@ -144,7 +144,7 @@ class SchemaView:
             if data is None:
                 return data
             if framed_only:
-                headers = msg.headers()  # None for a message without headers: one C call, no list
+                headers = headers_of(msg)  # None for a message without headers: one C call, no list
                 key = data[:HEADER] if headers is None else _short_key(headers, data, side)
                 fast = known.get(key)
                 if fast is not None:
@@ -165,7 +165,7 @@ class SchemaView:
         schema id), or the value of the header that named it (Confluent's header framing)."""
         decoder = self.decoders[side]
         if decoded.in_header:
-            headers = msg.headers()
+            headers = headers_of(msg)
             key = _short_key(headers, data, side)
             if key is not None:  # None: several headers (alike), which always go the long way
                 known[key] = self._fast(decoded, decoder.header_reader(header_schema_id(headers, side))[1], 0)
@@ -221,7 +221,7 @@ class SchemaView:
         """[(side, JSON)] when every side of `msg` is plain or of a schema id that decoded before (and decodes
         again); None when one needs the long way. Nothing is changed in `msg` here."""
         swaps = []
-        headers = msg.headers()
+        headers = headers_of(msg)
         for side in sides:
             data = msg.key() if side == "key" else msg.value()
             if data is None:
@@ -262,7 +262,7 @@ class SchemaView:
         fields = _nested_fields(side, decoded.guid or decoded.schema_id, decoded.subject)
         decoder = self.decoders[side]
         if decoded.in_header:
-            headers = msg.headers()
+            headers = headers_of(msg)
             key = _short_key(headers, data, side)
             if key is not None:  # None: several headers (alike), which always go the long way
                 decode = decoder.header_reader(header_schema_id(headers, side))[1]
@@ -281,7 +281,7 @@ class SchemaView:
             return None
         data = getattr(msg, side)()
         try:
-            decoded = decoder.decode(data, msg.headers())
+            decoded = decoder.decode(data, headers_of(msg))
         except SchemaUnavailable as e:
             if (side, e.schema_id) not in self._told:
                 self._told.add((side, e.schema_id))
@@ -291,7 +291,7 @@ class SchemaView:
         except BadPayload as e:
             said = f"the {side} {_predicate(str(e))}"
             self.warn(f"{place(msg)}: poison message: {said}")
-            return Side(problem=f"poison: {said}", schema_id=_schema_id(data, msg.headers(), side))
+            return Side(problem=f"poison: {said}", schema_id=_schema_id(data, headers_of(msg), side))
         return None if decoded is None else Side(decoded)
 
 

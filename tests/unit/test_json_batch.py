@@ -7,7 +7,7 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME, TI
 from confluent_kafka import Message
 from hypothesis import example, given, settings, strategies as st
 
-from kafka_cli.consume.formats import FORMATS, Style, format_json, format_json_batch, format_verbose
+from kafka_cli.consume.formats import FORMATS, Style, format_json, format_json_batch, format_verbose, headers_of
 
 from .test_consumer_output import FakeMessage, any_bytes, format_text, header_names
 from .test_escaping import UnreadableHeaders, nasty_bytes
@@ -86,6 +86,18 @@ def test_unreadable_headers_in_a_batch_warn_once_each():
         False, True, False, True]
     assert lines[2].endswith(b'"headers":[["h","v"]]}\n')
     assert [w.split(":")[0] for w in warnings] == ["orders [2] @ 2", "orders [2] @ 4"]
+
+
+def test_headers_a_step_before_found_unreadable_are_marked_once_and_warned_once_by_the_renderer():
+    """The schema step looks at the headers before the renderer (for a schema-id header): whoever asks first, the
+    message is asked once, and the renderer says it once (a second real headers() call would crash)."""
+    warnings = []
+    batch = [UnreadableHeaders(offset=1), UnreadableHeaders(offset=2), FakeMessage(offset=3)]
+    assert headers_of(batch[0]) is headers_of(batch[0]) is not None  # the schema step's look, twice
+    lines = in_a_batch(batch, Style(warn=warnings.append))
+    assert [line.endswith(b'"headers":{"unreadable":"a header name is not UTF-8"}}\n') for line in lines] == [
+        True, True, False]
+    assert [w.split(":")[0] for w in warnings] == ["orders [2] @ 1", "orders [2] @ 2"]
 
 
 def test_nothing_or_only_errors():
