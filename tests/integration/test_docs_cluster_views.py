@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_readme_examples import CONFIG_INI, console_examples
+from .test_readme_examples import CONFIG_INI, commands_outside_console_blocks, console_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "cluster-views.md"
@@ -115,13 +115,7 @@ def the_examples():
 def test_the_doc_shows_its_commands_in_console_blocks_the_test_runs():
     """A `$ ` line outside a ```console block would be a command nobody runs; and a change of marking that hides
     every example must not pass as 'all examples ran'."""
-    lines, fence, outside = DOC.read_text().splitlines(), None, []
-    for number, line in enumerate(lines, 1):
-        if line.startswith("```"):
-            fence = None if fence is not None else line[3:].strip()
-        elif line.startswith("$ ") and fence != "console":
-            outside.append(f"line {number}: {line}")
-    assert outside == []
+    assert commands_outside_console_blocks(DOC.read_text()) == []
     commands = [command for command, _ in the_examples()]
     assert len(commands) >= 15 and commands[0] == "python -m local_kafka start --brokers 3", commands
     assert commands[-1] == "python -m local_kafka stop"

@@ -39,6 +39,18 @@ CREATE_TOPIC = re.compile(r"^python -m local_kafka create-topic\s+(.*)$")
 CONFIG_INI = re.compile(r"(?<![\w./-])config\.ini(?![\w.-])")  # config.ini, not config.ini.example
 
 
+def commands_outside_console_blocks(text):
+    """["line N: $ ..."] for every `$ ` line outside a ```console block: a command nobody runs, where a change of
+    marking could hide every example and pass as 'all examples ran'."""
+    fence, outside = None, []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("```"):
+            fence = None if fence is not None else line[3:].strip()
+        elif line.startswith("$ ") and fence != "console":
+            outside.append(f"line {number}: {line}")
+    return outside
+
+
 def console_examples(text):
     """[(line number of the block, [(command, [expected output lines])])] for every ```console block."""
     blocks, lines, i = [], text.splitlines(), 0

@@ -27,8 +27,8 @@ import uuid
 from pathlib import Path
 
 from tests.integration.schema.conftest import write_registry_config
-from tests.integration.test_readme_examples import (CREATE_TOPIC, console_examples, create_topic, run, substitute,
-                                                    unsubstitute)
+from tests.integration.test_readme_examples import (CREATE_TOPIC, commands_outside_console_blocks, console_examples,
+                                                    create_topic, run, substitute, unsubstitute)
 from tests.integration.test_readme_examples import normalise as readme_normalise
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -57,13 +57,7 @@ def test_the_doc_shows_its_commands_in_console_blocks_and_its_files_are_in_the_r
     """A `$ ` line outside a console block would be a command nobody runs; a change of marking that hides every
     example must not pass as 'all examples ran'. Every file of docs/examples/ is one the doc uses, and every
     docs/examples/ path it names is there."""
-    lines, fence, outside = DOC.read_text().splitlines(), None, []
-    for number, line in enumerate(lines, 1):
-        if line.startswith("```"):
-            fence = None if fence is not None else line[3:].strip()
-        elif line.startswith("$ ") and fence != "console":
-            outside.append(f"line {number}: {line}")
-    assert outside == []
+    assert commands_outside_console_blocks(DOC.read_text()) == []
     commands = [command for command, _ in the_examples()]
     assert len(commands) >= 20 and commands[0] == "python -m local_kafka start --schema-registry", commands
     named = set(re.findall(r"docs/examples/([\w.-]+)", DOC.read_text()))
