@@ -25,6 +25,11 @@ def describe_kafka_error(err, config):
     path = config.path
     if code == KafkaError._AUTHENTICATION and is_oauth(config):
         return describe_oauth_error(text, config)
+    if code == KafkaError.CLUSTER_AUTHORIZATION_FAILED:  # an idempotent producer's id refused (a client without rights)
+        from kafka_cli.core.words import may_not
+
+        return (may_not(config.get("sasl.username"), "write to this cluster idempotently",
+                        "IdempotentWrite on the cluster") + f"; enable.idempotence=false in {path} writes without it")
     if code == KafkaError._AUTHENTICATION:
         if "mechanism" in text.lower():
             return (f"SASL mechanism refused by the broker ({text}): check sasl.mechanisms "

@@ -11,6 +11,7 @@ import time
 from kafka_cli.core.errors import CliError
 from kafka_cli.core.exit_status import Interrupted
 from kafka_cli.core.words import does_not_exist, may_not, no_broker_answered
+from kafka_cli.client.kafka_errors import describe_kafka_error
 
 
 # How long a broker may keep saying it does not know the topic: one that creates topics on first use
@@ -95,7 +96,11 @@ def ask_for_metadata(producer, topic, deadline, delivery):
             metadata = producer.list_topics(topic, timeout=max(0.1, min(0.5, deadline - time.monotonic())))
         except KafkaException:
             metadata = None
-        producer.poll(0)
+        try:
+            producer.poll(0)
+        except KafkaException as e:  # a fatal error (its id for idempotent writes refused): the callback's sentence
+            raise CliError(delivery.errors.fatal or describe_kafka_error(e.args[0], delivery.errors.config)
+                           or e.args[0].str()) from None
         if delivery.stop.signum:
             # Ctrl-C before anything was read: end like any Unix tool interrupted at that point, quietly
             raise Interrupted(delivery.stop.signum)

@@ -136,3 +136,14 @@ def test_librdkafkas_oauth_failures_become_one_line_naming_the_property(write_co
     said = describe_kafka_error(FakeError(text), config)
     assert words.format(path=config.path) in said
     assert "\n" not in said and SECRET not in said and "sasl.password" not in said
+
+
+def test_a_producer_id_refused_for_want_of_a_cluster_right_names_the_right_and_the_way_round(write_config):
+    """A client without rights may meet this before the topic's refusal: librdkafka's fatal error for the
+    idempotent producer's id (it once reached the user as a traceback from poll())."""
+    config = load_config(write_config(KAFKA), "producer")
+    text = ("Failed to acquire idempotence PID from broker sasl_ssl://localhost:9/1: Broker: Cluster authorization "
+            "failed")
+    said = describe_kafka_error(FakeError(text, KafkaError.CLUSTER_AUTHORIZATION_FAILED), config)
+    assert said == ("this client may not write to this cluster idempotently (the broker's ACLs: IdempotentWrite on the "
+                    f"cluster); enable.idempotence=false in {config.path} writes without it")

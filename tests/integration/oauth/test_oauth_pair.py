@@ -126,3 +126,15 @@ def test_the_registry_refuses_a_token_of_another_audience_in_one_line(oauth_kafk
         f"token of client '{WRONG_AUDIENCE}': HTTP 401 (its issuer or audience is not one the registry takes): check "
         "bearer.auth.issuer.endpoint.url and bearer.auth.client.id"]
     assert seconds < 5
+
+
+def test_minus_vv_shows_librdkafkas_oauth_steps_and_no_token(oauth_kafka, oauth_topic):
+    """librdkafka's debug contexts (-vv) over OAuth: the login's steps are there; the leak check after this test
+    finds no secret and nothing shaped like a token in them."""
+    config = oauth_kafka.oauth_config
+    produced, _ = run_script("producer.py", config, "-t", oauth_topic, "--no-key", "-vv", input=b"x\n")
+    consumed, _ = run_script("consumer.py", config, "-t", oauth_topic, "-e", "-vv", "-g", f"g-{oauth_topic}")
+    for result in (produced, consumed):
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        assert b"SASL OAUTHBEARER client in state" in result.stderr
+        assert b"sasl.oauthbearer.client.secret" not in result.stderr or b"[redacted]" in result.stderr
