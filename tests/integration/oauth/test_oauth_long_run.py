@@ -4,12 +4,15 @@ session when its token expires (re-authentication), so a run of a few minutes lo
 - A producer fed for OAUTH_RUN_SECONDS (100 s here; `OAUTH_RUN_SECONDS=300` for the issue's five minutes) and a
   consumer reading meanwhile lose nothing and say nothing but their summaries; Keycloak's log counts the tokens it
   handed out (its CLIENT_LOGIN events), at least one refresh for each of the two clients.
-- Keycloak stopped for good while a producer runs: the failed refresh (at 48 s) is said once, as a warning, and the
-  run goes on with its token; when the token expires (60 s) the broker ends the session and the producer ends,
-  exit 1, every count true (what it says it delivered is in the topic)."""
+- Meanwhile a second producer, whose way to Keycloak is cut 5 s in (a route of its own that stops taking
+  connections, as a provider that is down): the failed refresh (at 48 s) is said once, as a warning, and the run
+  goes on with its token; when the token expires (60 s) the broker ends the session and the producer ends, exit
+  1, every count true (what it says it delivered is in the topic). In the same run, so CI pays for one minute of
+  waiting, not two. (Keycloak itself stopped and started again: docs/oauth.md, run by hand.)"""
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +25,7 @@ from confluent_kafka import Consumer, TopicPartition
 from local_kafka import create_topic
 from local_kafka.keycloak import CLIENT
 from tests.conftest import ROOT
-from tests.integration.oauth.conftest import remember
+from tests.integration.oauth.conftest import oauth_config, remember
 
 pytestmark = [pytest.mark.xdist_group("oauth"), pytest.mark.local_broker_only, pytest.mark.slow]
 
@@ -106,11 +109,72 @@ def long_topic(oauth_kafka):
     return name
 
 
-def test_a_long_run_outlives_its_tokens_and_loses_nothing(oauth_kafka, long_topic):
+class TokenRoute:
+    """A way to Keycloak's token endpoint on a port of its own, for one client, that can be cut: once cut, a
+    connection to it is refused, as to an identity provider that is down, while every other client still gets
+    its tokens. Requests pass with their Host header set back to Keycloak's own, so the tokens' issuer is the one
+    the broker expects."""
+
+    def __init__(self, keycloak):
+        self.keycloak = keycloak
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.url = keycloak.token_url.replace(f":{keycloak.port}/", f":{self.port}/")
+        self.open = []  # every connection made through it: librdkafka's HTTP client keeps one open between tokens
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.create_connection(("127.0.0.1", self.keycloak.port))
+            self.open += [client, upstream]
+            own, theirs = f"127.0.0.1:{self.port}".encode(), f"127.0.0.1:{self.keycloak.port}".encode()
+            threading.Thread(target=self._pipe, args=(client, upstream, own, theirs), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, b"", b""), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink, old, new):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data.replace(old, new) if old else data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self):
+        """No new connection, and the open ones closed: the next token request is refused. (close() alone would
+        not wake the thread blocked in accept(), and the port would go on listening.)"""
+        for sock in (self.server, *self.open):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.server.close()
+
+
+def test_a_long_run_outlives_its_tokens_and_loses_nothing(oauth_kafka, long_topic, tmp_path):
+    """And, meanwhile, a second producer whose way to the identity provider is cut 5 s in: its refresh at 48 s
+    fails, said once; at 60 s its token expires, the broker ends the session, and it ends, exit 1, counts true."""
     config, before = oauth_kafka.oauth_config, tokens_handed_out(oauth_kafka)
+    route = TokenRoute(oauth_kafka.keycloak)
+    cut_config = oauth_config(oauth_kafka, tmp_path / "cut.ini", {"sasl.oauthbearer.token.endpoint.url": route.url},
+                              drop=("schema.registry.", "bearer.auth."))
+    cut_topic = f"{long_topic}-cut"
+    create_topic(oauth_kafka.admin(), cut_topic, 3)
     began = time.monotonic()
     consumer = Script(["consumer.py", config, "-t", long_topic, "-g", f"g-{long_topic}", "-F", r"%s\n"], began)
     producer = Script(["producer.py", config, "-t", long_topic, "--no-key"], began, stdin=subprocess.PIPE)
+    cut = Script(["producer.py", cut_config, "-t", cut_topic, "--no-key"], began, stdin=subprocess.PIPE)
+    threading.Thread(target=feed, args=(cut, 150), daemon=True).start()
+    threading.Timer(5, route.cut).start()
     written = feed(producer, RUN_SECONDS)
     assert producer.finish() == 0, producer.err
     deadline = time.monotonic() + 60
@@ -123,33 +187,25 @@ def test_a_long_run_outlives_its_tokens_and_loses_nothing(oauth_kafka, long_topi
                                                   f"({producer.err[-1][1].rsplit('(', 1)[1]}"]
     assert [line for _, line in consumer.err if "messages printed" not in line] == []
     handed = tokens_handed_out(oauth_kafka) - before
-    refreshes = handed - 2  # the first token of each client
+    refreshes = handed - 3  # the first token of each client
     print(f"\nlong run: {written} lines in {RUN_SECONDS:.0f} s, {handed} tokens handed out by Keycloak "
-          f"({refreshes} refreshes for 2 clients)", file=sys.stderr)
+          f"({refreshes} refreshes; 2 clients all along, 1 cut off after 5 s)", file=sys.stderr)
     assert refreshes >= 2 * int(RUN_SECONDS // 48)
+    assert cut.finish(timeout=150) == 1
+    expired_with_true_counts(oauth_kafka, cut, cut_topic)
 
 
-def test_keycloak_down_past_the_tokens_expiry_ends_the_run_with_true_counts(oauth_kafka, long_topic):
-    keycloak, began = oauth_kafka.keycloak, time.monotonic()
-    producer = Script(["producer.py", oauth_kafka.oauth_config, "-t", long_topic, "--no-key"], began,
-                      stdin=subprocess.PIPE)
-    try:
-        writer = threading.Thread(target=feed, args=(producer, 120), daemon=True)
-        writer.start()
-        time.sleep(5)  # its first token is fetched and lines flow
-        keycloak.stop()
-        stopped_at = time.monotonic() - began
-        assert producer.finish(timeout=150) == 1
-    finally:
-        keycloak.start(timeout=180)  # as before for the tests after this one: same port, secrets, realm and keys
+def expired_with_true_counts(broker, producer, topic):
+    """`producer`, whose identity provider went away 5 s in, said the failed refresh once, went on, and ended when
+    its token expired, every count true."""
     warnings = [(t, line) for t, line in producer.err if "no new OAuth token" in line]
     assert len(warnings) == 1, producer.err
-    assert warnings[0][0] > stopped_at and warnings[0][1].startswith("producer.py: the identity provider gave no new "
-                                                                     "OAuth token (Failed to connect to 127.0.0.1:")
+    assert 40 < warnings[0][0] < 60 and warnings[0][1].startswith(
+        "producer.py: the identity provider gave no new OAuth token (Failed to connect to 127.0.0.1:"), warnings
     ended = [line for _, line in producer.err if line.startswith("producer.py: ") and "delivered to" in line]
     assert len(ended) == 1 and "the OAuth token expired while the identity provider gave no new one" in ended[0]
     delivered, failed = (int(n.replace(",", "")) for n in SUMMARY.search(ended[0]).groups())
-    values = topic_values(oauth_kafka, long_topic)
+    values = topic_values(broker, topic)
     assert len(values) == delivered and len(set(values)) == delivered  # what it says delivered is there, once
     ended_at = producer.err[-1][0]
     assert 55 < ended_at < 75, f"the run ended at {ended_at:.0f} s, not when its token expired (60 s)"
