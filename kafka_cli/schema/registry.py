@@ -191,7 +191,8 @@ def describe_failure(error, settings, spent=None):
     from confluent_kafka.schema_registry.error import SchemaRegistryError
 
     at = where(settings)
-    if type(error).__name__ == "OAuthTokenError" or (settings.oauth and getattr(error, "http_status_code", 0) == 401):
+    oauth = getattr(settings, "oauth", False)  # RegistrySettings; a stand-in without it is basic auth
+    if type(error).__name__ == "OAuthTokenError" or (oauth and getattr(error, "http_status_code", 0) == 401):
         return _token_failure(error, settings)
     if isinstance(error, SchemaRegistryError):
         status, code, text = error.http_status_code, error.error_code, shown(one_line(error.error_message, 200))
