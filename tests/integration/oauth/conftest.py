@@ -37,6 +37,23 @@ def oauth_kafka(tmp_path_factory):
         broker.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def long_run(oauth_kafka, tmp_path_factory):
+    """The long run (long_run.py), started with the first OAuth test and going on beside the others; the last of
+    them, test_oauth_tokens_expire.py, waits for its end."""
+    from tests.integration.oauth.long_run import LongRun
+
+    def write_config(path, token_url):
+        return oauth_config(oauth_kafka, path, {"sasl.oauthbearer.token.endpoint.url": token_url},
+                            drop=("schema.registry.", "bearer.auth."))
+
+    run = LongRun(oauth_kafka, tmp_path_factory.mktemp("long-run"), write_config)
+    try:
+        yield run
+    finally:
+        run.kill()
+
+
 def secrets_of(broker):
     """Every secret of the OAuth world: the realm's client secrets and the registry's basic-auth password."""
     found = [broker.keycloak.secrets[client] for client in CLIENTS]

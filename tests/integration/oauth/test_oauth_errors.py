@@ -1,5 +1,6 @@
 """OAuth's failures as a person meets them, against the real Keycloak and broker: each one line naming the property
-to fix (never the secret), exit 1, within about 2 s, not after --timeout; for the producer, the consumer and -L.
+to fix (never the secret), exit 1, within about 2 s, not after --timeout; for the producer, the consumer, -L and
+--lag.
 
 The client without rights is let in (right audience and issuer) and then denied by the broker's ACLs; a token of
 another audience, and one whose issuer is not the broker's (asked of Keycloak as localhost, not 127.0.0.1: Keycloak
@@ -54,7 +55,11 @@ def closed_port():
         return s.getsockname()[1]  # closed again at once: nothing listens there
 
 
-COMMANDS = {"producer": ("producer.py", "--no-key"), "consumer": ("consumer.py", "-e"), "-L": ("consumer.py", "-L")}
+# About 1.1 s on an idle machine, Python's start included (docs/oauth.md); 4 s seen with the whole suite on two
+# cores; either far below the --timeout 30 every run here is given, which is what the test tells apart
+SAID_WITHIN = 6.0
+COMMANDS = {"producer": ("producer.py", "--no-key"), "consumer": ("consumer.py", "-e"), "-L": ("consumer.py", "-L"),
+            "--lag": ("consumer.py", "--lag", "-g", "local-demo")}
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -65,12 +70,12 @@ def test_a_failed_oauth_login_is_one_line_naming_the_property_within_two_seconds
     changes = {key: value.replace("{closed}", str(port)) for key, value in changes.items()}
     config = oauth_config(oauth_kafka, tmp_path / "oauth.ini", changes, drop=("schema.registry.", "bearer.auth."))
     script, *args = COMMANDS[command]
-    if command != "-L":
+    if command in ("producer", "consumer"):
         args = ["-t", "topic_0", *args]
     result, seconds = run_script(script, config, *args, "--timeout", "30", input=b"line\n")
     assert result.returncode == 1, result.stderr.decode()
     assert error_lines(result.stderr) == ["Error: " + sentence.format(path=config, closed=port)]
-    assert seconds < 2.5, f"{name}: said after {seconds:.1f} s"
+    assert seconds < SAID_WITHIN, f"{name}: said after {seconds:.1f} s"
 
 
 def test_a_client_without_rights_is_let_in_and_told_it_may_not(oauth_kafka, tmp_path):
@@ -85,11 +90,11 @@ def test_a_client_without_rights_is_let_in_and_told_it_may_not(oauth_kafka, tmp_
         [f"Error: this client may not write to topic '{topic}' (the broker's ACLs); see {config}"],
         ["Error: this client may not write to this cluster idempotently (the broker's ACLs: IdempotentWrite on the "
          f"cluster); enable.idempotence=false in {config} writes without it"]), produced.stderr
-    assert seconds < 2.5
+    assert seconds < SAID_WITHIN
     consumed, seconds = run_script("consumer.py", config, "-t", topic, "-e", "--timeout", "30")
     assert consumed.returncode == 1
     assert error_lines(consumed.stderr) == ["Error: this client may not use group 'local-demo' (the broker's ACLs)"]
-    assert seconds < 2.5
+    assert seconds < SAID_WITHIN
     # -L asks nothing it could be refused: the broker lists only the topics a client may describe, here none
     listing, seconds = run_script("consumer.py", config, "-L", "--timeout", "30")
     assert listing.returncode == 0
