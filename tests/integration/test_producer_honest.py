@@ -18,8 +18,6 @@ import uuid
 import pytest
 from confluent_kafka.admin import NewTopic
 
-from local_kafka.broker import write_client_config
-
 from .faults_report import record
 from .test_faults import (Running, _closed_port, command, new_topic, own_kafka, partitions_of,  # noqa: F401
                           read_topic)
@@ -174,7 +172,8 @@ def test_sigint_while_connecting_exits_130_quietly(tmp_path):
     """Ctrl-C while the producer still looks for a broker (none answers): nothing was read, so it ends like any
     interrupted Unix tool: status 130, no error, no summary."""
     config = tmp_path / "unreachable.ini"
-    write_client_config(config, f"127.0.0.1:{_closed_port()}", {})
+    # a config of the user's own: one the launcher wrote would get the stale-copy sentence ('nothing listens on')
+    config.write_text(f"[default]\nbootstrap.servers=127.0.0.1:{_closed_port()}\n")
     writer = Running(command("producer.py", config, "-t", "any", "--timeout", "60"), stdin=subprocess.PIPE)
     try:
         # it says it cannot reach the broker once that lasts (1.5 s): by then it is surely connecting
