@@ -332,7 +332,8 @@ def test_stop_during_a_start_cancels_it_and_leaves_nothing(tmp_path):
     assert stopped.stderr == (f"cancelling the start under way (pid {starting.pid})\n"
                               "stopped: the start was cancelled before Kafka ran\n")
     assert starting.returncode == 128 + signal.SIGTERM
-    assert start_err == "start cancelled (SIGTERM); nothing is left running\n"
+    assert start_err == (f"starting Kafka {kafka_version(None)} (1 node) in {state_dir}: usually 5-20 s\n"
+                         "start cancelled (SIGTERM); nothing is left running\n")
     assert jvms_under(state_dir) == []
     assert not state_dir.exists()
     assert local_kafka_cli(state_dir, "status").returncode == 1

@@ -3,6 +3,7 @@ config in Confluent Cloud's shape, what `status` prints, `config oauth`, and the
 
 import stat
 
+import pytest
 from click.testing import CliRunner
 
 from local_kafka import oauth
@@ -83,3 +84,16 @@ def test_config_takes_oauth_as_a_listener():
 def test_the_oauth_port_is_remembered_with_the_others():
     assert _ports_of({"nodes": {"1": {"PLAINTEXT": 1, "SASL_SSL": 2, "CONTROLLER": 3, "OAUTH": 4}}}) == {
         1: {"PLAINTEXT": 1, "SASL_SSL": 2, "CONTROLLER": 3, "OAUTH": 4}}
+
+
+@pytest.mark.parametrize("brokers, registry, oauth_, said", [
+    (1, False, False, "starting Kafka 4.3.1 (1 node) in STATE: usually 5-20 s"),
+    (3, True, False, "starting Kafka 4.3.1 (3 nodes) and a Schema Registry in STATE: usually 5-20 s"),
+    (1, True, True, "starting Kafka 4.3.1 (1 node), a Schema Registry and Keycloak in STATE: usually 35-45 s: "
+                    "Keycloak is the slowest"),
+])
+def test_start_says_what_it_starts_and_how_long_that_takes_before_the_wait(capsys, brokers, registry, oauth_, said):
+    from local_kafka.__main__ import STATE_DIR, say_starting
+
+    say_starting(brokers, "4.3.1", registry, oauth_)
+    assert capsys.readouterr().err == said.replace("STATE", str(STATE_DIR)) + "\n"
