@@ -149,6 +149,7 @@ def show(admin, options, group, config, errors):
             listing = gather_listing(admin, options.selector, options.include_internal, options.timeout, config)
             if options.json or listing.topics or not listing.missing:  # (text of no topic: the error says it all)
                 write(listing_json(listing) if options.json else listing_text(listing))
+            say_none_visible(listing, options, errors.log)
             say_missing(listing.missing, config)
             return ExitStatus.FAILURE if listing.health().failing else ExitStatus.OK
         if options.watch is None:
@@ -164,6 +165,14 @@ def show(admin, options, group, config, errors):
             raise CliError(errors.fatal)
         raise
     return ExitStatus.OK
+
+
+def say_none_visible(listing, options, log):
+    """-L of every topic that found none: a cluster lists only the topics a client may describe, so a client
+    without rights sees an empty cluster; say both readings once, on stderr (the listing itself is data)."""
+    if options.selector.everything and not listing.topics:
+        log.warning("the cluster lists no topics to this client: it has none yet, or this client may describe none "
+                    "(its ACLs; on Confluent Cloud, the role bindings of its API key or identity pool)")
 
 
 def say_missing(names, config):

@@ -99,3 +99,6 @@ def test_a_client_without_rights_is_let_in_and_told_it_may_not(oauth_kafka, tmp_
     listing, seconds = run_script("consumer.py", config, "-L", "--timeout", "30")
     assert listing.returncode == 0
     assert b"\n0 topics, 0 partitions" in listing.stdout
+    assert listing.stderr.decode().splitlines() == [
+        "consumer.py: the cluster lists no topics to this client: it has none yet, or this client may describe none "
+        "(its ACLs; on Confluent Cloud, the role bindings of its API key or identity pool)"]
