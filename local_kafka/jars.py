@@ -72,20 +72,26 @@ def pom(version):
     return POM.format(dependencies="".join(DEPENDENCY.format(group=g, artifact=a, version=v) for g, a, v in artifacts))
 
 
+def fetched_once(home, complete, what, fetch):
+    """Make sure `complete` (a marker file) exists under `home`, calling fetch(mvn) to make it if not: once per
+    cache, whatever the number of starts racing (a second one waits on the lock, then finds the marker)."""
+    if complete.exists():
+        return
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise LauncherError(f"mvn (Apache Maven) was not found on PATH; it downloads {what} from Maven Central. "
+                            "Install it (Debian: apt-get install maven).")
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".download.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another start fetching the same thing: wait, then use what it fetched
+        if not complete.exists():
+            fetch(mvn)
+
+
 def jar_dir(version=KAFKA_VERSION):
     """The Kafka broker and tools jars of `version`, downloaded once into the cache with Maven."""
     lib = CACHE_DIR / f"kafka-{version}" / "lib"
-    if (lib / ".complete").exists():
-        return lib
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise LauncherError("mvn (Apache Maven) was not found on PATH; it downloads Kafka's jars from Maven Central. "
-                            "Install it (Debian: apt-get install maven).")
-    lib.parent.mkdir(parents=True, exist_ok=True)
-    with open(lib.parent / ".download.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another start fetching the same version: wait, then use its jars
-        if not (lib / ".complete").exists():
-            download(mvn, version, lib)
+    fetched_once(lib.parent, lib / ".complete", "Kafka's jars", lambda mvn: download(mvn, version, lib))
     return lib
 
 

